@@ -1,0 +1,100 @@
+# sessrec - plain make. Targets:
+#   make            library + command-line program (build/sessrec)
+#   make demo       synth -> prepare -> train -> eval on built-in data
+#   make test       everything: unit tests, sanitizer tests, fuzz smoke runs
+#   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
+#   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
+#   make bench      benchmark table (not part of make test)
+#   make deps       install missing Debian packages (root), or say what to install
+#   make clean
+
+CC      ?= gcc
+ARCH    ?= -march=native
+OPT     ?= -O3
+WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -Iinclude -Isrc -pthread
+CPPFLAGS += -D_FILE_OFFSET_BITS=64
+LDLIBS  += -lopenblas -lz -lm -pthread
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+OPT     := -O1
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+export SR_SAN := 1
+else
+BUILD   := build
+endif
+
+LIB_SRC  := $(wildcard src/*.c)
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_OBJ := $(TOOL_SRC:tools/%.c=$(BUILD)/obj/tools/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+LIB      := $(BUILD)/libsessrec.a
+BIN      := $(BUILD)/sessrec
+
+.PHONY: all deps demo test check fuzz fuzz-smoke bench clean
+.SECONDARY:
+
+all: deps-check $(BIN)
+
+$(BUILD)/obj/%.o: src/%.c include/sessrec.h $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h src/*.h) | $(BUILD)/obj/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BIN): $(TOOL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
+$(BUILD)/tests/%: tests/%.c tests/test.h $(LIB) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/obj $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
+	mkdir -p $@
+
+# ---- dependencies --------------------------------------------------------
+deps:
+	@scripts/deps.sh install
+deps-check:
+	@scripts/deps.sh check
+
+# ---- tests ----------------------------------------------------------------
+# Each test program runs from the project root (it finds ../shared/data) and
+# prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
+check: deps-check $(BIN) $(TEST_BIN)
+	@SR_BIN=$(BIN) scripts/run-tests.sh $(TEST_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check SAN=1
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@scripts/run-tests.sh --total
+
+# ---- fuzzing (clang + libFuzzer; each reader gets its own target) ----------
+FUZZ_CFLAGS = -std=c11 -g -O1 -Iinclude -Isrc -pthread -D_FILE_OFFSET_BITS=64 \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_SRC = $(LIB_SRC)
+build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) include/sessrec.h $(wildcard src/*.h) | build-fuzz
+	clang $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
+FUZZ_SECONDS ?= 300
+fuzz-smoke: $(FUZZ_BIN)
+	@scripts/fuzz.sh 10 $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# ---- demo and benchmarks ------------------------------------------------------
+demo: deps $(BIN)
+	@SR_BIN=$(BIN) scripts/demo.sh
+
+bench: deps $(BIN) $(BENCH_BIN)
+	@SR_BIN=$(BIN) scripts/bench.sh $(BENCH_BIN)
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,84 @@
+/*
+ * util.h - internal helpers shared by every part of the library: growable byte
+ * buffers, CRC-32, an int64 -> int32 hash map, a seeded RNG, atomic file
+ * writes, clocks and core counts. Nothing here prints or exits.
+ */
+#ifndef SR_UTIL_H
+#define SR_UTIL_H
+
+#include "sessrec.h"
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- byte buffer ---------------------------------------------------------- */
+typedef struct sr_buf {
+    uint8_t *data;
+    size_t len, cap;
+    int oom;               /* set when a growth failed; later appends are no-ops */
+} sr_buf;
+
+void sr_buf_reserve(sr_buf *b, size_t extra);
+void sr_buf_append(sr_buf *b, const void *p, size_t n);
+void sr_buf_u32(sr_buf *b, uint32_t v);
+void sr_buf_u64(sr_buf *b, uint64_t v);
+void sr_buf_f32(sr_buf *b, float v);
+void sr_buf_free(sr_buf *b);
+
+/* Bounds-checked little-endian reader over a byte range. Any read past the end
+ * sets `bad` and returns zeros, so parsers check `bad` once at the end. */
+typedef struct sr_rd {
+    const uint8_t *p;
+    size_t len, off;
+    int bad;
+} sr_rd;
+uint32_t sr_rd_u32(sr_rd *r);
+uint64_t sr_rd_u64(sr_rd *r);
+float sr_rd_f32(sr_rd *r);
+/* Returns a pointer to n bytes in place (NULL and bad=1 if not available). */
+const void *sr_rd_bytes(sr_rd *r, size_t n);
+
+/* ---- checksums -------------------------------------------------------------- */
+uint32_t sr_crc32(uint32_t crc, const void *data, size_t n);
+
+/* ---- hash map int64 -> int32 (open addressing, linear probing) ------------ */
+typedef struct sr_map {
+    int64_t *keys;
+    int32_t *vals;
+    uint8_t *used;
+    size_t cap, n;         /* cap is a power of two */
+} sr_map;
+
+sr_status sr_map_init(sr_map *m, size_t expected);
+void sr_map_free(sr_map *m);
+/* Returns the value for key, or -1. */
+int32_t sr_map_get(const sr_map *m, int64_t key);
+/* Inserts key with value v if absent; returns the value now stored, or -2 on OOM. */
+int32_t sr_map_put(sr_map *m, int64_t key, int32_t v);
+
+/* ---- random numbers (xoshiro256**, seeded by splitmix64) ------------------- */
+typedef struct sr_rng { uint64_t s[4]; } sr_rng;
+void sr_rng_seed(sr_rng *r, uint64_t seed);
+uint64_t sr_rng_next(sr_rng *r);
+double sr_rng_uniform(sr_rng *r);        /* [0, 1) */
+float sr_rng_uniformf(sr_rng *r);        /* [0, 1) */
+
+/* ---- files ----------------------------------------------------------------- */
+/* Atomic write: opens "<path>.tmp.<pid>" for writing. Commit with
+ * sr_atomic_commit (fsync + rename) or drop with sr_atomic_abort (unlink). */
+typedef struct sr_atomic {
+    FILE *f;
+    char tmp[4096];
+    char path[4096];
+} sr_atomic;
+sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err);
+sr_status sr_atomic_commit(sr_atomic *a, sr_error *err);
+void sr_atomic_abort(sr_atomic *a);
+/* Writes a whole buffer atomically. */
+sr_status sr_write_file_atomic(const char *path, const void *data, size_t n, sr_error *err);
+
+/* ---- misc ------------------------------------------------------------------ */
+double sr_now(void);                     /* monotonic seconds */
+int sr_ncores(void);
+int sr_resolve_threads(int requested);   /* <= 0 -> all cores */
+
+#endif
