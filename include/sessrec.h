@@ -180,6 +180,10 @@ sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err);
 sr_status sr_split_load(const char *path, sr_split *out, sr_error *err);
 /* GRU4Rec TSV export: header SessionId<TAB>ItemId<TAB>Time, Time in seconds. */
 sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error *err);
+/* Opens a split for reading: a binary split file (by magic), or `path`.split
+ * when `path` itself does not exist, or else any click log sr_read_log accepts
+ * (auto format), grouped with sr_split_from_log. */
+sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
 /* Builds a split from a log without filtering (e.g. a TSV test file read for
  * eval): groups and orders sessions, item table = distinct items of the log. */
 sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
@@ -295,6 +299,8 @@ void sr_scorer_reset(sr_scorer *s, int slot);
  * writes the scores of ALL items for each of the n slots into scores, a
  * (n, n_items) row-major array. */
 void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores);
+/* Copies the session state of slot src into slot dst (used to compact slots). */
+void sr_scorer_move(sr_scorer *s, int dst, int src);
 
 sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);

@@ -20,6 +20,7 @@ typedef struct sr_model_vt {
     void (*scorer_free)(sr_scorer *s);
     void (*reset)(sr_scorer *s, int slot);
     void (*step)(sr_scorer *s, const int32_t *items, int n, float *scores);
+    void (*move)(sr_scorer *s, int dst, int src);
     /* Model files: the algorithm's own payload (hyperparameters + parameters).
      * serialize appends to `out`; deserialize fills m->impl from the payload
      * and must reject anything inconsistent with SR_ERR_FORMAT (never crash). */

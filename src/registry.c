@@ -1,0 +1,19 @@
+/*
+ * registry.c - the list of algorithms that model files can name. Add each new
+ * algorithm's sr_model_vt here (and only here).
+ */
+#include "model.h"
+
+#include <string.h>
+
+static const sr_model_vt *const registry[] = {
+    NULL, /* keeps the array non-empty; algorithms are added above this line */
+};
+
+const sr_model_vt *sr_model_vt_find(const char *algo)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (registry[i] && !strcmp(registry[i]->algo, algo))
+            return registry[i];
+    return NULL;
+}
