@@ -11,6 +11,7 @@
  *   7. models: GRU4Rec                         (sr_gru_params, sr_model)
  *   8. scoring sessions, the predictor vtable  (sr_predictor)
  *   9. evaluation                              (sr_eval_*)
+ *  10. training: GRU4Rec and the baselines     (sr_train_gru, sr_train_baseline)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
  * because of the user (bad file, bad parameter) return an sr_status and fill an
@@ -346,6 +347,45 @@ double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
  * from the model's: items are matched by original id, unknown rows dropped). */
 sr_status sr_evaluate(const sr_model *m, const sr_split *test,
                       const sr_eval_opts *opts, sr_eval_result *out, sr_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* 10. Training                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* What the training loop reports through its callback. */
+typedef struct sr_train_progress {
+    int epoch, n_epochs;                /* epoch is 1-based */
+    int64_t events_done, events_total;  /* training events (steps x rows) within the epoch */
+    double loss;                        /* mean loss per event so far in this epoch */
+    double events_per_sec;
+    int epoch_done;                     /* 1 on the report that closes an epoch */
+    const sr_eval_result *valid;        /* validation metrics at an epoch's end, or NULL */
+} sr_train_progress;
+
+typedef void (*sr_train_callback)(const sr_train_progress *p, void *ud);
+
+typedef struct sr_train_opts {
+    int threads;                 /* <= 0 = all cores */
+    const sr_split *valid;       /* optional validation split, evaluated after each epoch */
+    sr_eval_opts valid_opts;
+    sr_train_callback cb;        /* optional progress callback (called often) */
+    void *ud;
+} sr_train_opts;
+
+sr_train_opts sr_train_default_opts(void);
+
+/* Trains GRU4Rec on `train` (item map built from train only). On a NaN loss
+ * returns SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
+sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
+                       const sr_train_opts *opts, sr_model **out, sr_error *err);
+
+/* Baselines: "pop", "spop", "iknn", "sr", "sknn", "vsknn", "ar", "stan", with
+ * "name=value,..." parameters named as in the session-rec framework (NULL or
+ * "" = defaults). Caller frees *out with sr_model_free. */
+sr_status sr_train_baseline(const char *algo, const char *params, const sr_split *train,
+                            sr_model **out, sr_error *err);
+/* NULL-terminated list of the baseline names. */
+const char *const *sr_baseline_names(void);
 
 #ifdef __cplusplus
 }
