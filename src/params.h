@@ -1,0 +1,14 @@
+/*
+ * params.h - internal: checks of GRU4Rec hyperparameters shared by the
+ * parser (params.c) and the training driver (train.c). Never prints.
+ */
+#ifndef SR_PARAMS_H
+#define SR_PARAMS_H
+
+#include "sessrec.h"
+
+/* Checks every field of p against the ranges the parser accepts (so that a
+ * struct filled by hand gets the same checks). SR_ERR_ARG naming the field. */
+sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * test_params.c - GRU4Rec hyperparameters: official defaults, the official
+ * name=value syntax, presets, rejection of unknown names and bad values
+ * (naming them), and format -> parse round trips.
+ */
+#include "params.h"
+#include "test.h"
+
+/* Field-by-field equality (memcmp would also compare padding bytes). */
+static int same_params(const sr_gru_params *a, const sr_gru_params *b)
+{
+    int same = a->n_layers == b->n_layers && a->embedding == b->embedding &&
+               a->constrained_embedding == b->constrained_embedding && a->loss == b->loss &&
+               a->optim == b->optim && a->batch_size == b->batch_size &&
+               a->dropout_p_embed == b->dropout_p_embed &&
+               a->dropout_p_hidden == b->dropout_p_hidden &&
+               a->learning_rate == b->learning_rate && a->momentum == b->momentum &&
+               a->adam_beta1 == b->adam_beta1 && a->adam_beta2 == b->adam_beta2 &&
+               a->adam_eps == b->adam_eps && a->n_sample == b->n_sample &&
+               a->sample_alpha == b->sample_alpha && a->sample_store == b->sample_store &&
+               a->logq == b->logq && a->bpreg == b->bpreg && a->elu_param == b->elu_param &&
+               a->n_epochs == b->n_epochs && a->seed == b->seed;
+    for (int i = 0; i < SR_MAX_LAYERS; i++)
+        same &= a->layers[i] == b->layers[i];
+    return same;
+}
+
+static void test_defaults(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    CHECK_EQ_INT(p.n_layers, 1);
+    CHECK_EQ_INT(p.layers[0], 100);
+    CHECK(p.loss == SR_LOSS_XE);
+    CHECK_EQ_INT(p.batch_size, 64);
+    CHECK(p.dropout_p_embed == 0.0f && p.dropout_p_hidden == 0.0f);
+    CHECK(p.learning_rate == 0.05f);
+    CHECK(p.momentum == 0.0f);
+    CHECK_EQ_INT(p.n_sample, 2048);
+    CHECK(p.sample_alpha == 0.5f);
+    CHECK_EQ_INT(p.sample_store, 10000000);
+    CHECK(p.logq == 0.0f && p.bpreg == 1.0f && p.elu_param == 0.5f);
+    CHECK_EQ_INT(p.embedding, 0);
+    CHECK_EQ_INT(p.constrained_embedding, 1);
+    CHECK_EQ_INT(p.n_epochs, 10);
+    CHECK(p.optim == SR_OPT_ADAGRAD);
+    CHECK_EQ_INT(p.seed, 42);
+    CHECK(sr_gru_params_check(&p, NULL) == SR_OK);
+}
+
+static void test_parse_official_syntax(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    sr_error err = {0};
+    CHECK(sr_gru_params_parse(&p,
+                              "loss=bpr-max,layers=480/480, constrained_embedding=False,embedding=64,"
+                              "batch_size=48,dropout_p_embed=0.25,dropout_p_hidden=0.5,"
+                              "learning_rate=0.07,momentum=0.3,n_sample=1024,sample_alpha=0.2,"
+                              "sample_store_size=0,logq=0.5,bpreg=1.95,elu_param=0,n_epochs=3,"
+                              "optim=adam,seed=18446744073709551615",
+                              &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_BPR_MAX);
+    CHECK_EQ_INT(p.n_layers, 2);
+    CHECK_EQ_INT(p.layers[0], 480);
+    CHECK_EQ_INT(p.layers[1], 480);
+    CHECK_EQ_INT(p.layers[2], 0);
+    CHECK_EQ_INT(p.constrained_embedding, 0);
+    CHECK_EQ_INT(p.embedding, 64);
+    CHECK_EQ_INT(p.batch_size, 48);
+    CHECK(p.dropout_p_embed == 0.25f && p.dropout_p_hidden == 0.5f);
+    CHECK(p.learning_rate == 0.07f && p.momentum == 0.3f);
+    CHECK_EQ_INT(p.n_sample, 1024);
+    CHECK(p.sample_alpha == 0.2f);
+    CHECK_EQ_INT(p.sample_store, 0);
+    CHECK(p.logq == 0.5f && p.bpreg == 1.95f && p.elu_param == 0.0f);
+    CHECK_EQ_INT(p.n_epochs, 3);
+    CHECK(p.optim == SR_OPT_ADAM);
+    CHECK(p.seed == UINT64_MAX);
+    /* aliases and booleans */
+    CHECK(sr_gru_params_parse(&p, "loss=xe,constrained_embedding=1", &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_XE && p.constrained_embedding == 1);
+    CHECK(sr_gru_params_parse(&p, "loss=ce,constrained_embedding=false", &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_XE && p.constrained_embedding == 0);
+    CHECK(sr_gru_params_parse(&p, "loss=full-cross-entropy,constrained_embedding=True", &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_FULL_XE && p.constrained_embedding == 1);
+    CHECK(sr_gru_params_parse(&p, "layers=100", &err) == SR_OK);
+    CHECK_EQ_INT(p.n_layers, 1);
+    CHECK_EQ_INT(p.layers[1], 0);
+    /* empty pieces, newlines and blanks are fine */
+    CHECK(sr_gru_params_parse(&p, "", &err) == SR_OK);
+    CHECK(sr_gru_params_parse(&p, " batch_size = 7 ,,\n n_epochs=2\n", &err) == SR_OK);
+    CHECK_EQ_INT(p.batch_size, 7);
+    CHECK_EQ_INT(p.n_epochs, 2);
+}
+
+/* A failing parse names the culprit and leaves the struct untouched. */
+static void expect_bad(const char *spec, const char *needle)
+{
+    sr_gru_params p = sr_gru_default_params(), q = p;
+    sr_error err = {0};
+    CHECK_MSG(sr_gru_params_parse(&p, spec, &err) == SR_ERR_ARG, "'%s' accepted", spec);
+    CHECK_MSG(strstr(err.msg, needle) != NULL, "'%s': message '%s' lacks '%s'", spec, err.msg, needle);
+    CHECK_MSG(same_params(&p, &q), "'%s' changed the params", spec);
+}
+
+static void test_parse_rejects(void)
+{
+    expect_bad("batch_size=32,hidden_size=100", "unknown parameter 'hidden_size'");
+    expect_bad("batch_size=32,oops", "'oops': expected name=value");
+    expect_bad("batch_size=0", "batch_size: bad value '0'");
+    expect_bad("batch_size=32.0", "batch_size: bad value '32.0'");
+    expect_bad("batch_size=", "batch_size: bad value ''");
+    expect_bad("layers=100/", "layers: bad value '100/'");
+    expect_bad("layers=1/2/3/4/5", "layers: bad value");
+    expect_bad("layers=0", "layers: bad value '0'");
+    expect_bad("layers=abc", "layers: bad value 'abc'");
+    expect_bad("loss=top1", "loss: bad value 'top1'");
+    expect_bad("constrained_embedding=yes", "constrained_embedding: bad value 'yes'");
+    expect_bad("dropout_p_hidden=1", "dropout_p_hidden: bad value '1'");
+    expect_bad("dropout_p_embed=-0.1", "dropout_p_embed: bad value '-0.1'");
+    expect_bad("learning_rate=0", "learning_rate: bad value '0'");
+    expect_bad("learning_rate=nan", "learning_rate: bad value 'nan'");
+    expect_bad("learning_rate=inf", "learning_rate: bad value 'inf'");
+    expect_bad("momentum=1", "momentum: bad value '1'");
+    expect_bad("n_sample=-1", "n_sample: bad value '-1'");
+    expect_bad("optim=sgd", "optim: bad value 'sgd'");
+    expect_bad("seed=-3", "seed: bad value '-3'");
+    expect_bad("seed=99999999999999999999", "seed: bad value");
+    expect_bad("n_epochs=1e3", "n_epochs: bad value '1e3'");
+    /* the earlier good pieces of a bad string are not applied either */
+    expect_bad("n_epochs=3,loss=nope", "loss: bad value 'nope'");
+}
+
+static void test_presets(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    sr_error err = {0};
+    CHECK(sr_gru_params_parse(&p, "bpreg=3,n_sample=5", &err) == SR_OK);
+    CHECK(sr_gru_params_preset(&p, "rsc15", &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_XE);
+    CHECK_EQ_INT(p.constrained_embedding, 1);
+    CHECK_EQ_INT(p.embedding, 0);
+    CHECK_EQ_INT(p.n_layers, 1);
+    CHECK_EQ_INT(p.layers[0], 100);
+    CHECK_EQ_INT(p.batch_size, 32);
+    CHECK(p.dropout_p_embed == 0.1f && p.dropout_p_hidden == 0.0f);
+    CHECK(p.learning_rate == 0.1f && p.momentum == 0.0f);
+    CHECK_EQ_INT(p.n_sample, 2048);
+    CHECK(p.sample_alpha == 0.75f && p.logq == 1.0f);
+    CHECK_EQ_INT(p.n_epochs, 10);
+    CHECK(p.optim == SR_OPT_ADAGRAD);
+    CHECK(p.bpreg == 1.0f); /* a preset starts from the defaults */
+    CHECK_EQ_INT(p.seed, 42);
+
+    CHECK(sr_gru_params_preset(&p, "tutorial", &err) == SR_OK);
+    CHECK(p.loss == SR_LOSS_FULL_XE);
+    CHECK_EQ_INT(p.constrained_embedding, 0);
+    CHECK_EQ_INT(p.embedding, 0);
+    CHECK_EQ_INT(p.n_layers, 1);
+    CHECK_EQ_INT(p.layers[0], 50);
+    CHECK_EQ_INT(p.batch_size, 1024);
+    CHECK(p.dropout_p_embed == 0.0f && p.dropout_p_hidden == 0.1f);
+    CHECK(p.optim == SR_OPT_ADAM && p.learning_rate == 0.001f);
+    CHECK(p.adam_beta1 == 0.9f && p.adam_beta2 == 0.999f && p.adam_eps == 1e-8f);
+    CHECK_EQ_INT(p.n_sample, 0);
+    CHECK_EQ_INT(p.n_epochs, 3);
+
+    sr_gru_params q = p;
+    CHECK(sr_gru_params_preset(&p, "rsc16", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "unknown preset 'rsc16'") != NULL);
+    CHECK(same_params(&p, &q));
+}
+
+static void roundtrip(const sr_gru_params *p)
+{
+    char buf[1024];
+    sr_gru_params_format(p, buf, sizeof buf);
+    sr_gru_params q = sr_gru_default_params();
+    sr_error err = {0};
+    CHECK_MSG(sr_gru_params_parse(&q, buf, &err) == SR_OK, "'%s': %s", buf, err.msg);
+    CHECK_MSG(same_params(p, &q), "'%s' does not read back", buf);
+}
+
+static void test_format_roundtrip(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    char buf[1024];
+    sr_gru_params_format(&p, buf, sizeof buf);
+    CHECK_MSG(!strcmp(buf, "layers=100,loss=cross-entropy,constrained_embedding=True,embedding=0,"
+                           "batch_size=64,dropout_p_embed=0,dropout_p_hidden=0,learning_rate=0.05,"
+                           "momentum=0,n_sample=2048,sample_alpha=0.5,sample_store_size=10000000,"
+                           "logq=0,bpreg=1,elu_param=0.5,n_epochs=10,optim=adagrad,seed=42"),
+              "got '%s'", buf);
+    roundtrip(&p);
+    sr_gru_params_preset(&p, "rsc15", NULL);
+    roundtrip(&p);
+    sr_gru_params_preset(&p, "tutorial", NULL);
+    roundtrip(&p);
+    sr_gru_params_format(&p, buf, sizeof buf);
+    CHECK(strstr(buf, "optim=adam,adam_beta1=0.9,adam_beta2=0.999,adam_eps=1e-08,seed=42") != NULL);
+    p = sr_gru_default_params();
+    sr_gru_params_parse(&p, "layers=3/5/7/11,loss=bpr-max,learning_rate=0.0123456789,"
+                            "sample_alpha=0.333333333,seed=123456789012345", NULL);
+    roundtrip(&p);
+    /* truncation is safe and terminated */
+    char small[10];
+    sr_gru_params_format(&p, small, sizeof small);
+    CHECK_EQ_INT(strlen(small), 9);
+}
+
+static void test_check(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    sr_error err = {0};
+    p.n_layers = 0;
+    CHECK(sr_gru_params_check(&p, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "layers") != NULL);
+    p = sr_gru_default_params();
+    p.learning_rate = NAN;
+    CHECK(sr_gru_params_check(&p, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "learning_rate") != NULL);
+    p = sr_gru_default_params();
+    p.loss = SR_LOSS_BPR_MAX;
+    p.batch_size = 1;
+    p.n_sample = 0;
+    CHECK(sr_gru_params_check(&p, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "bpr-max") != NULL);
+    p.n_sample = 1;
+    CHECK(sr_gru_params_check(&p, &err) == SR_OK);
+    sr_gru_params_preset(&p, "tutorial", NULL);
+    CHECK(sr_gru_params_check(&p, &err) == SR_OK);
+}
+
+int main(void)
+{
+    RUN(test_defaults);
+    RUN(test_parse_official_syntax);
+    RUN(test_parse_rejects);
+    RUN(test_presets);
+    RUN(test_format_roundtrip);
+    RUN(test_check);
+    return test_summary();
+}
