@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +180,7 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
     }
     if (IS("learning_rate") || IS("lr")) {
         *expect = "a number > 0";
-        return parse_float(v, 0, 1, 1e6, 0, &p->learning_rate);
+        return parse_float(v, 0, 1, FLT_MAX, 0, &p->learning_rate);
     }
     if (IS("momentum")) {
         *expect = "a number in [0, 1)";
@@ -430,7 +431,7 @@ sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err)
         return BAD("dropout_p_embed", "%g", (double)p->dropout_p_embed);
     if (!frange(p->dropout_p_hidden, 0, 0, 1, 1))
         return BAD("dropout_p_hidden", "%g", (double)p->dropout_p_hidden);
-    if (!frange(p->learning_rate, 0, 1, 1e6, 0))
+    if (!frange(p->learning_rate, 0, 1, FLT_MAX, 0))
         return BAD("learning_rate", "%g", (double)p->learning_rate);
     if (!frange(p->momentum, 0, 0, 1, 1))
         return BAD("momentum", "%g", (double)p->momentum);

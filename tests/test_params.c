@@ -120,6 +120,7 @@ static void test_parse_rejects(void)
     expect_bad("learning_rate=0", "learning_rate: bad value '0'");
     expect_bad("learning_rate=nan", "learning_rate: bad value 'nan'");
     expect_bad("learning_rate=inf", "learning_rate: bad value 'inf'");
+    expect_bad("learning_rate=1e39", "learning_rate: bad value '1e39'");
     expect_bad("momentum=1", "momentum: bad value '1'");
     expect_bad("n_sample=-1", "n_sample: bad value '-1'");
     expect_bad("optim=sgd", "optim: bad value 'sgd'");
