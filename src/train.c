@@ -116,6 +116,9 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     int threads = sr_resolve_threads(o.threads);
     if (o.valid && o.valid_opts.threads <= 0)
         o.valid_opts.threads = threads;
+    if (o.valid && (o.valid_opts.n_cutoffs < 1 || o.valid_opts.n_cutoffs > SR_MAX_CUTOFFS))
+        return sr_error_set(err, SR_ERR_ARG, "validation: %d cutoffs (expected 1 to %d)",
+                            o.valid_opts.n_cutoffs, SR_MAX_CUTOFFS);
 
     int64_t total = sr_batch_count_pairs(train->offsets, train->n_sessions);
     if (train->n_events <= 0 || total <= 0)
