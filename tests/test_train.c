@@ -69,6 +69,7 @@ static void split_drop(sr_split *s)
     memset(s, 0, sizeof *s);
 }
 
+/* 0 in the sanitizer build (then the binary is build-san/sessrec). */
 static int heavy_ok(void)
 {
     const char *san = getenv("SR_SAN");
@@ -174,8 +175,6 @@ static void test_learns_cycles_full_xe_onehot_adam(void)
 /* bpr-max with a separate embedding, momentum, two layers. */
 static void test_learns_cycles_bprmax_embedding(void)
 {
-    if (!heavy_ok())
-        SKIP("heavy; run in the normal build");
     double r1 = train_and_recall("layers=32/32,loss=bpr-max,constrained_embedding=False,"
                                  "embedding=16,batch_size=16,n_sample=32,learning_rate=0.1,"
                                  "momentum=0.3", 6, NULL);
