@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The baselines are a separate part of the library that may not be built
@@ -38,7 +39,7 @@ static void usage(FILE *f)
         "\n"
         "options:\n"
         "  --algo NAME          gru4rec (default), or a baseline: pop, spop, iknn, sr, sknn,\n"
-        "                       vsknn, ar, stan (parameters named as in session-rec)\n"
+        "                       vsknn, ar, stan (parameters named as in session-rec)%s\n"
         "  --preset NAME        GRU4Rec settings to start from:\n"
         "                         rsc15     the official tuned RSC15 settings: cross-entropy,\n"
         "                                   constrained embedding, layers=100, batch 32,\n"
@@ -51,7 +52,8 @@ static void usage(FILE *f)
         "  -p, --params SPEC    parameters as name=value,name=value (repeatable)\n"
         "                       Order: defaults, then --preset, then --params-file, then -p.\n"
         "  --valid SPLIT        validation split (file or TSV like TRAIN): Recall@K and\n"
-        "                       MRR@K (conservative ties) after each epoch\n"
+        "                       MRR@K (conservative ties) after each epoch (a baseline:\n"
+        "                       once, after training)\n"
         "  --cutoff K           K of the validation metrics (default 20)\n"
         "  --seed S             random seed (overrides seed= from the parameters); the same\n"
         "                       seed and thread count give a bit-identical model file\n"
@@ -89,6 +91,7 @@ static void usage(FILE *f)
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
         "  sessrec train train.tsv -o model.srm -p layers=100/100,loss=bpr-max --valid valid.tsv\n"
         "  sessrec train data/train_full -o pop.srm --algo pop\n",
+        sr_train_baseline ? "" : "\n                       (the baselines are not in this build)",
         defaults);
 }
 
@@ -338,6 +341,11 @@ int cmd_train(int argc, char **argv)
     }
 
     /* Fail before training, not after it, when MODEL cannot be written. */
+    struct stat sb;
+    if (stat(out_path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        free(bspec);
+        return cli_fail(CMD, "-o %s: is a directory (give a file name)", out_path);
+    }
     sr_atomic probe;
     if (sr_atomic_open(&probe, out_path, &err) != SR_OK) {
         free(bspec);
