@@ -8,8 +8,10 @@
 #include "test.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -661,6 +663,252 @@ static void test_random_vs_reference(void)
     CHECK(n_ok >= 150 && n_test >= 100 && n_valid >= 30 && n_rounds3 >= 10 && n_empty >= 5);
 }
 
+
+/* ---- the command line ------------------------------------------------------------------ */
+
+static const char *bin(void)
+{
+    const char *b = getenv("SR_BIN");
+    return b && *b ? b : "build/sessrec";
+}
+
+/* Runs a shell command line; returns its exit status (-1 if it did not exit). */
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[1024];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) == 0;
+}
+
+static sr_status load_in(const char *dir, const char *name, sr_split *s)
+{
+    char p[1024];
+    sr_error err;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return sr_split_load(p, s, &err);
+}
+
+/* Sorted listing of a folder with sizes and a checksum of each file. */
+static void listing(const char *dir, char *out, size_t cap)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "cd '%s' && for f in $(ls -A | sort); do printf '%%s %%s ' \"$f\" "
+             "\"$(cksum < \"$f\")\"; done", dir);
+    FILE *f = popen(p, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f)
+        pclose(f);
+}
+
+static int file_lines(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return -1;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+static void test_cli_yoochoose_head(void)
+{
+    char raw[512];
+    snprintf(raw, sizeof raw, "%s/raw/yoochoose-clicks-head1000.dat", test_data_dir());
+    struct stat sb;
+    if (stat(raw, &sb) != 0)
+        SKIP("../shared/data missing");
+    char dir[512], out[600];
+    snprintf(dir, sizeof dir, "%s/head/deeper", test_tmpdir()); /* created, parents too */
+    snprintf(out, sizeof out, "%s/head.out", test_tmpdir());
+    /* Expected counts from the tutorial's pandas code run on the same 600 rows. */
+    CHECK_EQ_INT(sh("%s prepare %s --nrows 600 -o %s --valid-days 1 > %s 2>&1", bin(), raw, dir,
+                    out), 0);
+    CHECK(file_contains(out, "3 rounds"));
+    CHECK(file_contains(out, "2014-04-0"));
+    sr_split s;
+    static const struct { const char *name; int64_t events, sessions; } want[] = {
+        {"train_full.split", 36, 9}, {"test.split", 8, 1}, {"train.split", 16, 4},
+        {"valid.split", 5, 2}};
+    for (int k = 0; k < 4; k++) {
+        CHECK_MSG(load_in(dir, want[k].name, &s) == SR_OK, "%s", want[k].name);
+        CHECK_EQ_INT(s.n_events, want[k].events);
+        CHECK_EQ_INT(s.n_sessions, want[k].sessions);
+        CHECK_EQ_INT(s.n_items, 6);
+        sr_split_free(&s);
+    }
+    CHECK_EQ_INT(file_lines(dir, "items.tsv"), 7);
+    CHECK(!exists(dir, "train.tsv"));
+
+    /* All 1000 rows, no validation, TSV too: train is train_full; the stale
+     * valid.split of the previous run is removed. */
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --tsv --quiet > %s 2>&1", bin(), raw, dir, out), 0);
+    CHECK(file_contains(out, "4 rounds"));
+    CHECK(!exists(dir, "valid.split"));
+    sr_split a, b, t;
+    sr_error err;
+    CHECK(load_in(dir, "train_full.split", &a) == SR_OK);
+    CHECK(load_in(dir, "train.split", &b) == SR_OK);
+    CHECK_EQ_INT(a.n_events, 88);
+    CHECK_EQ_INT(a.n_sessions, 27);
+    CHECK_STR(dump(&a), dump(&b));
+    char p[1024];
+    snprintf(p, sizeof p, "%s/train_full.tsv", dir);
+    CHECK(sr_split_open(p, &t, &err) == SR_OK); /* TSV read back: the same split */
+    CHECK_STR(dump(&a), dump(&t));
+    CHECK_STR(dump_items(&a), dump_items(&t));
+    sr_split_free(&t);
+    snprintf(p, sizeof p, "%s/test", dir);
+    CHECK(sr_split_open(p, &t, &err) == SR_OK); /* DIR/test -> DIR/test.split */
+    CHECK_EQ_INT(t.n_events, 23);
+    CHECK_EQ_INT(t.n_sessions, 6);
+    sr_split_free(&t);
+    sr_split_free(&a);
+    sr_split_free(&b);
+    /* No --tsv now: the TSV files of the previous run go. */
+    CHECK_EQ_INT(sh("%s prepare %s -o %s > %s 2>&1", bin(), raw, dir, out), 0);
+    CHECK(!exists(dir, "train_full.tsv") && !exists(dir, "test.tsv"));
+    CHECK(exists(dir, "train.split") && exists(dir, "items.tsv"));
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_cli_made_up(void)
+{
+    char in[512], dir[512], out[600];
+    snprintf(in, sizeof in, "%s/made.tsv", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/made", test_tmpdir());
+    snprintf(out, sizeof out, "%s/made.out", test_tmpdir());
+    /* Own column names and an extra column. */
+    write_text(in, "ts\tsid\tcat\titem\n"
+                   "0\t1\tx\t100\n60\t1\tx\t101\n"
+                   "100\t2\tx\t100\n200\t2\tx\t102\n160\t2\tx\t101\n"
+                   "90000\t3\tx\t101\n90060.5\t3\tx\t102\n90061\t3\tx\t555\n");
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --session-key sid --item-key item --time-key ts "
+                    "--min-item-support 1 --test-days 43200s > %s 2>&1",
+                    bin(), in, dir, out), 0);
+    sr_split s;
+    CHECK(load_in(dir, "train_full.split", &s) == SR_OK);
+    CHECK_STR(dump(&s), "1:100@0 101@60|2:100@100 101@160 102@200");
+    CHECK_STR(dump_items(&s), "100 101 102");
+    sr_split_free(&s);
+    CHECK(load_in(dir, "test.split", &s) == SR_OK);
+    CHECK_STR(dump(&s), "3:101@90000 102@90060.5");
+    sr_split_free(&s);
+    CHECK(file_contains(out, "43200 s"));
+
+    /* Bad options and values. */
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --bogus > %s 2>&1", bin(), in, dir, out), 2);
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --test-days x > %s 2>&1", bin(), in, dir, out), 1);
+    CHECK_EQ_INT(sh("%s prepare %s > %s 2>&1", bin(), in, out), 1);
+    CHECK_EQ_INT(sh("%s prepare --help > %s 2>&1", bin(), out), 0);
+    static const char *const opts_listed[] = {
+        "--format", "--nrows", "--session-key", "--item-key", "--time-key", "--filter", "rsc15",
+        "--min-session-length", "--min-item-support", "--test-days", "--valid-days", "86400s",
+        "--dedup", "--tsv", "--skip-bad-lines", "--threads", "--quiet", "items.tsv"};
+    for (size_t k = 0; k < sizeof opts_listed / sizeof *opts_listed; k++)
+        CHECK_MSG(file_contains(out, opts_listed[k]), "--help lacks %s", opts_listed[k]);
+}
+
+/* A failed run leaves DIR exactly as it was: no new, changed or temporary file. */
+static void test_cli_atomic(void)
+{
+    char in[512], bad[512], dir[512], out[600], fresh[512];
+    snprintf(in, sizeof in, "%s/big.tsv", test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/bad.tsv", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/atomic", test_tmpdir());
+    snprintf(fresh, sizeof fresh, "%s/fresh", test_tmpdir());
+    snprintf(out, sizeof out, "%s/atomic.out", test_tmpdir());
+    FILE *f = fopen(in, "w"), *g = fopen(bad, "w");
+    if (!f || !g)
+        SKIP("cannot write test files");
+    fputs("SessionId\tItemId\tTime\n", f);
+    fputs("SessionId\tItemId\tTime\n", g);
+    for (int k = 0; k < 6000; k++) { /* 2000 sessions of 3 clicks over ~4 days */
+        fprintf(f, "%d\t%d\t%d.123457\n", k / 3, 214000000 + (k * 7) % 40, 1396000000 + k * 60);
+        fprintf(g, "%d\t%d\t%d.123457\n", k / 3, 214000000 + (k * 7) % 40, 1396000000 + k * 60);
+        if (k == 5000)
+            fputs("12\tnot-an-item\t1396000000\n", g);
+    }
+    fclose(f);
+    fclose(g);
+    /* A good run first, to have files that must survive the failures. */
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --valid-days 1 --tsv > %s 2>&1", bin(), in, dir, out), 0);
+    char before[8192], after[8192];
+    listing(dir, before, sizeof before);
+    CHECK(strstr(before, "valid.tsv") != NULL);
+
+    /* 1: input error (a bad line near the end of the file). */
+    CHECK_EQ_INT(sh("%s prepare %s -o %s > %s 2>&1", bin(), bad, dir, out), 1);
+    CHECK(file_contains(out, "not-an-item"));
+    listing(dir, after, sizeof after);
+    CHECK_STR(after, before);
+
+    /* 2: a write fails after some files are complete: a file-size limit of
+     * 200 blocks of 512 bytes (POSIX sh) lets every binary split through but
+     * stops train_full.tsv, written after them. */
+    struct stat sb;
+    char p1[600], p2[600];
+    snprintf(p1, sizeof p1, "%s/train_full.split", dir);
+    snprintf(p2, sizeof p2, "%s/train_full.tsv", dir);
+    CHECK(stat(p1, &sb) == 0 && sb.st_size < 90000);
+    CHECK(stat(p2, &sb) == 0 && sb.st_size > 120000);
+    CHECK_EQ_INT(sh("ulimit -f 200; %s prepare %s -o %s --tsv --valid-days 0.5 > %s 2>&1", bin(),
+                    in, dir, out), 1);
+    CHECK(file_contains(out, "train_full.tsv") && file_contains(out, "too large"));
+    listing(dir, after, sizeof after);
+    CHECK_STR(after, before);
+
+    /* 3: the same into a folder that did not exist: it is not left behind. */
+    CHECK_EQ_INT(sh("ulimit -f 200; %s prepare %s -o %s --tsv > %s 2>&1", bin(), in, fresh, out), 1);
+    CHECK(file_contains(out, "train_full.tsv") && file_contains(out, "too large"));
+    CHECK(stat(fresh, &sb) != 0);
+    /* 4: an output name taken by a folder: refused before anything is replaced. */
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/test.tsv", dir);
+    CHECK_EQ_INT(sh("rm -f %s && mkdir %s", sub, sub), 0);
+    listing(dir, before, sizeof before);
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --tsv --valid-days 0.5 > %s 2>&1", bin(), in, dir, out), 1);
+    CHECK(file_contains(out, "is a folder"));
+    listing(dir, after, sizeof after);
+    CHECK_STR(after, before);
+}
+
 int main(void)
 {
     RUN(test_recursive_fixed_point);
@@ -674,5 +922,14 @@ int main(void)
     RUN(test_validation_split);
     RUN(test_errors);
     RUN(test_random_vs_reference);
+    RUN(test_cli_yoochoose_head);
+    RUN(test_cli_made_up);
+    RUN(test_cli_atomic);
+    if (!t_failed) { /* keep the files of a failed run for a look */
+        char rm[600];
+        snprintf(rm, sizeof rm, "rm -rf '%s'", test_tmpdir());
+        if (system(rm) != 0)
+            fprintf(stderr, "could not remove %s\n", test_tmpdir());
+    }
     return test_summary();
 }
