@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,23 +146,30 @@ static uint32_t get32(const uint8_t *p)
 
 static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
+/* The payload CRC of a split about to be written, computed by a helper thread
+ * while the main thread writes (the two take about as long). */
+typedef struct crc_job {
+    const void *sec[N_SEC];
+    const layout *L;
+    uint32_t crc;
+} crc_job;
+
+static void *crc_payload(void *arg)
 {
-    sr_status st = sr_split_check(s, path, SR_ERR_ARG, err);
-    if (st != SR_OK)
-        return st;
-    layout L;
-    compute_layout((uint64_t)s->n_events, (uint64_t)s->n_sessions, (uint64_t)s->n_items, &L);
-    const void *sec[N_SEC] = {s->session_ids, s->offsets ? (const void *)s->offsets : zero_offset,
-                              s->items, s->times, s->item_ids};
+    crc_job *j = arg;
     uint32_t pc = 0;
     for (int k = 0; k < N_SEC; k++) {
-        if (L.size[k])
-            pc = crc(pc, sec[k], L.size[k]);
-        pc = crc(pc, zeros, al8(L.size[k]) - L.size[k]);
+        if (j->L->size[k])
+            pc = crc(pc, j->sec[k], j->L->size[k]);
+        pc = crc(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
     }
-    uint8_t h[SPLIT_HEADER];
-    memset(h, 0, sizeof h);
+    j->crc = pc;
+    return NULL;
+}
+
+static void make_header(uint8_t *h, const sr_split *s, const layout *L, uint32_t payload_crc)
+{
+    memset(h, 0, SPLIT_HEADER);
     memcpy(h, SPLIT_MAGIC, 8);
     put32(h + 8, SPLIT_VERSION);
     put32(h + 12, SPLIT_HEADER);
@@ -169,21 +177,45 @@ sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
     put64(h + 24, (uint64_t)s->n_sessions);
     put64(h + 32, (uint64_t)s->n_items);
     for (int k = 0; k < N_SEC; k++)
-        put64(h + 40 + 8 * k, L.off[k]);
-    put64(h + 80, L.file_size);
-    put32(h + 88, pc);
+        put64(h + 40 + 8 * k, L->off[k]);
+    put64(h + 80, L->file_size);
+    put32(h + 88, payload_crc);
     put32(h + 92, crc(0, h, 92));
+}
 
+sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
+{
+    sr_status st = sr_split_check(s, path, SR_ERR_ARG, err);
+    if (st != SR_OK)
+        return st;
+    layout L;
+    compute_layout((uint64_t)s->n_events, (uint64_t)s->n_sessions, (uint64_t)s->n_items, &L);
+    crc_job job = {{s->session_ids, s->offsets ? (const void *)s->offsets : zero_offset,
+                    s->items, s->times, s->item_ids}, &L, 0};
     sr_atomic a;
     if ((st = sr_atomic_open(&a, path, err)) != SR_OK)
         return st;
+    pthread_t th;
+    int threaded = L.file_size >= ((uint64_t)8 << 20) && pthread_create(&th, NULL, crc_payload, &job) == 0;
+    if (!threaded)
+        crc_payload(&job);
+    /* The header goes last (it holds the CRC): a zeroed placeholder first. */
+    uint8_t h[SPLIT_HEADER];
+    memset(h, 0, sizeof h);
     int ok = fwrite(h, 1, sizeof h, a.f) == sizeof h;
     for (int k = 0; k < N_SEC && ok; k++) {
         size_t n = (size_t)L.size[k], pad = (size_t)(al8(L.size[k]) - L.size[k]);
-        ok = (!n || fwrite(sec[k], 1, n, a.f) == n) && (!pad || fwrite(zeros, 1, pad, a.f) == pad);
+        ok = (!n || fwrite(job.sec[k], 1, n, a.f) == n) && (!pad || fwrite(zeros, 1, pad, a.f) == pad);
+    }
+    int e = errno;
+    if (threaded)
+        pthread_join(th, NULL);
+    if (ok) {
+        make_header(h, s, &L, job.crc);
+        ok = fseek(a.f, 0, SEEK_SET) == 0 && fwrite(h, 1, sizeof h, a.f) == sizeof h;
+        e = errno;
     }
     if (!ok) {
-        int e = errno;
         sr_atomic_abort(&a);
         return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(e));
     }

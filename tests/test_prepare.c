@@ -548,7 +548,7 @@ static void test_random_vs_reference(void)
             cnt[s]++;
             double u = sr_rng_uniform(&rng);
             r[k].s = iter % 3 == 0 ? (int64_t)s * 1000003 + 17 : s; /* sparse ids: hash path */
-            r[k].i = 214000000 + (int64_t)(u * u * nitems);
+            r[k].i = 214000000 + (int64_t)(u * u * nitems) * (iter % 4 == 1 ? 1000003 : 1); /* sparse: hash path */
             r[k].t = (double)(s * 3 + (int)(sr_rng_next(&rng) % (uint64_t)tspan));
         }
         sr_prepare_opts o = opts(1 + (int)(sr_rng_next(&rng) % 3), 1 + (int)(sr_rng_next(&rng) % 4),
