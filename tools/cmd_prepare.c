@@ -472,6 +472,12 @@ int cmd_prepare(int argc, char **argv)
         return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
     }
 
+    char dirbuf[4096];
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    for (size_t l = strlen(dirbuf); l > 1 && dirbuf[l - 1] == '/'; l--)
+        dirbuf[l - 1] = 0; /* "out/" -> "out" (messages name out/train.split, not out//) */
+    dir = dirbuf;
+
     /* A full disk or a file-size limit must give an error, not a kill. */
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGINT, on_signal);
