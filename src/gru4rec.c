@@ -658,6 +658,12 @@ static sr_status vt_serialize(const sr_model *m, sr_buf *b)
 static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr_error *err)
 {
 #define FMT(...) return sr_error_set(err, SR_ERR_FORMAT, __VA_ARGS__)
+#define FAILG(...)                                                                        \
+    do {                                                                                  \
+        sr_error_set(err, SR_ERR_FORMAT, __VA_ARGS__);                                    \
+        sr_gru_free(g);                                                                   \
+        return SR_ERR_FORMAT;                                                             \
+    } while (0)
     sr_rd r = {data, len, 0, 0};
     const uint8_t *magic = sr_rd_bytes(&r, 4);
     if (!magic || memcmp(magic, "GRU4", 4))
@@ -711,16 +717,12 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
     if (!g)
         return sr_error_set(err, st == SR_ERR_NOMEM ? st : SR_ERR_FORMAT, "gru4rec model: %s",
                             e2.msg);
-    if (nt != (uint32_t)g->nt) {
-        sr_gru_free(g);
-        FMT("gru4rec model: %u tensors, expected %d", nt, g->nt);
-    }
+    if (nt != (uint32_t)g->nt)
+        FAILG("gru4rec model: %u tensors, expected %d", nt, g->nt);
     /* each tensor: name (4 + len), rows and cols (16), data */
-    if (len - r.off < g->n_params * 4 + (size_t)g->nt * 20) {
-        sr_gru_free(g);
-        FMT("gru4rec model: payload truncated (%zu bytes left for %zu parameters)",
-            len - r.off, g->n_params);
-    }
+    if (len - r.off < g->n_params * 4 + (size_t)g->nt * 20)
+        FAILG("gru4rec model: payload truncated (%zu bytes left for %zu parameters)",
+              len - r.off, g->n_params);
     if ((st = alloc_params(g, &e2)) != SR_OK) {
         sr_gru_free(g);
         return sr_error_set(err, st, "gru4rec model: %s", e2.msg);
@@ -732,35 +734,28 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
         uint64_t rows = sr_rd_u64(&r), cols = sr_rd_u64(&r);
         size_t n = (size_t)(t->rows * t->cols);
         if (r.bad || !name || nlen != strlen(t->name) || memcmp(name, t->name, nlen) ||
-            rows != (uint64_t)t->rows || cols != (uint64_t)t->cols) {
-            sr_gru_free(g);
-            FMT("gru4rec model: tensor %d is not the expected %s (%lld x %lld)", i, t->name,
-                (long long)t->rows, (long long)t->cols);
-        }
+            rows != (uint64_t)t->rows || cols != (uint64_t)t->cols)
+            FAILG("gru4rec model: tensor %d is not the expected %s (%lld x %lld)", i, t->name,
+                  (long long)t->rows, (long long)t->cols);
         const uint8_t *raw = sr_rd_bytes(&r, n * 4);
-        if (!raw) {
-            sr_gru_free(g);
-            FMT("gru4rec model: tensor %s is truncated", t->name);
-        }
+        if (!raw)
+            FAILG("gru4rec model: tensor %s is truncated", t->name);
         for (size_t j = 0; j < n; j++) {
             uint32_t u = (uint32_t)raw[4 * j] | (uint32_t)raw[4 * j + 1] << 8 |
                          (uint32_t)raw[4 * j + 2] << 16 | (uint32_t)raw[4 * j + 3] << 24;
             float f;
             memcpy(&f, &u, sizeof f);
-            if (!isfinite(f)) {
-                sr_gru_free(g);
-                FMT("gru4rec model: tensor %s holds a non-finite value at %zu", t->name, j);
-            }
+            if (!isfinite(f))
+                FAILG("gru4rec model: tensor %s holds a non-finite value at %zu", t->name, j);
             t->w[j] = f;
         }
     }
-    if (r.off != len) {
-        sr_gru_free(g);
-        FMT("gru4rec model: %zu unexpected bytes after the parameters", len - r.off);
-    }
+    if (r.off != len)
+        FAILG("gru4rec model: %zu unexpected bytes after the parameters", len - r.off);
     m->impl = g;
     return SR_OK;
 #undef FMT
+#undef FAILG
 }
 
 static void vt_free_impl(void *impl) { sr_gru_free(impl); }

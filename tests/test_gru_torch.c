@@ -238,7 +238,7 @@ static void check_scores(sr_gru *g, int k, const kase *c)
     (void)S;
     int full = c->loss == SR_LOSS_FULL_XE;
     int C = full ? N_ITEMS : BATCH + c->n_sample;
-    int32_t cols[BATCH + 8];
+    int32_t cols[N_ITEMS + BATCH + 8];
     for (int j = 0; j < C; j++)
         cols[j] = full ? j : j < BATCH ? out[j] : 0;
     if (!full && c->n_sample) {
@@ -246,7 +246,7 @@ static void check_scores(sr_gru *g, int k, const kase *c)
         for (int j = 0; j < c->n_sample; j++)
             cols[BATCH + j] = smp[j];
     }
-    float sel[BATCH * (BATCH + 8)];
+    float sel[BATCH * (N_ITEMS + BATCH + 8)];
     for (int i = 0; i < BATCH; i++)
         for (int j = 0; j < C; j++)
             sel[i * C + j] = scores[i * N_ITEMS + cols[j]];
