@@ -191,23 +191,53 @@ void FN(grk_grads_expand)(FN(grk_grads) *dense, const FN(grk_grads) *c, const gr
     }
 }
 
+/* One row of the gate math. Separate restrict-qualified streams: the form in
+ * which GCC vectorises it (with offsets into shared rows it does not). */
+static void FN(gates_fwd_row)(REAL *restrict gr, REAL *restrict gz, REAL *restrict gn,
+                              REAL *restrict o, const REAL *restrict ar,
+                              const REAL *restrict az, const REAL *restrict an,
+                              const REAL *restrict cr, const REAL *restrict cz,
+                              const REAL *restrict cn, const REAL *restrict p, int H)
+{
+    for (int j = 0; j < H; j++) {
+        REAL r = SIGM(ar[j] + cr[j]);
+        REAL z = SIGM(az[j] + cz[j]);
+        REAL n = TANH(an[j] + r * cn[j]);
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = n;
+        o[j] = (1 - z) * n + z * p[j];
+    }
+}
+
 void FN(grk_gates_fwd)(REAL *g, REAL *h, int ldh, const REAL *a, const REAL *c,
                        const REAL *hp, int ldp, int B, int H)
 {
     for (int i = 0; i < B; i++) {
-        const REAL *restrict ar = a + (size_t)i * 3 * H, *restrict cr = c + (size_t)i * 3 * H;
-        REAL *restrict gr = g + (size_t)i * 3 * H;
-        const REAL *p = hp + (size_t)i * ldp;
-        REAL *o = h + (size_t)i * ldh; /* may alias p (in-place inference) */
-        for (int j = 0; j < H; j++) {
-            REAL r = SIGM(ar[j] + cr[j]);
-            REAL z = SIGM(ar[H + j] + cr[H + j]);
-            REAL n = TANH(ar[2 * H + j] + r * cr[2 * H + j]);
-            gr[j] = r;
-            gr[H + j] = z;
-            gr[2 * H + j] = n;
-            o[j] = (1 - z) * n + z * p[j];
-        }
+        const REAL *ar = a + (size_t)i * 3 * H, *cr = c + (size_t)i * 3 * H;
+        REAL *gr = g + (size_t)i * 3 * H;
+        FN(gates_fwd_row)(gr, gr + H, gr + 2 * H, h + (size_t)i * ldh, ar, ar + H, ar + 2 * H, cr,
+                          cr + H, cr + 2 * H, hp + (size_t)i * ldp, H);
+    }
+}
+
+static void FN(gates_bwd_row)(REAL *restrict ar, REAL *restrict az, REAL *restrict an,
+                              REAL *restrict cr, REAL *restrict cz, REAL *restrict cnn,
+                              const REAL *restrict d, const REAL *restrict gr,
+                              const REAL *restrict gz, const REAL *restrict gn,
+                              const REAL *restrict cn, const REAL *restrict p, int H)
+{
+    for (int j = 0; j < H; j++) {
+        REAL r = gr[j], z = gz[j], n = gn[j];
+        REAL dnp = d[j] * (1 - z) * (1 - n * n); /* d tanh pre-activation */
+        REAL drp = dnp * cn[j] * r * (1 - r);
+        REAL dzp = d[j] * (p[j] - n) * z * (1 - z);
+        ar[j] = drp;
+        az[j] = dzp;
+        an[j] = dnp;
+        cr[j] = drp;
+        cz[j] = dzp;
+        cnn[j] = dnp * r;
     }
 }
 
@@ -215,21 +245,11 @@ void FN(grk_gates_bwd)(REAL *da, REAL *dc, const REAL *dh, const REAL *g,
                        const REAL *c, const REAL *hp, int ldp, int B, int H)
 {
     for (int i = 0; i < B; i++) {
-        const REAL *restrict gr = g + (size_t)i * 3 * H, *restrict cr = c + (size_t)i * 3 * H;
-        const REAL *restrict d = dh + (size_t)i * H, *restrict p = hp + (size_t)i * ldp;
-        REAL *restrict ai = da + (size_t)i * 3 * H, *restrict ci = dc + (size_t)i * 3 * H;
-        for (int j = 0; j < H; j++) {
-            REAL r = gr[j], z = gr[H + j], n = gr[2 * H + j];
-            REAL dnp = d[j] * (1 - z) * (1 - n * n);   /* d tanh pre-activation */
-            REAL drp = dnp * cr[2 * H + j] * r * (1 - r);
-            REAL dzp = d[j] * (p[j] - n) * z * (1 - z);
-            ai[j] = drp;
-            ai[H + j] = dzp;
-            ai[2 * H + j] = dnp;
-            ci[j] = drp;
-            ci[H + j] = dzp;
-            ci[2 * H + j] = dnp * r;
-        }
+        const REAL *gr = g + (size_t)i * 3 * H;
+        REAL *ar = da + (size_t)i * 3 * H, *cr = dc + (size_t)i * 3 * H;
+        FN(gates_bwd_row)(ar, ar + H, ar + 2 * H, cr, cr + H, cr + 2 * H, dh + (size_t)i * H, gr,
+                          gr + H, gr + 2 * H, c + (size_t)i * 3 * H + 2 * H, hp + (size_t)i * ldp,
+                          H);
     }
 }
 
@@ -401,7 +421,7 @@ size_t FN(grk_infer_count)(const grk_shape *sh, int n)
     size_t Hm = 0;
     for (int l = 0; l < sh->L; l++)
         Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
-    return (size_t)n * ((size_t)sh->din + 9 * Hm);
+    return (size_t)n * ((size_t)sh->din + 10 * Hm);
 }
 
 void FN(grk_infer)(const FN(grk_net) *net, REAL *h, const int32_t *in, int n, REAL *scores,
@@ -412,14 +432,17 @@ void FN(grk_infer)(const FN(grk_net) *net, REAL *h, const int32_t *in, int n, RE
     for (int l = 0; l < sh->L; l++)
         Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
     REAL *x0 = work, *a = x0 + (size_t)n * sh->din, *c = a + (size_t)n * 3 * Hm,
-         *g = c + (size_t)n * 3 * Hm;
+         *g = c + (size_t)n * 3 * Hm, *hn = g + (size_t)n * 3 * Hm; /* (n, H) */
     if (sh->mode != GRK_ONEHOT)
         FN(gather_input)(net, in, n, x0);
     for (int l = 0; l < sh->L; l++) {
         const REAL *x = l == 0 ? x0 : h + sh->off[l - 1];
         int64_t ldx = l == 0 ? sh->din : sh->S;
         FN(layer_pre)(net, l, in, x, ldx, h + sh->off[l], n, a, c);
-        FN(grk_gates_fwd)(g, h + sh->off[l], sh->S, a, c, h + sh->off[l], sh->S, n, sh->H[l]);
+        FN(grk_gates_fwd)(g, hn, sh->H[l], a, c, h + sh->off[l], sh->S, n, sh->H[l]);
+        for (int i = 0; i < n; i++)
+            memcpy(h + (size_t)i * sh->S + sh->off[l], hn + (size_t)i * sh->H[l],
+                   (size_t)sh->H[l] * sizeof *h);
     }
     if (scores) {
         int Hl = sh->H[sh->L - 1];

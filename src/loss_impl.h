@@ -13,18 +13,12 @@ double FN(sr_loss_xe)(REAL *R, int B, int64_t C, const int32_t *tgt, const REAL 
         if (off)
             for (int64_t j = 0; j < C; j++)
                 r[j] -= off[j];
-        REAL mx = r[0], chk = 0;
-        for (int64_t j = 0; j < C; j++) {
-            mx = r[j] > mx ? r[j] : mx;
-            chk += r[j];
-        }
+        REAL mx = VMAX(r, C), chk = VSUM(r, C);
         if (!isfinite(chk) || !isfinite(mx))
             return NAN;
-        REAL s = 0;
-        for (int64_t j = 0; j < C; j++) {
+        for (int64_t j = 0; j < C; j++)
             r[j] = EXP(r[j] - mx);
-            s += r[j];
-        }
+        REAL s = VSUM(r, C);
         REAL inv = (REAL)1 / s;
         REAL pt = r[t] * inv;
         /* d/dR_ij of -log(p_t + 1e-24) = k (p_j - [j == t]), k = p_t / (p_t + 1e-24) */

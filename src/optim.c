@@ -1,6 +1,8 @@
 /*
  * optim.c - Adagrad with momentum and Adam (dense and sparse-row), see
  * optim.h. Must never allocate or touch a row it was not given.
+ * Built with -fno-math-errno (Makefile): otherwise sqrtf keeps a scalar libm
+ * fallback for errno and none of these loops is vectorised.
  */
 #include "optim.h"
 
