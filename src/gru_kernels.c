@@ -68,7 +68,7 @@ size_t grk_grads_dense_count(const grk_shape *sh)
 size_t grk_plan_ints(const grk_shape *sh)
 {
     size_t cm = (size_t)sh->Bmax + (size_t)sh->nsmp;
-    return 3 * cm + 3 * (size_t)sh->Bmax;
+    return 5 * cm + 3 * (size_t)sh->Bmax;
 }
 
 void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32_t *in,
@@ -82,6 +82,8 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
     pl->col_u = pl->urows + cm + sh->Bmax; /* (cm) */
     pl->irows = pl->col_u + cm;          /* (Bmax) */
     pl->in_u = pl->irows + sh->Bmax;     /* (Bmax) */
+    pl->ufirst = pl->in_u + sh->Bmax;    /* (cm) */
+    pl->dups = pl->ufirst + cm;          /* (cm) */
     pl->B = B;
     pl->Bn = Bn;
     pl->in = in;
@@ -104,7 +106,10 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
             int32_t it = pl->cols[c];
             if (marker[it] < 0) {
                 marker[it] = nu;
+                pl->ufirst[nu] = (int32_t)c;
                 pl->urows[nu++] = it;
+            } else {
+                pl->dups[pl->ndup++] = (int32_t)c;
             }
             pl->col_u[c] = marker[it];
         }

@@ -71,6 +71,9 @@ typedef struct grk_plan {
     int nW;                      /* rows of the compact Wy gradient: nU + input-only items (constrained) */
     int32_t *urows;              /* (nW) their items */
     int32_t *col_u;              /* (C) column -> index in urows */
+    int32_t *ufirst;             /* (nU) first column of each distinct output item */
+    int32_t *dups;               /* (ndup) the other columns (repeats) */
+    int ndup;
     int nI;                      /* distinct input items (E / one-hot Wx0 tables) */
     int32_t *irows;              /* (nI) their items */
     int32_t *in_u;               /* (B) row of in[i] in the compact gradient of its table:
@@ -121,7 +124,8 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
         REAL *R;                 /* (Bmax, Cmax) scores -> dL/dscores */                \
         REAL *dh0, *dh1;         /* (Bmax, max(Hmax, din)) */                           \
         REAL *off;               /* (Cmax) logq offsets */                              \
-        REAL *lt;                /* (3 Cmax) loss scratch */                            \
+        REAL *Bc;                /* (Cmax) output bias of each column */                \
+        REAL *lt;                /* (4 Cmax) loss scratch */                            \
     } grk_ws##SFX;                                                                      \
     size_t grk_ws_count##SFX(const grk_shape *sh);                                      \
     void grk_ws_carve##SFX(grk_ws##SFX *ws, const grk_shape *sh, REAL *mem);            \

@@ -43,6 +43,18 @@ static void FN(colsum)(REAL *out, const REAL *M, int B, int64_t n)
     }
 }
 
+/* out[j] = x[idx[j]] (+ add[j]) for j < n */
+static void FN(gather)(REAL *restrict out, const REAL *restrict x, const int32_t *restrict idx,
+                       const REAL *restrict add, int64_t n)
+{
+    if (add)
+        for (int64_t j = 0; j < n; j++)
+            out[j] = x[idx[j]] + add[j];
+    else
+        for (int64_t j = 0; j < n; j++)
+            out[j] = x[idx[j]];
+}
+
 /* X (B, n, ld ldx) *= keep * scale */
 static void FN(dropout)(REAL *X, int64_t ldx, const uint8_t *keep, int B, int n, double scale)
 {
@@ -72,7 +84,7 @@ size_t FN(grk_ws_count)(const grk_shape *sh)
     n += 2 * B * cu;                                        /* su, dRu */
     n += B * cm;                                            /* R */
     n += 2 * B * wd;                                        /* dh0, dh1 */
-    n += cu + 3 * cm;                                       /* off, lt */
+    n += 2 * cu + 4 * cm;                                   /* off, Bc, lt */
     return n;
 }
 
@@ -100,6 +112,7 @@ void FN(grk_ws_carve)(FN(grk_ws) *ws, const grk_shape *sh, REAL *mem)
     ws->dh0 = mem, mem += B * wd;
     ws->dh1 = mem, mem += B * wd;
     ws->off = mem, mem += cu;
+    ws->Bc = mem, mem += cu;
     ws->lt = mem;
 }
 
@@ -319,17 +332,20 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
     } else {
         const int nU = pl->nU;
         for (int k = 0; k < nU; k++) {
+#if defined(__GNUC__)
+            if (k + 4 < nU) /* rows scattered over a table larger than the caches */
+                for (int j = 0; j < Hl; j += 64 / (int)sizeof(REAL))
+                    __builtin_prefetch(net->Wy + (size_t)pl->urows[k + 4] * Hl + j);
+#endif
             memcpy(ws->Ou + (size_t)k * Hl, net->Wy + (size_t)pl->urows[k] * Hl,
                    (size_t)Hl * sizeof *ws->Ou);
             ws->Bu[k] = net->By[pl->urows[k]];
         }
         FN(gemm)(0, 1, B, nU, Hl, 1, hL, S, ws->Ou, Hl, 0, ws->su, nU);
-        for (int i = 0; i < B; i++) {
-            const REAL *restrict s = ws->su + (size_t)i * nU;
-            REAL *restrict r = R + (size_t)i * C;
-            for (int64_t c = 0; c < C; c++)
-                r[c] = s[pl->col_u[c]] + ws->Bu[pl->col_u[c]];
-        }
+        for (int64_t c = 0; c < C; c++)
+            ws->Bc[c] = ws->Bu[pl->col_u[c]];
+        for (int i = 0; i < B; i++)
+            FN(gather)(R + (size_t)i * C, ws->su + (size_t)i * nU, pl->col_u, ws->Bc, C);
         if (net->loss == SR_LOSS_BPR_MAX) {
             loss = FN(sr_loss_bprmax)(R, B, C, net->elu, net->bpreg, scale, ws->lt);
         } else {
@@ -354,12 +370,13 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
         FN(colsum)(gr->By, R, B, N);
     } else {
         const int nU = pl->nU;
-        memset(ws->dRu, 0, (size_t)B * nU * sizeof *ws->dRu);
+        /* sum the columns of each distinct item: its first column, then repeats */
         for (int i = 0; i < B; i++) {
             const REAL *r = R + (size_t)i * C;
             REAL *d = ws->dRu + (size_t)i * nU;
-            for (int64_t c = 0; c < C; c++)
-                d[pl->col_u[c]] += r[c];
+            FN(gather)(d, r, pl->ufirst, NULL, nU);
+            for (int k = 0; k < pl->ndup; k++)
+                d[pl->col_u[pl->dups[k]]] += r[pl->dups[k]];
         }
         FN(colsum)(gr->By, ws->dRu, B, nU);
         FN(gemm)(0, 0, B, Hl, nU, 1, ws->dRu, nU, ws->Ou, Hl, 0, dh, Hl);

@@ -22,7 +22,7 @@ double sr_loss_xe_d(double *R, int B, int64_t C, const int32_t *tgt, const doubl
 /* bpr-max with the positive on the diagonal: o = ELU_elu(R) (identity when
  * elu <= 0), w = softmax of o over the row's negatives (diagonal excluded),
  * loss = -log(sum_j w_j sigmoid(o_i - o_j) + 1e-24) + bpreg sum_j w_j o_j^2.
- * tmp: (3C) scratch. A row with no negative (C == 1) has loss 0, gradient 0. */
+ * tmp: (4C) scratch. A row with no negative (C == 1) has loss 0, gradient 0. */
 double sr_loss_bprmax_f(float *R, int B, int64_t C, float elu, float bpreg, float scale, float *tmp);
 double sr_loss_bprmax_d(double *R, int B, int64_t C, double elu, double bpreg, double scale, double *tmp);
 

@@ -37,13 +37,12 @@ double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL 
     REAL *de = tmp;          /* (C) dELU/ds */
     REAL *w = tmp + C;       /* (C) softmax over the negatives */
     REAL *sg = tmp + 2 * C;  /* (C) sigmoid(o_pos - o_j) */
+    REAL *t = tmp + 3 * C;   /* (C) terms of the sums */
     double total = 0;
+    /* every pass is a plain loop or a VSUM so that the float build vectorises */
     for (int i = 0; i < B; i++) {
         REAL *r = R + (size_t)i * (size_t)C;
-        REAL chk = 0;
-        for (int64_t j = 0; j < C; j++)
-            chk += r[j];
-        if (!isfinite(chk))
+        if (!isfinite(VSUM(r, C)))
             return NAN;
         if (C < 2) {
             r[0] = 0;
@@ -57,37 +56,42 @@ double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL 
             }
         }
         REAL op = r[i];
-        REAL mx = i == 0 ? r[1] : r[0];
+        r[i] = r[i == 0 ? 1 : 0]; /* the max over the negatives only */
+        REAL mx = VMAX(r, C);
+        r[i] = op;
         for (int64_t j = 0; j < C; j++)
-            mx = j != i && r[j] > mx ? r[j] : mx;
-        REAL s = 0;
-        for (int64_t j = 0; j < C; j++) {
-            w[j] = j == i ? 0 : EXP(r[j] - mx);
-            s += w[j];
-        }
-        REAL inv = (REAL)1 / s, A = 0, Q = 0;
+            w[j] = EXP(r[j] - mx);
+        w[i] = 0;
+        REAL inv = (REAL)1 / VSUM(w, C);
         for (int64_t j = 0; j < C; j++) {
             w[j] *= inv;
             sg[j] = SIGM(op - r[j]);
-            A += w[j] * sg[j];
-            Q += w[j] * r[j] * r[j];
+            t[j] = w[j] * sg[j];
         }
+        REAL A = VSUM(t, C);
+        for (int64_t j = 0; j < C; j++)
+            t[j] = w[j] * r[j] * r[j];
+        REAL Q = VSUM(t, C);
         REAL ia = (REAL)1 / (A + (REAL)1e-24);
         total += -log((double)(A + (REAL)1e-24)) + (double)(bpreg * Q);
         /* u_j = dL/dw_j; the softmax passes w_j (u_j - sum_k w_k u_k) to o_j */
-        REAL ubar = 0;
         for (int64_t j = 0; j < C; j++)
-            ubar += w[j] * (-sg[j] * ia + bpreg * r[j] * r[j]);
-        REAL gpos = 0;
+            t[j] = w[j] * (-sg[j] * ia + bpreg * r[j] * r[j]);
+        REAL ubar = VSUM(t, C);
+        for (int64_t j = 0; j < C; j++)
+            t[j] = w[j] * sg[j] * (1 - sg[j]) * ia;
+        REAL gpos = -VSUM(t, C);
         for (int64_t j = 0; j < C; j++) {
             REAL u = -sg[j] * ia + bpreg * r[j] * r[j];
-            REAL d = w[j] * sg[j] * (1 - sg[j]) * ia;
-            gpos -= d;
-            r[j] = w[j] * (u - ubar) + d + 2 * bpreg * w[j] * r[j];
+            r[j] = w[j] * (u - ubar) + t[j] + 2 * bpreg * w[j] * r[j];
         }
         r[i] = gpos; /* w_i = 0, so only the sigmoid terms reach the positive */
-        for (int64_t j = 0; j < C; j++)
-            r[j] *= elu > 0 ? de[j] * scale : scale;
+        if (elu > 0)
+            for (int64_t j = 0; j < C; j++)
+                r[j] *= de[j] * scale;
+        else
+            for (int64_t j = 0; j < C; j++)
+                r[j] *= scale;
     }
     return total;
 }

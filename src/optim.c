@@ -31,10 +31,30 @@ void sr_adagrad_dense(float *w, float *acc, float *mom, const float *g, size_t n
     adagrad_span(w, acc, momentum > 0 ? mom : NULL, g, n, lr, momentum, eps);
 }
 
+/* Rows are scattered over a table far larger than the caches: fetch the
+ * next rows while updating this one. */
+#define PREFETCH_AHEAD 4
+static void prefetch_row(const float *p, size_t cols)
+{
+#if defined(__GNUC__)
+    for (size_t j = 0; j < cols; j += 16)
+        __builtin_prefetch(p + j, 1);
+#else
+    (void)p, (void)cols;
+#endif
+}
+
 void sr_adagrad_rows(float *W, float *acc, float *mom, size_t cols, const int32_t *rows,
                      const float *g, size_t n, float lr, float momentum, float eps)
 {
     for (size_t k = 0; k < n; k++) {
+        if (rows && k + PREFETCH_AHEAD < n) {
+            size_t q = (size_t)rows[k + PREFETCH_AHEAD] * cols;
+            prefetch_row(W + q, cols);
+            prefetch_row(acc + q, cols);
+            if (momentum > 0)
+                prefetch_row(mom + q, cols);
+        }
         size_t r = (rows ? (size_t)rows[k] : k) * cols;
         adagrad_span(W + r, acc + r, momentum > 0 ? mom + r : NULL, g + k * cols, cols, lr,
                      momentum, eps);
@@ -60,6 +80,12 @@ void sr_adam_rows(float *W, float *M, float *V, size_t cols, const int32_t *rows
     double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
     float step = (float)(lr * sqrt(bc2) / bc1);
     for (size_t k = 0; k < n; k++) {
+        if (rows && k + PREFETCH_AHEAD < n) {
+            size_t q = (size_t)rows[k + PREFETCH_AHEAD] * cols;
+            prefetch_row(W + q, cols);
+            prefetch_row(M + q, cols);
+            prefetch_row(V + q, cols);
+        }
         size_t r = (rows ? (size_t)rows[k] : k) * cols;
         float *restrict w = W + r, *restrict m = M + r, *restrict v = V + r;
         const float *restrict gk = g + k * cols;

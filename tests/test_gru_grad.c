@@ -319,13 +319,13 @@ static void test_loss_values(void)
     double R2[2] = {0, log(3.0)}, off[2] = {0, log(3.0)};
     CHECK_NEAR(sr_loss_xe_d(R2, 1, 2, NULL, off, 1.0), log(2.0), 1e-12);
     /* bpr-max, one negative: w = 1, loss = -log(sigmoid(s_pos - s_neg)) */
-    double R3[4] = {2, 0.5, 1, -1}, tmp[6];
+    double R3[4] = {2, 0.5, 1, -1}, tmp[8];
     double lb = sr_loss_bprmax_d(R3, 2, 2, 0, 0, 1.0, tmp);
     CHECK_NEAR(lb, -log(1 / (1 + exp(-1.5))) - log(1 / (1 + exp(-(-1 - 1)))), 1e-12);
     /* a non-finite score gives NaN */
     float Rf[2] = {0, INFINITY};
     CHECK(isnan(sr_loss_xe_f(Rf, 1, 2, NULL, NULL, 1.0f)));
-    float Rg[3] = {0, NAN, 1}, tf[9];
+    float Rg[3] = {0, NAN, 1}, tf[12];
     CHECK(isnan(sr_loss_bprmax_f(Rg, 1, 3, 0.5f, 0, 1.0f, tf)));
 }
 
