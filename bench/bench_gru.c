@@ -8,19 +8,30 @@
  *   - inference: predictions/s of sr_gru_infer_step for batches of 512
  *     (all-item scores).
  * Each figure is the median of a few timed repeats after a warm-up, with
- * OpenBLAS on 1 thread and on all cores. The machine is shared: treat the
- * numbers as +-20%.
+ * OpenBLAS on 1 thread and on all cores. Two rates: per wall-clock second, and
+ * per CPU-second of this process (all its threads): on a shared, overloaded
+ * machine the wall rate mostly measures the other processes, while with one
+ * thread the CPU rate is what an otherwise idle core would do.
  * Usage: bench_gru [repeats]   (default 3)
  */
+#define _POSIX_C_SOURCE 200809L
 #include "gru4rec.h"
 #include "util.h"
 
 #include <cblas.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define N_ITEMS 17376
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -73,12 +84,13 @@ static sr_gru_params tutorial(void)
     return p;
 }
 
-/* events/s of train_step over `steps` steps; sessions end at random (mean 4 clicks) */
-static double train_rate(sr_gru *g, sr_rng *r, int steps)
+/* events/s of train_step over `steps` steps (wall; *cpu_rate: per CPU-second);
+ * sessions end at random (mean 4 clicks) */
+static double train_rate(sr_gru *g, sr_rng *r, int steps, double *cpu_rate)
 {
     int B = sr_gru_params_of(g)->batch_size;
     int32_t *in = malloc((size_t)B * sizeof *in), *out = malloc((size_t)B * sizeof *out);
-    double t = 0;
+    double t = 0, c = 0;
     int64_t events = 0;
     for (int s = 0; s < steps; s++) {
         for (int i = 0; i < B; i++) {
@@ -87,9 +99,10 @@ static double train_rate(sr_gru *g, sr_rng *r, int steps)
             if (sr_rng_next(r) % 4 == 0)
                 sr_gru_reset_row(g, i);
         }
-        double t0 = sr_now();
+        double t0 = sr_now(), c0 = cpu_now();
         double loss = sr_gru_train_step(g, in, out, B);
         t += sr_now() - t0;
+        c += cpu_now() - c0;
         events += B;
         if (loss != loss) {
             fprintf(stderr, "bench_gru: NaN loss\n");
@@ -98,6 +111,8 @@ static double train_rate(sr_gru *g, sr_rng *r, int steps)
     }
     free(in);
     free(out);
+    if (cpu_rate)
+        *cpu_rate = (double)events / c;
     return (double)events / t;
 }
 
@@ -114,11 +129,12 @@ static void bench_train(const char *label, sr_gru_params p, int steps, int reps,
     }
     sr_rng r;
     sr_rng_seed(&r, 3);
-    train_rate(g, &r, steps / 4 + 1); /* warm-up (first sample store fill included) */
-    double v[16];
+    train_rate(g, &r, steps / 4 + 1, NULL); /* warm-up (first sample store fill included) */
+    double v[16], vc[16];
     for (int k = 0; k < reps; k++)
-        v[k] = train_rate(g, &r, steps);
-    printf("| train %-38s | %d | %10.0f events/s |\n", label, threads, median(v, reps));
+        v[k] = train_rate(g, &r, steps, &vc[k]);
+    printf("| train %-38s | %d | %8.0f events/s | %8.0f events/s |\n", label, threads,
+           median(v, reps), median(vc, reps));
     fflush(stdout);
     sr_gru_free(g);
     free(sup);
@@ -140,19 +156,21 @@ static void bench_infer(int reps, int threads)
     int32_t in[512];
     sr_rng r;
     sr_rng_seed(&r, 4);
-    double v[16];
+    double v[16], vc[16];
     for (int k = 0; k <= reps; k++) {
-        double t0 = sr_now();
+        double t0 = sr_now(), c0 = cpu_now();
         for (int b = 0; b < batches; b++) {
             for (int i = 0; i < n; i++)
                 in[i] = (int32_t)(sr_rng_next(&r) % N_ITEMS);
             sr_gru_infer_step(g, h, in, n, sc, work);
         }
-        if (k > 0) /* the first round is the warm-up */
+        if (k > 0) { /* the first round is the warm-up */
             v[k - 1] = (double)n * batches / (sr_now() - t0);
+            vc[k - 1] = (double)n * batches / (cpu_now() - c0);
+        }
     }
-    printf("| infer_step, batch 512, scores of all 17,376 items | %d | %10.0f predictions/s |\n",
-           threads, median(v, reps));
+    printf("| infer_step, batch 512, all 17,376 item scores | %d | %8.0f predictions/s | %8.0f "
+           "predictions/s |\n", threads, median(v, reps), median(vc, reps));
     fflush(stdout);
     free(h);
     free(sc);
@@ -168,7 +186,7 @@ int main(int argc, char **argv)
         reps = 3;
     int all = sr_ncores();
     printf("\n### GRU4Rec network (bench_gru, median of %d, n_items %d)\n\n", reps, N_ITEMS);
-    printf("| what | BLAS threads | speed |\n|---|---|---|\n");
+    printf("| what | BLAS threads | per wall second | per CPU-second |\n|---|---|---|---|\n");
     for (int th = 1; th <= all; th = th == 1 && all > 1 ? all : all + 1) {
         openblas_set_num_threads(th);
         bench_train("rsc15 preset (xe, 2048 negatives)", rsc15(), 3000, reps, th);

@@ -772,6 +772,27 @@ const sr_model_vt sr_gru4rec_vt = {
     .free_impl = vt_free_impl,
 };
 
+/* The same plug-in without ownership: freeing the model leaves the network. */
+static const sr_model_vt gru4rec_view_vt = {
+    .algo = "gru4rec",
+    .scorer_new = vt_scorer_new,
+    .scorer_free = vt_scorer_free,
+    .reset = vt_reset,
+    .step = vt_step,
+    .move = vt_move,
+    .serialize = vt_serialize,
+    .deserialize = vt_deserialize,
+    .free_impl = NULL,
+};
+
+sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids)
+{
+    sr_model *m = sr_model_new_shell(&gru4rec_view_vt, g->sh.N, item_ids);
+    if (m)
+        m->impl = g;
+    return m;
+}
+
 sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids)
 {
     sr_model *m = sr_model_new_shell(&sr_gru4rec_vt, g->sh.N, item_ids);

@@ -69,6 +69,11 @@ extern const sr_model_vt sr_gru4rec_vt;
  * and frees its training state: optimizer, sampler, workspace). NULL on OOM. */
 sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids);
 
+/* A model that scores with g as it is now, without owning it (validation
+ * during training): free it with sr_model_free before training on or freeing
+ * g. Scoring is read-only on g. NULL on OOM. */
+sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids);
+
 /* ---- test hooks (gradient checks, PyTorch comparison; not for the driver) -------- */
 /* From now on keep a full-size copy of every tensor's gradient of the last step
  * in sr_tensor.grad (tables included: untouched rows are zero). Allocates. */

@@ -462,6 +462,33 @@ static void session_scores(const sr_model *m, float *out)
     sr_scorer_free(s);
 }
 
+/* A view scores like the owned model and leaves the network alive. */
+static void test_model_view(void)
+{
+    sr_gru_params p = small_params(2, SR_LOSS_XE);
+    int64_t *sup = flat_support(11), ids[11];
+    for (int i = 0; i < 11; i++)
+        ids[i] = 50 + i;
+    sr_gru *g = NULL;
+    sr_gru_new(&g, &p, 11, sup, NULL);
+    train_some(g, 10, 11);
+    sr_model *v = sr_gru_model_view(g, ids);
+    CHECK(v && !strcmp(sr_model_algo(v), "gru4rec") && sr_model_item_index(v, 53) == 3);
+    float a[2 * 11], b[2 * 11];
+    session_scores(v, a);
+    sr_model_free(v);
+    train_some(g, 10, 11); /* still usable */
+    sr_model *m = sr_gru_to_model(g, ids);
+    session_scores(m, b);
+    CHECK(memcmp(a, b, sizeof a) != 0); /* trained further */
+    sr_model *v2 = sr_gru_model_view(m->impl, ids);
+    session_scores(v2, a);
+    CHECK(!memcmp(a, b, sizeof a));
+    sr_model_free(v2);
+    sr_model_free(m);
+    free(sup);
+}
+
 static sr_status load_payload(const sr_model *like, const uint8_t *p, size_t len)
 {
     sr_model *m = sr_model_new_shell(&sr_gru4rec_vt, like->n_items, like->item_ids);
@@ -543,6 +570,7 @@ int main(void)
     RUN(test_learns_successor);
     RUN(test_infer_matches_train_forward);
     RUN(test_scorer_reset_step_move);
+    RUN(test_model_view);
     RUN(test_payload_round_trip_and_rejects);
     return test_summary();
 }
