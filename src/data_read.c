@@ -28,11 +28,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define CHUNK_MIN ((size_t)64 << 10)   /* first chunk: small, so nrows / headers are cheap */
-#define CHUNK_MAX ((size_t)8 << 20)    /* chunks grow x4 up to this */
-#define PIECE_MIN ((size_t)128 << 10)  /* no thread gets less than this */
-#define IN_CAP ((size_t)1 << 20)       /* compressed input buffer */
-#define BUF_CAP (CHUNK_MAX + SRR_MAX_LINE + 16)
+#define IN_CAP ((size_t)1 << 20) /* compressed input buffer */
 
 #if defined(__GNUC__)
 #define SRR_INLINE static inline __attribute__((always_inline))
@@ -421,11 +417,13 @@ static void *worker_main(void *arg)
 typedef struct chunk {
     const char *p;   /* whole lines, each ending in '\n', SRR_PAD readable bytes after */
     size_t len;
-    int overlong;    /* instead: a line with no '\n' in SRR_MAX_LINE bytes; p/len = its start */
+    int overlong;    /* instead: a line with no '\n' in max_line bytes; p/len = its start */
 } chunk;
 
 typedef struct source {
     const char *name;
+    srr_tuning tu;
+    size_t cap;                      /* buffered: data capacity of each buffer */
     int fd;                          /* file, or -1 for memory */
     const unsigned char *mem;        /* memory input (plain or gzip) */
     size_t mem_len, mem_pos;
@@ -435,7 +433,7 @@ typedef struct source {
     int z_live, z_member_end;
     unsigned char *in;               /* (IN_CAP) compressed input, or first bytes of a plain file */
     size_t pre_len, pre_pos;         /* plain file: bytes of `in` not yet delivered */
-    char *buf[2];                    /* (BUF_CAP + SRR_PAD) each */
+    char *buf[2];                    /* (cap + SRR_PAD) each */
     size_t len[2], cut[2];           /* chunk = buf[i][0..cut[i]); carry = [cut[i], len[i]) */
     int cur, have;                   /* buffer of the current chunk; have: a chunk exists */
     int raw_eof, skipping, finished;
@@ -561,6 +559,14 @@ static ssize_t raw_read(source *s, char *dst, size_t n)
 {
     if (s->gz)
         return gz_read(s, dst, n);
+    if (s->fd < 0) { /* plain memory read like a file (tests) */
+        size_t k = s->mem_len - s->mem_pos;
+        if (k > n)
+            k = n;
+        memcpy(dst, s->mem + s->mem_pos, k);
+        s->mem_pos += k;
+        return (ssize_t)k;
+    }
     if (s->pre_pos < s->pre_len) {
         size_t k = s->pre_len - s->pre_pos;
         if (k > n)
@@ -598,12 +604,12 @@ static void fill_buffered(source *s)
         memmove(b, s->buf[s->cur] + s->cut[s->cur], len);
     }
     size_t target = len + s->want;
-    if (target > BUF_CAP)
-        target = BUF_CAP;
-    s->want = s->want * 4 < CHUNK_MAX ? s->want * 4 : CHUNK_MAX;
+    if (target > s->cap)
+        target = s->cap;
+    s->want = s->want * 4 < s->tu.chunk_max ? s->want * 4 : s->tu.chunk_max;
     for (;;) {
         while (!s->raw_eof && (len < target || (s->skipping && len == 0))) {
-            ssize_t r = raw_read(s, b + len, target > len ? target - len : BUF_CAP - len);
+            ssize_t r = raw_read(s, b + len, target > len ? target - len : s->cap - len);
             if (r < 0)
                 return;
             if (r == 0)
@@ -652,7 +658,7 @@ static void fill_buffered(source *s)
             else if (b[e - 1] == '\r' && (e == 1 || b[e - 2] == '\n'))
                 cut = e - 1;
         }
-        if (!found && len > SRR_MAX_LINE) {
+        if (!found && len > s->tu.max_line) {
             s->skipping = 1;
             s->len[nxt] = s->cut[nxt] = 0;
             s->next.p = b;
@@ -663,8 +669,8 @@ static void fill_buffered(source *s)
         }
         if (cut == 0) { /* no complete line yet: read more */
             target = len + s->want;
-            if (target > BUF_CAP)
-                target = BUF_CAP;
+            if (target > s->cap)
+                target = s->cap;
             continue;
         }
         s->len[nxt] = len;
@@ -683,7 +689,7 @@ static void fill_mem(source *s)
     memset(&s->next, 0, sizeof s->next);
     if (s->mem_pos < s->body_end) {
         size_t end = s->mem_pos + s->want;
-        s->want = s->want * 4 < CHUNK_MAX ? s->want * 4 : CHUNK_MAX;
+        s->want = s->want * 4 < s->tu.chunk_max ? s->want * 4 : s->tu.chunk_max;
         if (end >= s->body_end) {
             end = s->body_end;
         } else {
@@ -743,8 +749,9 @@ static void src_close(source *s)
 
 static sr_status src_start_buffered(source *s, int gz)
 {
-    s->buf[0] = malloc(BUF_CAP + SRR_PAD);
-    s->buf[1] = malloc(BUF_CAP + SRR_PAD);
+    s->cap = s->tu.chunk_max + s->tu.max_line + 16;
+    s->buf[0] = malloc(s->cap + SRR_PAD);
+    s->buf[1] = malloc(s->cap + SRR_PAD);
     if (!s->buf[0] || !s->buf[1]) {
         src_fail(s, SR_ERR_NOMEM, "out of memory", NULL);
         return SR_ERR_NOMEM;
@@ -760,11 +767,12 @@ static sr_status src_start_buffered(source *s, int gz)
     return SR_OK;
 }
 
-static sr_status src_open_file(source *s, const char *path)
+static sr_status src_open_file(source *s, const char *path, const srr_tuning *tu)
 {
     memset(s, 0, sizeof *s);
     s->name = path;
-    s->want = CHUNK_MIN;
+    s->tu = *tu;
+    s->want = tu->chunk_min;
     s->fd = open(path, O_RDONLY);
     if (s->fd < 0) {
         src_fail(s, SR_ERR_IO, "cannot open", strerror(errno));
@@ -800,16 +808,20 @@ static sr_status src_open_file(source *s, const char *path)
     return SR_OK;
 }
 
-static sr_status src_open_mem(source *s, const char *buf, size_t len, const char *name)
+static sr_status src_open_mem(source *s, const char *buf, size_t len, const char *name,
+                              const srr_tuning *tu)
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
     s->name = name;
-    s->want = CHUNK_MIN;
+    s->tu = *tu;
+    s->want = tu->chunk_min;
     s->mem = (const unsigned char *)buf;
     s->mem_len = len;
     if (len >= 2 && s->mem[0] == 0x1f && s->mem[1] == 0x8b)
         return src_start_buffered(s, 1);
+    if (tu->buffered_mem)
+        return src_start_buffered(s, 0);
     s->zero_copy = 1;
     s->bytes = (int64_t)len;
     int add_nl;
@@ -839,6 +851,7 @@ static sr_status src_open_mem(source *s, const char *buf, size_t len, const char
 
 typedef struct reader {
     const char *name;
+    const srr_tuning *tu;
     sr_read_opts o;
     int nthreads;
     worker *w;               /* (nthreads) */
@@ -934,8 +947,8 @@ static void rd_chunk(reader *r, const chunk *c)
     if (c->overlong) {
         char esc[SRR_TEXT_MAX + 8], what[SRR_WHAT];
         srr_escape(esc, sizeof esc, c->p, c->len);
-        snprintf(what, sizeof what, "line too long (no newline in %d bytes) '%s'", SRR_MAX_LINE,
-                 esc);
+        snprintf(what, sizeof what, "line too long (no newline in %zu bytes) '%s'",
+                 r->tu->max_line, esc);
         r->line_no++;
         if (!r->ready || !r->o.skip_bad_lines) {
             r->data_lines += r->ready;
@@ -958,8 +971,8 @@ static void rd_chunk(reader *r, const chunk *c)
     const int64_t budget = r->o.nrows > 0 ? r->o.nrows - r->data_lines : INT64_MAX;
     size_t n = (size_t)(end - p);
     int k = r->nthreads;
-    if ((size_t)k > n / PIECE_MIN)
-        k = (int)(n / PIECE_MIN);
+    if ((size_t)k > n / r->tu->piece_min)
+        k = (int)(n / r->tu->piece_min);
     if (k < 1)
         k = 1;
     const char *b = p;
@@ -1034,6 +1047,7 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
     reader r;
     memset(&r, 0, sizeof r);
     r.name = src->name;
+    r.tu = &src->tu;
     r.o = opts ? *opts : sr_read_default_opts();
     r.out = out;
     r.err = err;
@@ -1111,7 +1125,46 @@ sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
     if (!path)
         return sr_error_set(err, SR_ERR_ARG, "sr_read_log: no path");
     source src;
-    src_open_file(&src, path);
+    srr_tuning tu = srr_default_tuning();
+    src_open_file(&src, path, &tu);
+    sr_status st = read_run(&src, opts, out, rep, err);
+    src_close(&src);
+    return st;
+}
+
+srr_tuning srr_default_tuning(void)
+{
+    srr_tuning t;
+    memset(&t, 0, sizeof t);
+    t.chunk_min = (size_t)64 << 10; /* first chunk small: nrows and headers are cheap */
+    t.chunk_max = (size_t)8 << 20;  /* chunks grow x4 up to this */
+    t.piece_min = (size_t)128 << 10;
+    t.max_line = SRR_MAX_LINE;
+    return t;
+}
+
+sr_status srr_read_mem_tuned(const char *buf, size_t len, const char *name,
+                             const sr_read_opts *opts, const srr_tuning *tu, sr_log *out,
+                             sr_read_report *rep, sr_error *err)
+{
+    if (rep)
+        memset(rep, 0, sizeof *rep);
+    if (!out)
+        return sr_error_set(err, SR_ERR_ARG, "sr_read_log_mem: no output log");
+    memset(out, 0, sizeof *out);
+    if (!buf && len)
+        return sr_error_set(err, SR_ERR_ARG, "sr_read_log_mem: no buffer");
+    srr_tuning t = tu ? *tu : srr_default_tuning();
+    if (t.chunk_min < 1)
+        t.chunk_min = 1;
+    if (t.chunk_max < t.chunk_min)
+        t.chunk_max = t.chunk_min;
+    if (t.piece_min < 1)
+        t.piece_min = 1;
+    if (t.max_line < 1)
+        t.max_line = 1;
+    source src;
+    src_open_mem(&src, buf ? buf : "", len, name ? name : "<memory>", &t);
     sr_status st = read_run(&src, opts, out, rep, err);
     src_close(&src);
     return st;
@@ -1121,16 +1174,5 @@ sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,
                           const sr_read_opts *opts, sr_log *out, sr_read_report *rep,
                           sr_error *err)
 {
-    if (rep)
-        memset(rep, 0, sizeof *rep);
-    if (!out)
-        return sr_error_set(err, SR_ERR_ARG, "sr_read_log_mem: no output log");
-    memset(out, 0, sizeof *out);
-    if (!buf && len)
-        return sr_error_set(err, SR_ERR_ARG, "sr_read_log_mem: no buffer");
-    source src;
-    src_open_mem(&src, buf ? buf : "", len, name ? name : "<memory>");
-    sr_status st = read_run(&src, opts, out, rep, err);
-    src_close(&src);
-    return st;
+    return srr_read_mem_tuned(buf, len, name, opts, NULL, out, rep, err);
 }

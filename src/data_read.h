@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRR_MAX_LINE (1 << 20) /* file reader: a line this long without '\n' is bad */
+#define SRR_MAX_LINE ((size_t)1 << 20) /* default: a line this long without '\n' is bad */
 #define SRR_PAD 64             /* bytes readable past the end of any piece parsed fast */
 #define SRR_TEXT_MAX 60        /* characters of offending text quoted in messages */
 #define SRR_MAX_COLS 4096      /* TSV columns */
@@ -67,6 +67,23 @@ size_t srr_eof_trim(const char *buf, size_t len, int *add_nl);
  * and without gzip (returns SR_ERR_ARG for gzip data). For tests and fuzzing. */
 sr_status srr_read_ref(const char *buf, size_t len, const char *name, const sr_read_opts *opts,
                        sr_log *out, sr_read_report *rep, sr_error *err);
+
+/* Buffer sizes of the fast reader. The defaults suit big files; tests and fuzz
+ * targets shrink them so that small inputs cross chunk and piece boundaries. */
+typedef struct srr_tuning {
+    size_t chunk_min;     /* first chunk (bytes); each next one is 4x, up to chunk_max */
+    size_t chunk_max;
+    size_t piece_min;     /* a chunk is split among threads only in pieces this big */
+    size_t max_line;      /* buffered reading: a line without '\n' this long is bad */
+    int buffered_mem;     /* read plain memory through the file path (copying) */
+} srr_tuning;
+
+srr_tuning srr_default_tuning(void);
+
+/* sr_read_log_mem with explicit tuning (NULL = defaults). */
+sr_status srr_read_mem_tuned(const char *buf, size_t len, const char *name,
+                             const sr_read_opts *opts, const srr_tuning *tu, sr_log *out,
+                             sr_read_report *rep, sr_error *err);
 
 /* Grows log to hold at least `need` clicks (amortized doubling). */
 sr_status srr_log_reserve(sr_log *log, int64_t need);

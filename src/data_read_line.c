@@ -440,7 +440,7 @@ int srr_parse_line(const srr_layout *lay, const char *line, size_t len, int64_t 
         if (fl[4] != 10 || !parse_date10(f[4], &days))
             return bad(what, wcap, "bad eventdate", f[4], fl[4]);
         int64_t base = days * SRR_US_PER_DAY;
-        if (tf > INT64_MAX / 1000 || tf * 1000 > INT64_MAX - base)
+        if (tf > INT64_MAX / 1000 || (base > 0 && tf * 1000 > INT64_MAX - base))
             return bad(what, wcap, "time out of range (eventdate + timeframe)", line, len);
         *time_us = base + tf * 1000;
         return 0;

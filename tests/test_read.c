@@ -278,6 +278,13 @@ static void test_diginetica_values(void)
         CHECK(l.time[3] < l.time[0] && l.time[0] < l.time[1] && l.time[1] < l.time[2]);
     }
     sr_log_free(&l);
+    /* before 1970 the largest timeframe still fits (found by fuzzing: overflow check) */
+    st = rd("session_id;user_id;item_id;timeframe;eventdate\n1;NA;2;9223372036854775;1206-05-09\n",
+            opts_fmt(SR_FMT_DIGINETICA), &l, &rep, &e);
+    CHECK_MSG(st == SR_OK, "%s", e.msg);
+    if (st == SR_OK) /* 1206-05-09 is day -278917 (proleptic Gregorian) */
+        CHECK_EQ_INT(l.time[0], INT64_C(-278917) * INT64_C(86400000000) + INT64_C(9223372036854775000));
+    sr_log_free(&l);
 }
 
 /* ---- format detection, gzip, nrows ------------------------------------------------------------- */
@@ -710,7 +717,9 @@ static void test_threads_identical(void)
         CHECK_MSG(strcmp(want, e.msg) == 0, "'%s' vs '%s'", want, e.msg);
     }
     sr_error e2;
+    sr_log_free(&ref);
     CHECK(srr_read_ref(text, n, "mem.txt", &o, &ref, NULL, &e2) == SR_ERR_PARSE);
+    CHECK(log_empty(&ref));
     CHECK(strcmp(e2.msg, want) == 0);
     /* a clean buffer with a single bad line far in (second piece of a late chunk) */
     free(text);
