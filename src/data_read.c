@@ -352,6 +352,8 @@ SRR_INLINE void parse_loop(worker *w, const sr_format fmt)
             q = fast_tsv(p, &s, &it, &t, w->roles, ncols);
         else
             q = fast_diginetica(p, &s, &it, &t, &w->dc);
+        if (fmt == SR_FMT_TSV && q && SRR_UNLIKELY((size_t)(q - p) > SRR_MAX_LINE + 1))
+            q = NULL; /* ignored columns made it too long: the reference says so */
         if (SRR_UNLIKELY(!q)) {
             char what[SRR_WHAT];
             const char *e = memchr(p, '\n', (size_t)(end - p));
@@ -947,8 +949,8 @@ static void rd_chunk(reader *r, const chunk *c)
     if (c->overlong) {
         char esc[SRR_TEXT_MAX + 8], what[SRR_WHAT];
         srr_escape(esc, sizeof esc, c->p, c->len);
-        snprintf(what, sizeof what, "line too long (no newline in %zu bytes) '%s'",
-                 r->tu->max_line, esc);
+        snprintf(what, sizeof what, "line too long (more than %zu bytes) '%s'", r->tu->max_line,
+                 esc);
         r->line_no++;
         if (!r->ready || !r->o.skip_bad_lines) {
             r->data_lines += r->ready;

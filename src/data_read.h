@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRR_MAX_LINE ((size_t)1 << 20) /* default: a line this long without '\n' is bad */
+#define SRR_MAX_LINE ((size_t)1 << 20) /* a longer line (bytes before '\n') is bad */
 #define SRR_PAD 64             /* bytes readable past the end of any piece parsed fast */
 #define SRR_TEXT_MAX 60        /* characters of offending text quoted in messages */
 #define SRR_MAX_COLS 4096      /* TSV columns */

@@ -388,6 +388,11 @@ static int parse_tsv_time(const char *s, size_t n, int64_t *us, int *range)
 int srr_parse_line(const srr_layout *lay, const char *line, size_t len, int64_t *session,
                    int64_t *item, int64_t *time_us, char *what, size_t wcap)
 {
+    if (len > SRR_MAX_LINE) {
+        char d[64];
+        snprintf(d, sizeof d, "line too long (more than %zu bytes)", (size_t)SRR_MAX_LINE);
+        return bad(what, wcap, d, line, len);
+    }
     len = strip_cr(line, len);
     if (len == 0)
         return bad(what, wcap, "blank line", line, 0);

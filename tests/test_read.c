@@ -867,11 +867,48 @@ static void test_overlong_line(void)
         CHECK_EQ_INT(rep.lines, 3);
         CHECK(strstr(rep.first_bad, ":2: line too long") != NULL);
         sr_log_free(&l);
-        /* from memory the line is simply a bad line (no length limit) */
-        st = sr_read_log_mem(t, o, "m", &op, &l, &rep, &e);
+        /* from memory: the same verdict and message */
+        char first[256];
+        snprintf(first, sizeof first, "%s", rep.first_bad);
+        st = sr_read_log_mem(t, o, p, &op, &l, &rep, &e);
         CHECK(st == SR_OK && l.n == 2 && rep.bad_lines == 1);
+        CHECK_MSG(strcmp(first, rep.first_bad) == 0, "'%s' vs '%s'", first, rep.first_bad);
         sr_log_free(&l);
+        op.skip_bad_lines = 0;
+        sr_error e2;
+        st = sr_read_log_mem(t, o, p, &op, &l, &rep, &e2);
+        CHECK(st == SR_ERR_PARSE);
+        CHECK(srr_read_ref(t, o, p, &op, &l, &rep, &e) == SR_ERR_PARSE);
+        CHECK_MSG(strcmp(e.msg, e2.msg) == 0, "'%s' vs '%s'", e.msg, e2.msg);
+        CHECK(strstr(e.msg, ":2: line too long (more than 1048576 bytes) 'xxxxxxx") != NULL);
     }
+    free(t);
+}
+
+/* A TSV line made long by an ignored column: too long everywhere, same message. */
+static void test_long_tsv_line(void)
+{
+    size_t big = SRR_MAX_LINE + 100;
+    char *t = malloc(big + 256);
+    size_t o = (size_t)sprintf(t, "SessionId\tItemId\tTime\tNote\n1\t2\t3\t");
+    memset(t + o, 'n', big);
+    o += big;
+    o += (size_t)sprintf(t + o, "\n4\t5\t6\tok\n");
+    sr_read_opts op = opts_fmt(SR_FMT_TSV);
+    sr_log l;
+    sr_error e1, e2, e3;
+    const char *p = tmp_path("long.tsv");
+    write_file(p, t, o);
+    CHECK(sr_read_log(p, &op, &l, NULL, &e1) == SR_ERR_PARSE);
+    CHECK(sr_read_log_mem(t, o, p, &op, &l, NULL, &e2) == SR_ERR_PARSE);
+    CHECK(srr_read_ref(t, o, p, &op, &l, NULL, &e3) == SR_ERR_PARSE);
+    CHECK(strstr(e1.msg, ":2: line too long (more than 1048576 bytes) '1\\t2\\t3\\tnnn") != NULL);
+    CHECK_MSG(strcmp(e1.msg, e2.msg) == 0 && strcmp(e2.msg, e3.msg) == 0, "%s | %s | %s", e1.msg,
+              e2.msg, e3.msg);
+    op.skip_bad_lines = 1;
+    CHECK(sr_read_log_mem(t, o, p, &op, &l, NULL, &e2) == SR_OK);
+    CHECK(l.n == 1 && l.session[0] == 4);
+    sr_log_free(&l);
     free(t);
 }
 
@@ -1070,6 +1107,7 @@ int main(void)
     RUN(test_file_equals_mem);
     RUN(test_chunk_boundaries);
     RUN(test_overlong_line);
+    RUN(test_long_tsv_line);
     RUN(test_log_push);
     RUN(test_real_yoochoose_head);
     RUN(test_real_diginetica);
