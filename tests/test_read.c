@@ -671,6 +671,80 @@ static char *gen_yoochoose(int n, int noise, size_t *len)
     return b;
 }
 
+/* ~n lines of TSV (extra column, CRLF now and then) or DIGINETICA, with noise. */
+static char *gen_other(sr_format f, int n, size_t *len)
+{
+    size_t cap = (size_t)n * 64 + 128;
+    char *b = malloc(cap);
+    size_t o = (size_t)snprintf(b, cap, "%s\n",
+                                f == SR_FMT_TSV ? "SessionId\tNote\tTime\tItemId"
+                                                : "session_id;user_id;item_id;timeframe;eventdate");
+    for (int i = 0; i < n; i++) {
+        unsigned r = rnd() % 1000;
+        if (r < 10) {
+            const char *junk[] = {"", "\r", "1;2", "1\t2", "x\ty\tz\tw", "1;NA;2;3;2016-13-01",
+                                  "-1\t\t1\t2", "1;NA;-2;3;2016-01-01", "1\tn\t1e9\t2",
+                                  "1;NA;2;3;2016-02-29;"};
+            o += (size_t)snprintf(b + o, cap - o, "%s\n", junk[r]);
+            continue;
+        }
+        unsigned s = rnd() % 100000, it = rnd() % 70000;
+        if (f == SR_FMT_TSV)
+            o += (size_t)snprintf(b + o, cap - o, "%u\t%s\t%u.%0*u\t%u%s\n", s, r % 3 ? "" : "note",
+                                  1396310400u + rnd() % 9000000, 1 + (int)(r % 7), rnd() % 1000000,
+                                  it, r % 5 == 0 ? "\r" : "");
+        else
+            o += (size_t)snprintf(b + o, cap - o, "%u;%s;%u;%u;2016-%02u-%02u\n", s,
+                                  r % 2 ? "NA" : "17", it, rnd() % 2000000, 1 + rnd() % 12,
+                                  1 + rnd() % 28);
+    }
+    *len = o;
+    return b;
+}
+
+/* Tiny chunks and pieces (zero-copy and buffered) against the reference reader. */
+static void test_tuned_vs_reference(void)
+{
+    for (int f = SR_FMT_YOOCHOOSE; f <= SR_FMT_DIGINETICA; f++) {
+        size_t n;
+        char *text = f == SR_FMT_YOOCHOOSE ? gen_yoochoose(3000, 1, &n) : gen_other((sr_format)f, 3000, &n);
+        for (int skip = 0; skip <= 1; skip++)
+            for (int64_t nrows = 0; nrows <= 2000; nrows += 1000) {
+                sr_read_opts o = opts_fmt(SR_FMT_AUTO);
+                o.skip_bad_lines = skip;
+                o.nrows = nrows;
+                sr_log ref, l;
+                sr_read_report rr, rep;
+                sr_error er, e;
+                memset(&er, 0, sizeof er);
+                sr_status sref = srr_read_ref(text, n, "m", &o, &ref, &rr, &er);
+                CHECK(skip ? sref == SR_OK : sref == SR_ERR_PARSE);
+                for (int k = 0; k < 6; k++) {
+                    srr_tuning tu = srr_default_tuning();
+                    tu.chunk_min = (size_t)1 + (size_t)k * 97;
+                    tu.chunk_max = (size_t)4096 << (k % 3);
+                    tu.piece_min = (size_t)64 << k;
+                    tu.buffered_mem = k & 1;
+                    o.threads = 1 + k % 3;
+                    memset(&e, 0, sizeof e);
+                    sr_status st = srr_read_mem_tuned(text, n, "m", &o, &tu, &l, &rep, &e);
+                    CHECK_MSG(st == sref && strcmp(e.msg, er.msg) == 0, "fmt %d k %d: '%s' vs '%s'",
+                              f, k, e.msg, er.msg);
+                    CHECK(logs_equal(&l, &ref));
+                    CHECK_EQ_INT(rep.lines, rr.lines);
+                    CHECK_EQ_INT(rep.bad_lines, rr.bad_lines);
+                    CHECK(strcmp(rep.first_bad, rr.first_bad) == 0);
+                    sr_log_free(&l);
+                }
+                if (skip)
+                    CHECK(rr.bad_lines > 3 && ref.n + rr.bad_lines == rr.lines &&
+                          (nrows ? rr.lines == nrows : rr.lines >= 2999)); /* a last blank line is not one */
+                sr_log_free(&ref);
+            }
+        free(text);
+    }
+}
+
 static void test_threads_identical(void)
 {
     size_t n;
@@ -1103,6 +1177,7 @@ int main(void)
     RUN(test_empty_inputs);
     RUN(test_skip_bad_lines);
     RUN(test_escape);
+    RUN(test_tuned_vs_reference);
     RUN(test_threads_identical);
     RUN(test_file_equals_mem);
     RUN(test_chunk_boundaries);
