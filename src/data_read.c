@@ -437,7 +437,7 @@ typedef struct source {
     int z_live, z_member_end;
     unsigned char *in;               /* (IN_CAP) compressed input, or first bytes of a plain file */
     size_t pre_len, pre_pos;         /* plain file: bytes of `in` not yet delivered */
-    char *buf[2];                    /* (cap + SRR_PAD) each */
+    char *buf[2];                    /* (cap + 1 + SRR_PAD) each: room for a final '\n' */
     size_t len[2], cut[2];           /* chunk = buf[i][0..cut[i]); carry = [cut[i], len[i]) */
     int cur, have;                   /* buffer of the current chunk; have: a chunk exists */
     int raw_eof, skipping, finished;
@@ -478,34 +478,35 @@ static ssize_t fd_read(source *s, void *dst, size_t n)
     }
 }
 
-/* Makes at least `need` (1 or 2) compressed bytes available if the input has
- * them; returns the number available, or -1 on error. */
+/* Makes at least `need` (1 or 2) compressed bytes available at z.next_in if
+ * the input has them; returns how many are there (0: end), or -1 on error.
+ * Memory input is fed in slices of at most 1 GiB (avail_in is 32-bit); the
+ * slices are contiguous, so the bytes after a slice are at next_in too. */
 static long gz_input(source *s, size_t need)
 {
-    while (s->z.avail_in < need) {
-        if (s->fd < 0) {
-            if (s->mem_pos >= s->mem_len)
-                break;
-            if (s->z.avail_in > 0) /* 1 byte left, memory slices are 1 GiB: it is the end */
-                break;
+    if (s->fd < 0) {
+        if (s->z.avail_in == 0 && s->mem_pos < s->mem_len) {
             size_t k = s->mem_len - s->mem_pos;
             if (k > ((size_t)1 << 30))
                 k = (size_t)1 << 30;
             s->z.next_in = (unsigned char *)(uintptr_t)(s->mem + s->mem_pos);
             s->z.avail_in = (uInt)k;
             s->mem_pos += k;
-        } else {
-            size_t have = s->z.avail_in;
-            if (have)
-                memmove(s->in, s->z.next_in, have);
-            ssize_t r = fd_read(s, s->in + have, IN_CAP - have);
-            if (r < 0)
-                return -1;
-            s->z.next_in = s->in;
-            s->z.avail_in = (uInt)(have + (size_t)r);
-            if (r == 0)
-                break;
         }
+        size_t total = s->z.avail_in + (s->mem_len - s->mem_pos);
+        return total > need ? (long)need : (long)total;
+    }
+    while (s->z.avail_in < need) {
+        size_t have = s->z.avail_in;
+        if (have)
+            memmove(s->in, s->z.next_in, have);
+        ssize_t r = fd_read(s, s->in + have, IN_CAP - have);
+        if (r < 0)
+            return -1;
+        s->z.next_in = s->in;
+        s->z.avail_in = (uInt)(have + (size_t)r);
+        if (r == 0)
+            break;
     }
     return (long)s->z.avail_in;
 }
@@ -621,6 +622,7 @@ static void fill_buffered(source *s)
             len += (size_t)r;
             s->bytes += r;
         }
+        memset(b + len, 0, SRR_PAD); /* the fast parsers may look a little past a line */
         if (s->skipping) { /* drop the rest of an overlong line */
             const char *e = memchr(b, '\n', len);
             if (!e) {
@@ -645,7 +647,7 @@ static void fill_buffered(source *s)
                 return;
             if (add_nl)
                 b[keep++] = '\n';
-            memset(b + keep, 0, SRR_PAD);
+            memset(b + keep, 0, SRR_PAD); /* keep <= cap + 1: the buffers have room */
             s->len[nxt] = s->cut[nxt] = keep;
             s->next.p = b;
             s->next.len = keep;
@@ -666,7 +668,7 @@ static void fill_buffered(source *s)
             s->skipping = 1;
             s->len[nxt] = s->cut[nxt] = 0;
             s->next.p = b;
-            s->next.len = SRR_TEXT_MAX + 1;
+            s->next.len = len < SRR_TEXT_MAX + 1 ? len : SRR_TEXT_MAX + 1;
             s->next.overlong = 1;
             s->next_ok = 1;
             return;
@@ -754,8 +756,8 @@ static void src_close(source *s)
 static sr_status src_start_buffered(source *s, int gz)
 {
     s->cap = s->tu.chunk_max + s->tu.max_line + 16;
-    s->buf[0] = malloc(s->cap + SRR_PAD);
-    s->buf[1] = malloc(s->cap + SRR_PAD);
+    s->buf[0] = malloc(s->cap + 1 + SRR_PAD);
+    s->buf[1] = malloc(s->cap + 1 + SRR_PAD);
     if (!s->buf[0] || !s->buf[1]) {
         src_fail(s, SR_ERR_NOMEM, "out of memory", NULL);
         return SR_ERR_NOMEM;
