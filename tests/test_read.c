@@ -11,6 +11,7 @@
 #include "sessrec.h"
 
 #include <stdint.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -90,13 +91,29 @@ static void write_file(const char *path, const char *data, size_t n)
     fclose(f);
 }
 
+/* Paths in the test's temporary folder; all removed at the end by cleanup(). */
+static char tmp_names[32][512];
+static int n_tmp_names;
+
 static char *tmp_path(const char *name)
 {
-    static char p[8][512];
-    static int k;
-    char *s = p[k++ & 7];
+    for (int i = 0; i < n_tmp_names; i++)
+        if (strcmp(strrchr(tmp_names[i], '/') + 1, name) == 0)
+            return tmp_names[i];
+    if (n_tmp_names == 32) {
+        fprintf(stderr, "test_read: too many temporary files\n");
+        exit(2);
+    }
+    char *s = tmp_names[n_tmp_names++];
     snprintf(s, 512, "%s/%s", test_tmpdir(), name);
     return s;
+}
+
+static void cleanup(void)
+{
+    for (int i = 0; i < n_tmp_names; i++)
+        unlink(tmp_names[i]);
+    rmdir(test_tmpdir());
 }
 
 /* Expected error: status, "mem.txt:<line>: " prefix, and substrings. */
@@ -437,8 +454,6 @@ typedef struct bad_case {
 
 static void test_bad_lines(void)
 {
-    const char *Y = "1,2014-04-07T10:51:09.277Z,214536502,0\n";
-    (void)Y;
     static const bad_case c[] = {
         /* YOOCHOOSE */
         {SR_FMT_YOOCHOOSE, "1,2014-04-07T10:51:09.277Z,2\n", 1, "wrong field count (3, expected 4)",
@@ -1188,5 +1203,6 @@ int main(void)
     RUN(test_real_diginetica);
     RUN(test_real_rsc15_100k);
     RUN(test_real_yoochoose1_64);
+    cleanup();
     return test_summary();
 }
