@@ -222,6 +222,22 @@ sr_synth_opts sr_synth_default_opts(void);
 sr_status sr_synth_write(const char *path, const sr_synth_opts *opts,
                          void (*progress)(int64_t done, int64_t total, void *ud),
                          void *ud, sr_error *err);
+/* What sr_synth_run reports about the file it wrote. */
+typedef struct sr_synth_report {
+    int64_t clicks;           /* lines written (exactly opts->clicks) */
+    int64_t sessions;
+    int64_t items;            /* catalogue size used */
+    int64_t items_seen;       /* distinct items that occur in the file */
+    int64_t bytes;            /* bytes written */
+    double seconds;           /* wall time of the whole call, fsync included */
+} sr_synth_report;
+/* sr_synth_write that also fills *rep (may be NULL). The file depends only on
+ * clicks, items and seed, never on threads. See docs/synth.md. */
+sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
+                       void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
+                       sr_synth_report *rep, sr_error *err);
+/* Catalogue size used when opts->items == 0 (about 52K at 33M clicks). */
+int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */
 /* 7. GRU4Rec                                                               */
