@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "  --clicks N          number of clicks (lines) to write, exactly (default 1000000;\n"
             "                      the real file has 33003944)\n"
             "  --items N           catalogue size (default: scaled with clicks, about 52000 at\n"
-            "                      33M clicks, 10800 at 1M)\n"
+            "                      33M clicks, 15300 at 1M)\n"
             "  --seed S            random seed (default 1); the same seed, clicks and items\n"
             "                      give the same bytes whatever the thread count\n"
             "  --threads N         generator threads (default 0 = all cores)\n"
