@@ -210,8 +210,8 @@ sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 /* ------------------------------------------------------------------------ */
 
 typedef struct sr_synth_opts {
-    int64_t clicks;           /* approximate number of clicks to write */
-    int64_t items;            /* catalogue size (0 = scale with clicks, ~50K at 33M) */
+    int64_t clicks;           /* number of clicks (lines) to write, exactly */
+    int64_t items;            /* catalogue size (0 = scale with clicks, 57.5K at 33M) */
     uint64_t seed;
     int threads;              /* <= 0 = all cores */
 } sr_synth_opts;
@@ -236,7 +236,7 @@ typedef struct sr_synth_report {
 sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
                        void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
                        sr_synth_report *rep, sr_error *err);
-/* Catalogue size used when opts->items == 0 (about 52K at 33M clicks). */
+/* Catalogue size used when opts->items == 0 (57,500 at 33M clicks). */
 int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */

@@ -36,7 +36,7 @@
 #define SY_DAYS 183                 /* 2014-04-01 .. 2014-09-30 */
 #define SY_DAY_MS 86400000LL
 #define SY_FULL_CLICKS 33003944.0   /* the real file */
-#define SY_FULL_ITEMS 52000.0       /* catalogue at full size (real: 52,739 items) */
+#define SY_FULL_ITEMS 57500.0       /* catalogue at full size: ~52.5K of them occur (real: 52,739) */
 #define SY_ITEMS_EXP 0.35           /* catalogue ~ clicks^0.35 below full size */
 #define SY_MIN_ITEMS 50
 #define SY_MAX_ITEMS 10000000
@@ -54,7 +54,7 @@
  * exp(POP_SIGMA * z) with z the (1 - (r + 0.5) / N) quantile of N(0, 1): a
  * log-normal, Zipf-like in the head, with a long tail of rare items. */
 #define SY_POP_SIGMA 2.4
-#define SY_POP_ZMAX 3.1             /* flattens the very top (top item ~1% of clicks) */
+#define SY_POP_ZMAX 3.1             /* caps z: flattens the very top of the head */
 #define SY_ITEMS_PER_INTENT 600     /* intents: groups of related items */
 #define SY_N_RELATED 2              /* related intents per intent */
 #define SY_SEASON_AMP 0.9           /* intent popularity varies by up to +-90%, */

@@ -200,9 +200,9 @@ static void test_defaults(void)
     CHECK_EQ_INT(o.items, 0);
     CHECK_EQ_INT(o.seed, 1);
     CHECK_EQ_INT(o.threads, 0);
-    CHECK_EQ_INT(sr_synth_default_items(33003944), 52000);
+    CHECK_EQ_INT(sr_synth_default_items(33003944), 57500);
     int64_t m = sr_synth_default_items(1000000);
-    CHECK_MSG(m > 14000 && m < 17000, "%lld", (long long)m);
+    CHECK_MSG(m > 15000 && m < 18000, "%lld", (long long)m);
     CHECK(sr_synth_default_items(100) >= 50);
     CHECK(sr_synth_default_items(10000000) > m);
 }
