@@ -586,6 +586,8 @@ static inline int next_session(const world *W, sr_rng *lr, int64_t *left, int *i
     int len = (int)alias_draw(W->len_prob, W->len_alias, SY_MAX_LEN + 1, r);
     uint64_t g = rng_next(lr);
     *inc = g < W->t_gap1 ? 2 : g < W->t_gap2 ? 3 : 1;
+    if (len < 1) /* P(0) is 0; never trust rounding with an array index */
+        len = 1;
     if (len > *left)
         len = (int)*left;
     *left -= len;
@@ -899,7 +901,9 @@ sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
     J.clicks = o.clicks;
     J.n_blocks = (o.clicks + SY_BLOCK - 1) / SY_BLOCK;
     J.threads = threads;
-    J.n_slots = 2 * threads + 2;
+    J.n_slots = 2 * threads + 2; /* enough to keep every worker busy while one is written */
+    if (J.n_slots > J.n_blocks)
+        J.n_slots = (int)J.n_blocks;
     J.blk_sess = malloc(((size_t)J.n_blocks + 1) * sizeof *J.blk_sess);
     J.blk_id = malloc(((size_t)J.n_blocks + 1) * sizeof *J.blk_id);
     J.slot = calloc((size_t)J.n_slots, sizeof *J.slot);

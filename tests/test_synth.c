@@ -304,6 +304,24 @@ static void test_deterministic_across_threads_and_seeds(void)
     unlink(d);
 }
 
+/* The output is part of the project's definition (demo numbers, docs): a change
+ * of the generator must be deliberate. These are the first lines of seed 1. */
+static void test_golden_first_lines(void)
+{
+    const char *path = tmp_path("golden.dat");
+    CHECK(synth_file(path, 1000, 0, 1, 2, NULL) == SR_OK);
+    size_t len;
+    char *buf = slurp(path, &len);
+    const char *want = "1,2014-04-02T14:19:08.527Z,214546290,0\n"
+                       "1,2014-04-02T14:19:30.862Z,214546108,0\n"
+                       "1,2014-04-02T14:20:12.361Z,214546308,6\n"
+                       "4,2014-04-04T21:40:15.893Z,214541653,0\n";
+    CHECK_MSG(buf && len > strlen(want) && !memcmp(buf, want, strlen(want)), "got '%.160s'",
+              buf ? buf : "");
+    free(buf);
+    unlink(path);
+}
+
 static void test_items_override(void)
 {
     const char *path = tmp_path("items.dat");
@@ -612,6 +630,7 @@ int main(void)
     RUN(test_bad_arguments);
     RUN(test_small_exact_format);
     RUN(test_deterministic_across_threads_and_seeds);
+    RUN(test_golden_first_lines);
     RUN(test_items_override);
     RUN(test_progress_and_atomic_replace);
     RUN(test_cli_stdout_matches_file);
