@@ -167,6 +167,7 @@ typedef struct sr_prepared {
     sr_split train, valid;     /* n_events == 0 when no validation split */
     int has_valid;
     int64_t filter_rounds;     /* iterations the recursive filter needed */
+    int64_t filtered_events;   /* clicks left by dedup + filter, before the time split */
 } sr_prepared;
 
 /* Groups, cleans and splits a log. Does not modify `log`. */

@@ -871,6 +871,7 @@ sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts, sr_prepared
     int64_t alive = 0;
     for (int32_t q = 0; q < g.S; q++)
         alive += g.len[q];
+    out->filtered_events = alive;
     if (alive == 0) {
         grouped_free(&g);
         return sr_error_set(err, SR_ERR_EMPTY,

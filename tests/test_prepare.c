@@ -109,6 +109,7 @@ static void test_recursive_fixed_point(void)
     sr_error err;
     CHECK(sr_prepare(&log, &o, &p, &err) == SR_OK);
     CHECK_EQ_INT(p.filter_rounds, 5);
+    CHECK_EQ_INT(p.filtered_events, 6);
     CHECK_STR(dump(&p.train_full), "1:1@1 2@2|2:1@3 2@4");
     CHECK_STR(dump(&p.test), "6:1@100 2@101");
     CHECK_STR(dump_items(&p.train_full), "1 2");
@@ -129,6 +130,7 @@ static void test_rsc15_differs(void)
     sr_error err;
     CHECK(sr_prepare(&log, &o, &p, &err) == SR_OK);
     CHECK_EQ_INT(p.filter_rounds, 1);
+    CHECK_EQ_INT(p.filtered_events, 10);
     /* One pass: X goes, session 3 becomes length 1 and goes; C, D are not revisited. */
     CHECK_STR(dump(&p.train_full), "1:1@1 2@2|2:1@3 2@4|4:3@7 4@8|5:4@9 1@10");
     CHECK_STR(dump(&p.test), "6:1@100 2@101");
@@ -605,6 +607,7 @@ static void test_random_vs_reference(void)
             }
         }
         ref_sort_alive(S, &ns);
+        int ref_total_alive = ref_total(S, ns);
         int nb = 0, na = 0, nb2 = 0, na2 = 0;
         sr_status want = SR_OK;
         if (ns == 0) {
@@ -629,7 +632,7 @@ static void test_random_vs_reference(void)
         if (got == SR_OK && !bad) {
             bad |= strcmp(dump_us(&p.train_full), ref_dump(B, nb)) != 0;
             bad |= strcmp(dump_us(&p.test), ref_dump(A, na)) != 0;
-            bad |= p.filter_rounds != rounds;
+            bad |= p.filter_rounds != rounds || p.filtered_events != ref_total_alive;
             bad |= !table_is_first_appearance(&p.test, &p.train_full);
             if (o.valid_days > 0) {
                 bad |= strcmp(dump_us(&p.train), ref_dump(B2, nb2)) != 0;
@@ -752,7 +755,7 @@ static void test_cli_yoochoose_head(void)
     /* Expected counts from the tutorial's pandas code run on the same 600 rows. */
     CHECK_EQ_INT(sh("%s prepare %s --nrows 600 -o %s --valid-days 1 > %s 2>&1", bin(), raw, dir,
                     out), 0);
-    CHECK(file_contains(out, "3 rounds"));
+    CHECK(file_contains(out, "3 rounds, 49 clicks kept"));
     CHECK(file_contains(out, "2014-04-0"));
     sr_split s;
     static const struct { const char *name; int64_t events, sessions; } want[] = {
@@ -771,7 +774,7 @@ static void test_cli_yoochoose_head(void)
     /* All 1000 rows, no validation, TSV too: train is train_full; the stale
      * valid.split of the previous run is removed. */
     CHECK_EQ_INT(sh("%s prepare %s -o %s --tsv --quiet > %s 2>&1", bin(), raw, dir, out), 0);
-    CHECK(file_contains(out, "4 rounds"));
+    CHECK(file_contains(out, "4 rounds, 111 clicks kept"));
     CHECK(!exists(dir, "valid.split"));
     sr_split a, b, t;
     sr_error err;
@@ -797,6 +800,43 @@ static void test_cli_yoochoose_head(void)
     CHECK_EQ_INT(sh("%s prepare %s -o %s > %s 2>&1", bin(), raw, dir, out), 0);
     CHECK(!exists(dir, "train_full.tsv") && !exists(dir, "test.tsv"));
     CHECK(exists(dir, "train.split") && exists(dir, "items.tsv"));
+}
+
+/* Other input formats through the same command (the readers' formats, end to
+ * end): the head file gzipped, and the DIGINETICA sample. Expected counts
+ * from the tutorial's pandas code, re-run in plain Python on the same rows. */
+static void test_cli_gzip_and_diginetica(void)
+{
+    char raw[512], dg[512], gz[600], dir[600], out[600];
+    snprintf(raw, sizeof raw, "%s/raw/yoochoose-clicks-head1000.dat", test_data_dir());
+    snprintf(dg, sizeof dg, "%s/raw/diginetica-train-item-views-sample.csv", test_data_dir());
+    struct stat sb;
+    if (stat(raw, &sb) != 0 || stat(dg, &sb) != 0)
+        SKIP("../shared/data missing");
+    snprintf(gz, sizeof gz, "%s/head.dat.gz", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/other", test_tmpdir());
+    snprintf(out, sizeof out, "%s/other.out", test_tmpdir());
+    CHECK_EQ_INT(sh("gzip -c %s > %s", raw, gz), 0);
+    CHECK_EQ_INT(sh("%s prepare %s --nrows 600 -o %s --valid-days 1 > %s 2>&1", bin(), gz, dir,
+                    out), 0);
+    CHECK(file_contains(out, "3 rounds, 49 clicks kept"));
+    sr_split s;
+    CHECK(load_in(dir, "train_full.split", &s) == SR_OK);
+    CHECK_EQ_INT(s.n_events, 36);
+    CHECK_EQ_INT(s.n_sessions, 9);
+    sr_split_free(&s);
+    CHECK_EQ_INT(sh("%s prepare %s -o %s --min-item-support 1 --test-days 7 > %s 2>&1", bin(), dg,
+                    dir, out), 0);
+    CHECK(file_contains(out, "(diginetica)") && file_contains(out, "2 rounds, 11458 clicks kept"));
+    CHECK(load_in(dir, "train_full.split", &s) == SR_OK);
+    CHECK_EQ_INT(s.n_events, 10292);
+    CHECK_EQ_INT(s.n_sessions, 1856);
+    CHECK_EQ_INT(s.n_items, 6218);
+    sr_split_free(&s);
+    CHECK(load_in(dir, "test.split", &s) == SR_OK);
+    CHECK_EQ_INT(s.n_events, 411);
+    CHECK_EQ_INT(s.n_sessions, 113);
+    sr_split_free(&s);
 }
 
 static void write_text(const char *path, const char *text)
@@ -923,6 +963,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_random_vs_reference);
     RUN(test_cli_yoochoose_head);
+    RUN(test_cli_gzip_and_diginetica);
     RUN(test_cli_made_up);
     RUN(test_cli_atomic);
     if (!t_failed) { /* keep the files of a failed run for a look */

@@ -570,7 +570,7 @@ int cmd_prepare(int argc, char **argv)
            (double)rep.bytes / 1e6);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
-    int64_t kept = p.train_full.n_events + p.test.n_events;
+    int64_t kept = p.filtered_events;
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "
            "%lld clicks kept (%.1f%%)\n",
            po.filter == SR_FILTER_RSC15 ? "rsc15" : "recursive", po.dedup ? " after dedup" : "",
