@@ -87,7 +87,8 @@ typedef enum sr_format {
 
 typedef struct sr_read_opts {
     sr_format format;
-    int64_t nrows;              /* read at most this many data rows; <= 0 = all */
+    int64_t nrows;              /* read at most this many data rows (header not counted,
+                                   bad lines counted); <= 0 = all */
     int skip_bad_lines;         /* 1 = count and skip malformed lines */
     const char *session_key;    /* TSV column names; NULL = defaults */
     const char *item_key;       /*   SessionId, ItemId, Time */
@@ -108,7 +109,9 @@ typedef struct sr_read_report {
 
 /* Reads a click log (plain or gzip, detected by magic). On success fills *out
  * (caller frees with sr_log_free) and *rep (may be NULL). On failure *out is
- * left empty and err names file:line and the offending text. */
+ * left empty and err names file:line and the offending text. *out is
+ * overwritten, not freed. Formats, detection and every error case:
+ * docs/input-formats.md. */
 sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
                       sr_read_report *rep, sr_error *err);
 /* Same over a memory buffer; `name` is used in error messages. */
@@ -167,6 +170,7 @@ typedef struct sr_prepared {
     sr_split train, valid;     /* n_events == 0 when no validation split */
     int has_valid;
     int64_t filter_rounds;     /* iterations the recursive filter needed */
+    int64_t filtered_events;   /* clicks left by dedup + filter, before the time split */
 } sr_prepared;
 
 /* Groups, cleans and splits a log. Does not modify `log`. */
@@ -210,8 +214,8 @@ sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 /* ------------------------------------------------------------------------ */
 
 typedef struct sr_synth_opts {
-    int64_t clicks;           /* approximate number of clicks to write */
-    int64_t items;            /* catalogue size (0 = scale with clicks, ~50K at 33M) */
+    int64_t clicks;           /* number of clicks (lines) to write, exactly */
+    int64_t items;            /* catalogue size (0 = scale with clicks, 57.5K at 33M) */
     uint64_t seed;
     int threads;              /* <= 0 = all cores */
 } sr_synth_opts;
@@ -222,6 +226,22 @@ sr_synth_opts sr_synth_default_opts(void);
 sr_status sr_synth_write(const char *path, const sr_synth_opts *opts,
                          void (*progress)(int64_t done, int64_t total, void *ud),
                          void *ud, sr_error *err);
+/* What sr_synth_run reports about the file it wrote. */
+typedef struct sr_synth_report {
+    int64_t clicks;           /* lines written (exactly opts->clicks) */
+    int64_t sessions;
+    int64_t items;            /* catalogue size used */
+    int64_t items_seen;       /* distinct items that occur in the file */
+    int64_t bytes;            /* bytes written */
+    double seconds;           /* wall time of the whole call, fsync included */
+} sr_synth_report;
+/* sr_synth_write that also fills *rep (may be NULL). The file depends only on
+ * clicks, items and seed, never on threads. See docs/synth.md. */
+sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
+                       void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
+                       sr_synth_report *rep, sr_error *err);
+/* Catalogue size used when opts->items == 0 (57,500 at 33M clicks). */
+int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */
 /* 7. GRU4Rec                                                               */
