@@ -304,6 +304,24 @@ sr_status sr_plot_lengths_svg_buf(sr_buf *out, const sr_split *const *splits,
     bprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbbbbb\" "
                  "stroke-dasharray=\"2 3\"/>\n", x0 + gw * (NB - 1), pt, x0 + gw * (NB - 1), pb);
 
+    /* Mean (dashed line from the split's marker row down to the axis, behind
+     * the bars) and median (triangle in the marker row over its bin). */
+    double mean_x[SR_PLOT_MAX_SPLITS], med_x[SR_PLOT_MAX_SPLITS];
+    for (int k = 0; k < n; k++) {
+        double xm = x0 + gw * (sum[k].st.len_mean - 0.5);
+        if (xm < BINX(0)) xm = BINX(0);
+        if (xm > BINX(NB - 1)) xm = BINX(NB - 1);
+        int64_t med = sum[k].st.len_q[2];
+        mean_x[k] = xm;
+        med_x[k] = BINX(med < 1 ? 0 : med >= NB ? NB - 1 : med - 1);
+        if (sum[k].st.sessions == 0)
+            continue;
+        double ry = g.rows_top + g.row_h * k + g.row_h / 2;
+        bprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                     "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
+                xm, ry - 5, xm, pb, palette[k]);
+    }
+
     /* Bars: one group per bin, one bar per split inside it. With a single
      * split the taller bars carry their value. */
     for (int k = 0; k < n; k++) {
@@ -355,31 +373,22 @@ sr_status sr_plot_lengths_svg_buf(sr_buf *out, const sr_split *const *splits,
     bprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#333\" text-anchor=\"middle\">"
                  "session length (clicks)</text>\n", (x0 + x1) / 2, pb + 42);
 
-    /* Mean (dashed line from the split's marker row down to the axis) and
-     * median (triangle in the marker row over its bin). Median label to the
-     * left, mean label to the right: lengths are right-skewed, mean >= median.
-     * Labels get a white halo so the other splits' lines do not cross them. */
+    /* Marker rows. Median label to the left, mean label to the right: lengths
+     * are right-skewed, mean >= median. Labels get a white halo so the other
+     * splits' mean lines do not cross them. */
     for (int k = 0; k < n; k++) {
         const sr_stats *st = &sum[k].st;
         if (st->sessions == 0)
             continue;
         double ry = g.rows_top + g.row_h * k + g.row_h / 2;
-        double mean = st->len_mean;
-        double xm = x0 + gw * (mean - 0.5);
-        if (xm < BINX(0)) xm = BINX(0);
-        if (xm > BINX(NB - 1)) xm = BINX(NB - 1);
-        int64_t med = st->len_q[2];
-        double xd = BINX(med < 1 ? 0 : med >= NB ? NB - 1 : med - 1);
-        bprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                     "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n",
-                xm, ry - 5, xm, pb, palette[k]);
+        double xm = mean_x[k], xd = med_x[k];
         bprintf(out, "<path d=\"M%.1f %.1f l-5 -8 h10 z\" fill=\"%s\"/>\n", xd, ry + 4, palette[k]);
         bprintf(out, "<g fill=\"%s\" font-size=\"11\" stroke=\"#ffffff\" stroke-width=\"3\" "
                      "stroke-linejoin=\"round\" paint-order=\"stroke\">\n", palette[k]);
         bprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">median %lld</text>\n",
-                (xd < xm ? xd : xm) - 8, ry + 4, (long long)med);
+                (xd < xm ? xd : xm) - 8, ry + 4, (long long)st->len_q[2]);
         bprintf(out, "<text x=\"%.1f\" y=\"%.1f\">mean %.2f</text>\n",
-                (xd > xm ? xd : xm) + 8, ry + 4, mean);
+                (xd > xm ? xd : xm) + 8, ry + 4, st->len_mean);
         bprintf(out, "</g>\n");
     }
 

@@ -84,7 +84,8 @@ static int64_t vset_quantile(const vset *s, int64_t num, int64_t den)
 /* Fills q[5] = min, 25%, 50%, 75%, max and *p90, *p99. */
 static void vset_summary(vset *s, int64_t q[5], int64_t *p90, int64_t *p99)
 {
-    qsort(s->big, (size_t)s->n_big, sizeof *s->big, cmp_i64);
+    if (s->n_big > 1)
+        qsort(s->big, (size_t)s->n_big, sizeof *s->big, cmp_i64);
     q[0] = vset_quantile(s, 0, 1);
     q[1] = vset_quantile(s, 1, 4);
     q[2] = vset_quantile(s, 1, 2);
