@@ -196,8 +196,8 @@ static void draw_tail(sr_buf *out, const geom *g, const sr_split *const *splits,
         double px[TAIL_K], py[TAIL_K];
         for (int j = nt - 1; j >= 0; j--) {
             ge += cnt[j];
-            px[j] = TXP(t[j]);
-            py[j] = ge ? TYP((double)ge / (double)s->n_sessions) : -1;
+            px[j] = fmin(TXP(t[j]), g->tx1);   /* beyond 10^9 clicks or sessions: */
+            py[j] = ge ? fmin(TYP((double)ge / (double)s->n_sessions), g->pb) : -1;   /* clamp */
         }
         for (int j = 0; j < nt; j++)
             if (py[j] >= 0)
