@@ -347,7 +347,8 @@ sr_status sr_plot_lengths_svg_buf(sr_buf *out, const sr_split *const *splits,
         bprintf(out, "</g>\n");
     }
     if (n == 1) {
-        bprintf(out, "<g font-size=\"10\" fill=\"#444\" text-anchor=\"middle\">\n");
+        bprintf(out, "<g font-size=\"10\" fill=\"#444\" text-anchor=\"middle\" stroke=\"#ffffff\" "
+                     "stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\">\n");
         for (int b = 0; b < NB; b++) {
             double v = sum[0].share[b];
             if (v < 1.0)

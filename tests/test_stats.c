@@ -339,6 +339,24 @@ static void test_plot_structure_and_escaping(void)
     CHECK(strstr(svg, "</svg>") != NULL);
     sr_buf_free(&buf);
 
+    /* Degenerate input: an empty split beside one 500-click session. No NaN or
+     * infinity may reach the file; the lone session lands in the 30+ bin. */
+    sr_split empty;
+    memset(&empty, 0, sizeof empty);
+    const int64_t l500[] = {500};
+    sr_split one = make_split(l500, 1, NULL, NULL, 1);
+    const sr_split *dg[2] = {&empty, &one};
+    const char *dn[2] = {"empty", "one"};
+    CHECK(sr_plot_lengths_svg_buf(&buf, dg, dn, 2, &err) == SR_OK);
+    sr_buf_append(&buf, "", 1);
+    svg = (const char *)buf.data;
+    CHECK(strstr(svg, "nan") == NULL && strstr(svg, "inf") == NULL);
+    CHECK_EQ_INT(count_substr(svg, "<rect class=\"bar\""), 1);
+    CHECK(strstr(svg, "one: 30+ clicks: 1 sessions (100.00%)") != NULL);
+    CHECK(strstr(svg, "0 sessions, mean 0.00") != NULL);
+    sr_buf_free(&buf);
+    free_split(&one);
+
     /* Errors: no splits, too many, a malformed one named in the message. */
     CHECK(sr_plot_lengths_svg_buf(&buf, sp, names, 0, &err) == SR_ERR_ARG);
     CHECK(sr_plot_lengths_svg_buf(&buf, sp, names, SR_PLOT_MAX_SPLITS + 1, &err) == SR_ERR_ARG);
@@ -388,6 +406,11 @@ static void test_plot_renders(void)
             CHECK(strstr(text, names[k]) != NULL);
         CHECK_EQ_INT(count_substr(text, "stroke-dasharray"), n + 2);   /* mean lines, key, 30+ divider */
         free(text);
+        if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", svg);
+            CHECK_EQ_INT(system(cmd), 0);   /* well-formed XML */
+        }
         CHECK_EQ_INT(render_png(svg, png), 0);
         uint32_t w = 0, h = 0;
         CHECK(png_size(png, &w, &h));
@@ -405,6 +428,170 @@ static void test_plot_renders(void)
     free_split(&raw);
 }
 
+/* ---- the command: sessrec prepare -> sessrec stats ------------------------------ */
+
+static const char *sr_bin(void)
+{
+    const char *b = getenv("SR_BIN");
+    return b && *b ? b : "build/sessrec";
+}
+
+/* Runs a shell command; returns its exit status (-1 if it could not run). */
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+}
+
+/* The line of `text` that starts with `name` followed by a space, with runs of
+ * spaces squeezed to one, into out. Returns 1 if found. */
+static int table_row(const char *text, const char *name, char *out, size_t n)
+{
+    size_t k = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, name, k) || p[k] != ' ')
+            continue;
+        size_t j = 0;
+        for (; *p && *p != '\n' && j + 1 < n; p++)
+            if (*p != ' ' || (j && out[j - 1] != ' '))
+                out[j++] = *p;
+        while (j && out[j - 1] == ' ')
+            j--;
+        out[j] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void test_cli_stats_on_prepared_folder(void)
+{
+    const char *bin = sr_bin();
+    if (access(bin, X_OK) != 0)
+        SKIP("sessrec binary not built (SR_BIN)");
+    const char *tmp = test_tmpdir();
+    char log[512], dir[512], out[512], err[512], svg[512], cmd[4096];
+    snprintf(log, sizeof log, "%s/clicks.dat", tmp);
+    snprintf(dir, sizeof dir, "%s/prep", tmp);
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    snprintf(err, sizeof err, "%s/err.txt", tmp);
+    snprintf(svg, sizeof svg, "%s/len.svg", tmp);
+
+    /* Ten sessions A B C, five on March 30th (train), five on April 1st
+     * (valid with --valid-days 1), two on April 3rd (test): A B and C A B C.
+     * Nothing is filtered; every test item is in train. */
+    FILE *f = fopen(log, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (int s = 0; s < 10; s++)
+        for (int c = 0; c < 3; c++)
+            fprintf(f, "%d,2014-%sT%02d:00:%02d.000Z,21400000%d,0\n", 1 + s,
+                    s < 5 ? "03-30" : "04-01", 10 + s, 10 * c, 1 + c);
+    fprintf(f, "11,2014-04-03T09:00:00.000Z,214000001,0\n11,2014-04-03T09:00:30.000Z,214000002,0\n");
+    fprintf(f, "12,2014-04-03T12:00:00.000Z,214000003,0\n12,2014-04-03T12:00:10.000Z,214000001,0\n"
+               "12,2014-04-03T12:00:20.000Z,214000002,0\n12,2014-04-03T12:00:30.000Z,214000003,0\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' prepare '%s' -o '%s' >'%s' 2>&1", bin, log, dir, err);
+    int rc = run(cmd);
+    CHECK_EQ_INT(rc, 0);
+    if (rc != 0) {
+        char *e = read_text(err);
+        fprintf(stderr, "  prepare said: %s\n", e ? e : "?");
+        free(e);
+        return;
+    }
+
+    /* Table. */
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s' >'%s' 2>'%s'", bin, dir, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    char *t = read_text(out);
+    CHECK(t != NULL);
+    char r[256];
+    if (t) {
+        CHECK(strstr(t, "train_full") && strstr(t, "test"));
+        CHECK(strstr(t, "train_full") < strstr(t, " test"));
+        CHECK(table_row(t, "Events", r, sizeof r) && !strcmp(r, "Events 30 6"));
+        CHECK(table_row(t, "Sessions", r, sizeof r) && !strcmp(r, "Sessions 10 2"));
+        CHECK(table_row(t, "Items", r, sizeof r) && !strcmp(r, "Items 3 3"));
+        CHECK_MSG(table_row(t, "First time", r, sizeof r) &&
+                  !strcmp(r, "First time 2014-03-30T10:00:00Z 2014-04-03T09:00:00Z"), "%s", r);
+        CHECK_MSG(table_row(t, "Last time", r, sizeof r) &&
+                  !strcmp(r, "Last time 2014-04-01T19:00:20Z 2014-04-03T12:00:30Z"), "%s", r);
+        /* test lengths {2, 4}: 25% -> 2, median -> 2, 75% -> 4. */
+        CHECK(table_row(t, "  median", r, sizeof r) && !strcmp(r, "median 3 2"));
+        CHECK(table_row(t, "  75%", r, sizeof r) && !strcmp(r, "75% 3 4"));
+        CHECK(table_row(t, "  mean", r, sizeof r) && !strcmp(r, "mean 3.00 3.00"));
+        free(t);
+    }
+
+    /* JSON, one split file given directly. */
+    snprintf(cmd, sizeof cmd, "'%s' stats --json '%s/test.split' >'%s' 2>'%s'", bin, dir, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    t = read_text(out);
+    if (t) {
+        CHECK(t[0] == '{');
+        CHECK(strstr(t, "\"test\": {") != NULL);
+        CHECK(strstr(t, "\"train_full\"") == NULL);
+        CHECK(strstr(t, "\"events\": 6,") != NULL);
+        CHECK(strstr(t, "\"sessions\": 2,") != NULL);
+        CHECK(strstr(t, "\"first_time\": \"2014-04-03T09:00:00Z\"") != NULL);
+        CHECK(strstr(t, "\"session_length\": {\"mean\": 3, \"min\": 2, \"p25\": 2, \"median\": 2, "
+                        "\"p75\": 4, \"p90\": 4, \"p99\": 4, \"max\": 4}") != NULL);
+        CHECK(strstr(t, "\"item_support\": {\"mean\": 2, \"min\": 2,") != NULL);
+        free(t);
+    }
+
+    /* Chart: train_full has one bar (length 3), test two (2 and 4). */
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s' --plot '%s' >'%s' 2>'%s'", bin, dir, svg, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    t = read_text(svg);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_EQ_INT(count_substr(t, "<rect class=\"bar\""), 3);
+        CHECK(strstr(t, "train_full") && strstr(t, ">test<"));
+        free(t);
+    }
+    unlink(svg);
+
+    /* With a validation split: four columns in the order train_full, train,
+     * valid, test. */
+    snprintf(cmd, sizeof cmd, "'%s' prepare '%s' -o '%s' --valid-days 1 >'%s' 2>&1", bin, log, dir, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s' >'%s' 2>'%s'", bin, dir, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    t = read_text(out);
+    if (t) {
+        CHECK_MSG(table_row(t, "Events", r, sizeof r) && !strcmp(r, "Events 30 15 15 6"), "%s", r);
+        CHECK_MSG(table_row(t, "Sessions", r, sizeof r) && !strcmp(r, "Sessions 10 5 5 2"), "%s", r);
+        CHECK_MSG(table_row(t, "Last time", r, sizeof r) &&
+                  !strcmp(r, "Last time 2014-04-01T19:00:20Z 2014-03-30T14:00:20Z "
+                             "2014-04-01T19:00:20Z 2014-04-03T12:00:30Z"), "%s", r);
+        const char *a = strstr(t, "train_full"), *b = strstr(t, " train "), *c = strstr(t, " valid "),
+                   *d = strstr(t, " test");
+        CHECK(a && b && c && d && a < b && b < c && c < d);
+        free(t);
+    }
+
+    /* Errors and help. */
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s/nope' >'%s' 2>'%s'", bin, tmp, out, err);
+    CHECK(run(cmd) != 0);
+    t = read_text(err);
+    CHECK(t && strstr(t, "nope"));
+    free(t);
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s' >'%s' 2>'%s'", bin, tmp, out, err);
+    CHECK(run(cmd) != 0);   /* a folder without splits */
+    snprintf(cmd, sizeof cmd, "'%s' stats '%s' --bogus >'%s' 2>'%s'", bin, dir, out, err);
+    CHECK(run(cmd) != 0);
+    snprintf(cmd, sizeof cmd, "'%s' stats --help >'%s' 2>'%s'", bin, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    t = read_text(out);
+    CHECK(t && strstr(t, "--json") && strstr(t, "--plot") && strstr(t, "nearest-rank"));
+    free(t);
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s'", dir, log, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+}
+
 int main(void)
 {
     RUN(test_stats_exact_small);
@@ -413,6 +600,7 @@ int main(void)
     RUN(test_stats_empty_and_malformed);
     RUN(test_plot_structure_and_escaping);
     RUN(test_plot_renders);
+    RUN(test_cli_stats_on_prepared_folder);
     rmdir(test_tmpdir());
     return test_summary();
 }
