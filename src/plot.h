@@ -19,8 +19,10 @@
 /* Grouped bar chart of the session-length distribution: for each bin, one bar
  * per split with the share of that split's sessions (percent). The mean (dashed
  * line) and median (triangle) of each split are marked; the legend names each
- * split with its session count, mean, median and longest session. Each bar is
- * a <rect class="bar"> with a <title> tooltip; bins with no sessions get no bar.
+ * split with its session count, mean, median, p99 and longest session. A side
+ * panel draws, on log-log axes, the share of sessions with at least L clicks
+ * (the tail the bars squash). 1200 px wide, 502 + 18n px high. Each bar is a
+ * <rect class="bar"> with a <title> tooltip; bins with no sessions get no bar.
  * splits: (n) splits; names: (n) labels shown in the legend (escaped).
  * Appends the SVG text to *out (caller frees with sr_buf_free). */
 sr_status sr_plot_lengths_svg_buf(sr_buf *out, const sr_split *const *splits,
