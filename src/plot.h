@@ -21,7 +21,7 @@
  * line) and median (triangle) of each split are marked; the legend names each
  * split with its session count, mean, median, p99 and longest session. A side
  * panel draws, on log-log axes, the share of sessions with at least L clicks
- * (the tail the bars squash). 1200 px wide, 502 + 18n px high. Each bar is a
+ * (the tail the bars squash). 1200 px wide, 506 + 18n px high. Each bar is a
  * <rect class="bar"> with a <title> tooltip; bins with no sessions get no bar.
  * splits: (n) splits; names: (n) labels shown in the legend (escaped).
  * Appends the SVG text to *out (caller frees with sr_buf_free). */
