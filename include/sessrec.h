@@ -207,6 +207,12 @@ typedef struct sr_stats {
     int64_t sup_p90, sup_p99;
 } sr_stats;
 
+/* Statistics of one split. Quantiles are nearest-rank: of the n values sorted
+ * ascending v[0..n-1], the q-quantile is v[ceil(q*n) - 1] (q = 0: v[0]), always
+ * one of the values, never interpolated. Session lengths are clicks per session;
+ * item supports are clicks per item, over the items present in this split. An
+ * empty split gives all zeros and SR_OK. A malformed split (offsets not
+ * increasing, item index outside the table) gives SR_ERR_FORMAT. */
 sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
