@@ -346,6 +346,7 @@ typedef struct sr_eval_result {
     double mrr[SR_MAX_CUTOFFS];
     double ndcg[SR_MAX_CUTOFFS];
     double seconds;
+    int threads;                   /* threads actually used */
 } sr_eval_result;
 
 /* Cutoffs 1,5,10,20; conservative ties (as the official GRU4Rec evaluator);

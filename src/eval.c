@@ -332,6 +332,7 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
     int T = sr_resolve_threads(opts.threads);
     if ((int64_t)T > ks.n_sessions)
         T = ks.n_sessions > 0 ? (int)ks.n_sessions : 1;
+    out->threads = T;
     int64_t max_rank2 = 2 * (int64_t)max_cut;
     eval_job *jobs = calloc((size_t)T, sizeof *jobs);
     int64_t *hist = calloc((size_t)T * (size_t)(max_rank2 + 1), sizeof *hist); /* (T, max_rank2+1) */
