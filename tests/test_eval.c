@@ -7,8 +7,11 @@
  */
 #include "test.h"
 #include "model.h"
+#include "eval_fixtures.h"
+#include "cli_run.h"
 
 #include <stdatomic.h>
+#include <unistd.h>
 
 /* ---- fake model 1: scores are a fixed row of a table chosen by the last click */
 
@@ -112,50 +115,6 @@ static const sr_model_vt hash_vt = {
     .algo = "fake-hash", .scorer_new = hash_new, .scorer_free = hash_free,
     .reset = hash_reset, .step = hash_step, .move = hash_move,
 };
-
-/* ---- building test splits by hand -------------------------------------------------- */
-
-/* A split over sessions given as original item ids; item table = ids in order
- * of first appearance. Owned arrays; free with split_free_test. */
-static sr_split make_split(int n_sessions, const int *lens, const int64_t *ids)
-{
-    sr_split s;
-    memset(&s, 0, sizeof s);
-    int64_t ne = 0;
-    for (int i = 0; i < n_sessions; i++)
-        ne += lens[i];
-    s.n_sessions = n_sessions;
-    s.n_events = ne;
-    s.session_ids = malloc((size_t)(n_sessions + 1) * sizeof(int64_t));
-    s.offsets = malloc((size_t)(n_sessions + 1) * sizeof(int64_t));
-    s.items = malloc((size_t)(ne + 1) * sizeof(int32_t));
-    s.times = malloc((size_t)(ne + 1) * sizeof(int64_t));
-    s.item_ids = malloc((size_t)(ne + 1) * sizeof(int64_t));
-    s.offsets[0] = 0;
-    for (int i = 0; i < n_sessions; i++) {
-        s.session_ids[i] = 1000 + i;
-        s.offsets[i + 1] = s.offsets[i] + lens[i];
-    }
-    for (int64_t e = 0; e < ne; e++) {
-        int64_t k = 0;
-        while (k < s.n_items && s.item_ids[k] != ids[e])
-            k++;
-        if (k == s.n_items)
-            s.item_ids[s.n_items++] = ids[e];
-        s.items[e] = (int32_t)k;
-        s.times[e] = e;
-    }
-    return s;
-}
-
-static void split_free_test(sr_split *s)
-{
-    free(s->session_ids);
-    free(s->offsets);
-    free(s->items);
-    free(s->times);
-    free(s->item_ids);
-}
 
 /* ---- sr_rank ----------------------------------------------------------------------- */
 
@@ -521,6 +480,136 @@ static void test_batches_threads_identical(void)
     sr_model_free(m);
 }
 
+/* ---- end to end on real data: popularity on yoochoose1_64 ----------------------------
+ * Reference figures computed independently (a Python script over the two TSV
+ * files: drop test rows whose item is not in train, rank each next item by
+ * its training clicks): 55,121 predictions, 821 skipped rows; no ties reach
+ * the top 20, so all tie modes agree. */
+static void test_pop_yoochoose(void)
+{
+    char tr_path[512], te_path[512];
+    snprintf(tr_path, sizeof tr_path, "%s/yoochoose1_64/train.tsv", test_data_dir());
+    snprintf(te_path, sizeof te_path, "%s/yoochoose1_64/test.tsv", test_data_dir());
+    FILE *f = fopen(tr_path, "rb");
+    if (!f)
+        SKIP("../shared/data/yoochoose1_64 not present");
+    fclose(f);
+    sr_split tr, te;
+    sr_error err = {0};
+    sr_model *m = NULL;
+    memset(&tr, 0, sizeof tr);
+    memset(&te, 0, sizeof te);
+    CHECK_MSG(sr_split_open(tr_path, &tr, &err) == SR_OK, "%s", err.msg);
+    CHECK_MSG(sr_split_open(te_path, &te, &err) == SR_OK, "%s", err.msg);
+    CHECK_MSG(sr_train_baseline("pop", NULL, &tr, &m, &err) == SR_OK, "%s", err.msg);
+    if (m && te.n_events) {
+        sr_eval_result r;
+        sr_eval_opts o = sr_eval_default_opts();
+        o.threads = 2;
+        CHECK_MSG(sr_evaluate(m, &te, &o, &r, &err) == SR_OK, "%s", err.msg);
+        CHECK_EQ_INT(r.n_predictions, 55121);
+        CHECK_EQ_INT(r.n_skipped, 821);
+        CHECK_NEAR(r.recall[0], 0.0011973658, 1e-9);
+        CHECK_NEAR(r.recall[1], 0.0330182689, 1e-9);
+        CHECK_NEAR(r.mrr[1], 0.0136399920, 1e-9);
+        CHECK_NEAR(r.ndcg[2], 0.0225916300, 1e-9);
+        CHECK_NEAR(r.recall[3], 0.0740371183, 1e-9);
+        CHECK_NEAR(r.mrr[3], 0.0171255480, 1e-9);
+        CHECK_NEAR(r.ndcg[3], 0.0295983271, 1e-9);
+    }
+    sr_model_free(m);
+    sr_split_free(&tr);
+    sr_split_free(&te);
+}
+
+/* ---- the command line: sessrec eval --------------------------------------------------
+ * The popularity model of eval_fixtures.h (3 -> 4 clicks, 2 -> 3, 1 -> 1, 4 -> 1)
+ * on a GRU4Rec TSV test file:
+ *   session 1: 3 2 9 1   (9 unknown: dropped) -> 2 after 3, 1 after 2
+ *   session 2: 4 3       -> 3 after 4
+ *   session 3: 9 4       -> one known click: nothing
+ * Conservative ranks: 2 (items 3, 2 score >= 3), 4 (all score >= 1), 1.
+ * Standard ranks: 2, 3, 1. */
+
+/* The number after `"key": ` in the first JSON object that follows `anchor`. */
+static double json_num(const char *s, const char *anchor, const char *key)
+{
+    const char *a = strstr(s, anchor);
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *k = a ? strstr(a, pat) : NULL;
+    return k ? strtod(k + strlen(pat), NULL) : NAN;
+}
+
+static void cli_eval_files(char *model, char *test, size_t n)
+{
+    snprintf(model, n, "%s/pop.srm", test_tmpdir());
+    snprintf(test, n, "%s/test.tsv", test_tmpdir());
+    CHECK(write_pop_model(model) == 0);
+    FILE *f = fopen(test, "w");
+    if (f) {
+        fputs("SessionId\tItemId\tTime\n1\t3\t1\n1\t2\t2\n1\t9\t3\n1\t1\t4\n2\t4\t5\n2\t3\t6\n"
+              "3\t9\t7\n3\t4\t8\n", f);
+        fclose(f);
+    }
+}
+
+static void test_cli_eval(void)
+{
+    char model[512], test[512], args[2048];
+    cli_eval_files(model, test, sizeof model);
+    char *out, *err;
+
+    snprintf(args, sizeof args, "eval %s %s --json --cutoffs 1,2,4 --batch 2 --threads 2", model, test);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+    CHECK_MSG(strstr(out, "\"n_predictions\": 3,") && strstr(out, "\"n_skipped\": 2,"), "%s%s", out, err);
+    CHECK(strstr(out, "\"ties\": \"conservative\"") != NULL);
+    CHECK(strstr(out, "\"algo\": \"pop\"") != NULL);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 1", "recall"), 1.0 / 3, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 1", "mrr"), 1.0 / 3, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 2", "recall"), 2.0 / 3, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 2", "mrr"), 0.5, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 2", "ndcg"), (1 + 1 / log2(3.0)) / 3, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 4", "recall"), 1.0, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 4", "mrr"), 1.75 / 3, 1e-9);
+    CHECK_NEAR(json_num(out, "\"cutoff\": 4", "ndcg"), (1 + 1 / log2(3.0) + 1 / log2(5.0)) / 3, 1e-9);
+    free(out);
+    free(err);
+
+    /* standard ties, table output */
+    snprintf(args, sizeof args, "eval %s %s --ties standard --cutoffs 2,3", model, test);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+    CHECK_MSG(strstr(out, "  @2        0.6667    0.5000") != NULL, "%s", out);
+    CHECK_MSG(strstr(out, "  @3        1.0000    0.6111") != NULL, "%s", out); /* (1+1/2+1/3)/3 */
+    CHECK(strstr(out, "predictions: 3   skipped rows (item unknown to the model): 2") != NULL);
+    CHECK(strstr(out, "ties:  standard") != NULL);
+    free(out);
+    free(err);
+
+    /* errors: bad option values, a missing file; --help */
+    snprintf(args, sizeof args, "eval %s %s --ties best", model, test);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    CHECK(strstr(err, "--ties") && strstr(err, "best"));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "eval %s %s --cutoffs 5,x", model, test);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    CHECK(strstr(err, "'x'") != NULL);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "eval %s/missing.srm %s", test_tmpdir(), test);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    CHECK(strstr(err, "missing.srm") != NULL);
+    free(out);
+    free(err);
+    CHECK_EQ_INT(cli_run("eval --help", NULL, &out, &err), 0);
+    CHECK(strstr(out, "usage: sessrec eval MODEL TEST") && strstr(out, "--ties MODE"));
+    free(out);
+    free(err);
+    remove(model);
+    remove(test);
+}
+
 int main(void)
 {
     RUN(test_rank_tie_modes);
@@ -531,5 +620,8 @@ int main(void)
     RUN(test_tiny_median);
     RUN(test_errors);
     RUN(test_batches_threads_identical);
+    RUN(test_pop_yoochoose);
+    RUN(test_cli_eval);
+    rmdir(test_tmpdir());
     return test_summary();
 }

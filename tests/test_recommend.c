@@ -5,6 +5,10 @@
  */
 #include "test.h"
 #include "model.h"
+#include "eval_fixtures.h"
+#include "cli_run.h"
+
+#include <unistd.h>
 
 /* ---- sr_topk ------------------------------------------------------------------------ */
 
@@ -183,10 +187,87 @@ static void test_inference_path(void)
     sr_model_free(m);
 }
 
+/* ---- the command line: sessrec recommend ----------------------------------------------
+ * The popularity model of eval_fixtures.h: 3 -> 4 clicks, 2 -> 3, then 1 and 4
+ * with 1 each, whatever the session. */
+static void test_cli_recommend(void)
+{
+    char model[512], args[1024];
+    snprintf(model, sizeof model, "%s/pop.srm", test_tmpdir());
+    CHECK(write_pop_model(model) == 0);
+    char *out, *err;
+
+    /* items on the command line, comma or space separated; unknown 9 warned */
+    snprintf(args, sizeof args, "recommend %s 1 9,2 -k 2", model);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+    CHECK_MSG(!strcmp(out, "1 3 4\n2 2 3\n"), "got '%s'", out);
+    CHECK_MSG(strstr(err, "warning") && strstr(err, "unknown item: 9"), "%s", err);
+    free(out);
+    free(err);
+
+    /* one session per stdin line; each answer ends with an empty line, an
+     * empty answer for a session with no known item */
+    snprintf(args, sizeof args, "recommend %s -k 1", model);
+    CHECK_EQ_INT(cli_run(args, "3\n9 10\n2,1\n", &out, &err), 0);
+    CHECK_MSG(!strcmp(out, "1 3 4\n\n\n1 3 4\n\n"), "got '%s'", out);
+    CHECK_MSG(strstr(err, "stdin line 2: skipped 2 unknown items: 9 10") != NULL, "%s", err);
+    CHECK(strstr(err, "stdin line 2: no click on an item the model knows") != NULL);
+    CHECK(strstr(err, "line 1") == NULL && strstr(err, "line 3") == NULL);
+    free(out);
+    free(err);
+
+    /* --json, one object per session */
+    snprintf(args, sizeof args, "recommend %s --stdin --json -k 2", model);
+    CHECK_EQ_INT(cli_run(args, "4 77\n\n", &out, &err), 0);
+    CHECK_MSG(!strcmp(out, "{\"clicks\": [4], \"unknown\": [77], \"recommendations\": ["
+                           "{\"rank\": 1, \"item\": 3, \"score\": 4}, "
+                           "{\"rank\": 2, \"item\": 2, \"score\": 3}]}\n"
+                           "{\"clicks\": [], \"unknown\": [], \"recommendations\": []}\n"),
+              "got '%s'", out);
+    free(out);
+    free(err);
+
+    /* k above the catalogue: all 4 items */
+    snprintf(args, sizeof args, "recommend %s 3 -k 50", model);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+    CHECK_MSG(!strncmp(out, "1 3 4\n2 2 3\n3 ", 14) && strstr(out, "4 ") && strlen(out) > 20, "%s", out);
+    free(out);
+    free(err);
+
+    /* nothing known anywhere: exit 1; a bad id: exit 1 naming it */
+    snprintf(args, sizeof args, "recommend %s 9 10", model);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    CHECK(!strcmp(out, ""));
+    CHECK(strstr(err, "9 10") != NULL);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "recommend %s 3 x12", model);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    CHECK(strstr(err, "'x12'") != NULL);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "recommend %s --stdin", model);
+    CHECK_EQ_INT(cli_run(args, "3\n-4\n", &out, &err), 1);
+    CHECK(strstr(err, "stdin line 2") && strstr(err, "'-4'"));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "recommend %s -k 0 3", model);
+    CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+    free(out);
+    free(err);
+    CHECK_EQ_INT(cli_run("recommend --help", NULL, &out, &err), 0);
+    CHECK(strstr(out, "usage: sessrec recommend MODEL") && strstr(out, "--stdin"));
+    free(out);
+    free(err);
+    remove(model);
+}
+
 int main(void)
 {
     RUN(test_topk_small);
     RUN(test_topk_matches_full_sort);
     RUN(test_inference_path);
+    RUN(test_cli_recommend);
+    rmdir(test_tmpdir());
     return test_summary();
 }
