@@ -3,10 +3,12 @@
  * algorithm's sr_model_vt here (and only here).
  */
 #include "model.h"
+#include "gru4rec.h"
 
 #include <string.h>
 
 static const sr_model_vt *const registry[] = {
+    &sr_gru4rec_vt,
     NULL, /* keeps the array non-empty; algorithms are added above this line */
 };
 
