@@ -329,6 +329,16 @@ void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores);
 /* Copies the session state of slot src into slot dst (used to compact slots). */
 void sr_scorer_move(sr_scorer *s, int dst, int src);
 
+/* Top-k selection for recommendation: writes the indices of the min(k, n)
+ * highest of the n scores, best first, into idx and their scores into val
+ * (both (k) arrays; val may be NULL). Equal scores: lower index first. NaN
+ * scores are never selected. Returns the number written. O(n log k), no
+ * allocation. The inference API is then: sr_model_load, sr_scorer_new(m, 1),
+ * per session sr_scorer_reset(s, 0) and sr_scorer_step(s, &item, 1, scores)
+ * for each click (item = sr_model_item_index(m, id); skip -1), sr_topk on the
+ * last scores, and sr_model_item_ids(m)[idx[i]] for the original ids. */
+int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val);
+
 sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
 void sr_model_free(sr_model *m);
@@ -362,15 +372,28 @@ typedef struct sr_eval_result {
     double mrr[SR_MAX_CUTOFFS];
     double ndcg[SR_MAX_CUTOFFS];
     double seconds;
+    int threads;                   /* threads actually used */
 } sr_eval_result;
 
+/* Cutoffs 1,5,10,20; conservative ties (as the official GRU4Rec evaluator);
+ * batch_size 512; threads 0 (all cores). */
 sr_eval_opts sr_eval_default_opts(void);
 
-/* Rank of a target score among n scores (target included), per tie mode. */
+/* Rank of a target score among n scores (target included), per tie mode.
+ * The target counts as one equal score even if absent from `scores`; a NaN
+ * target ranks last (n); NaN scores never count as higher or equal. */
 double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
 
 /* Next-item evaluation of `m` on `test` (a split whose item table may differ
- * from the model's: items are matched by original id, unknown rows dropped). */
+ * from the model's: items are matched by original id, unknown rows dropped).
+ * Each session starts from an empty state; after each of its clicks but the
+ * last, all items are scored and the next click is ranked. Rows whose item
+ * the model does not know are removed from their session first (counted in
+ * n_skipped); sessions left with fewer than 2 clicks yield no prediction.
+ * opts NULL = defaults; batch_size <= 0 = 512; cutoffs in 1..1000000.
+ * Results are identical for every batch_size and thread count (given a model
+ * whose scores do not depend on the batch). Returns SR_ERR_EMPTY (with *out
+ * filled) when no prediction could be made. */
 sr_status sr_evaluate(const sr_model *m, const sr_split *test,
                       const sr_eval_opts *opts, sr_eval_result *out, sr_error *err);
 
