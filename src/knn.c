@@ -530,11 +530,13 @@ static void select_top(cand *c, int64_t n, int64_t k)
         if (cand_better(&c[mid], &c[hi])) { cand t = c[mid]; c[mid] = c[hi]; c[hi] = t; }
         cand piv = c[hi];
         int64_t st = lo;
-        for (int64_t i = lo; i < hi; i++)
-            if (cand_better(&c[i], &piv)) {
-                cand t = c[i]; c[i] = c[st]; c[st] = t;
-                st++;
-            }
+        for (int64_t i = lo; i < hi; i++) { /* branchless Lomuto: always swap */
+            cand t = c[i];
+            int b = cand_better(&t, &piv);
+            c[i] = c[st];
+            c[st] = t;
+            st += b;
+        }
         cand t = c[st]; c[st] = c[hi]; c[hi] = t;
         if (st == k - 1 || st == k)
             return;
