@@ -254,6 +254,22 @@ static void test_sknn_tiny(void)
     r = score_session(m, s2, 2);
     double a = 2 / 3.0 + 1 / 4.0;                   /* jaccard S1 2/3, S3 1/4 */
     CHECK_NEAR(S(m, r, A), (a + 5) * 5 + 0.01, 1e-5);
+    CHECK_NEAR(S(m, r, B), (1 / 3.0 + 1 / 3.0 + 2 / 3.0 + 5) * 5 + 0.02, 1e-5);
+    sr_model_free(m);
+    /* pop_boost=1 on [A]: neighbours S1, S3; item shares A 2/2, B 1/2, C 2/2, D 1/2 */
+    m = train("sknn", "pop_boost=1,normalize=false");
+    r = score_session(m, s, 1);
+    CHECK_NEAR(S(m, r, A), 2 / 3.0 + 1, 1e-6);
+    CHECK_NEAR(S(m, r, B), 1 / 3.0 + 0.5, 1e-6);
+    CHECK_NEAR(S(m, r, D), 1 / 3.0 + 0.5, 1e-6);
+    sr_model_free(m);
+    /* random sampling of 1 of the 2 candidates: one of them, the same every time */
+    m = train("sknn", "sampling=random,sample_size=1,normalize=false,seed=3");
+    r = score_session(m, s, 1);
+    float b1 = S(m, r, B), d1 = S(m, r, D);
+    CHECK((fabs(b1 - 1 / 3.0) < 1e-6 && d1 == 0) || (fabs(d1 - 1 / 3.0) < 1e-6 && b1 == 0));
+    r = score_session(m, s, 1);
+    CHECK(S(m, r, B) == b1 && S(m, r, D) == d1);
     sr_model_free(m);
 }
 
@@ -295,6 +311,21 @@ static void test_vsknn_tiny(void)
     CHECK_NEAR(S(m, r, D), wa / 2 * 0.25, 1e-5);
     CHECK_NEAR(S(m, r, F), wb / 2, 1e-5);
     sr_model_free(m);
+    /* last_n_clicks=1: only B weighs (1/1); S3 (no B) drops out */
+    m = train("vsknn", "last_n_clicks=1,normalize=false");
+    r = score_session(m, s, 2);
+    CHECK_NEAR(S(m, r, A), 1, 1e-6);
+    CHECK_NEAR(S(m, r, B), 3, 1e-6);
+    CHECK_NEAR(S(m, r, C), 2, 1e-6);
+    CHECK_NEAR(S(m, r, D), 0, 0);
+    sr_model_free(m);
+    /* push_reminders: the session's items times (their clicks + 1) */
+    m = train("vsknn", "push_reminders=true,normalize=false");
+    r = score_session(m, s, 2);
+    CHECK_NEAR(S(m, r, A), 0.875 * 2, 1e-6);
+    CHECK_NEAR(S(m, r, B), 1.75 * 2, 1e-6);
+    CHECK_NEAR(S(m, r, C), 1.375, 1e-6);
+    sr_model_free(m);
 }
 
 /* ---- stan ------------------------------------------------------------------------------------- */
@@ -316,6 +347,11 @@ static void test_stan_tiny(void)
     CHECK_NEAR(S(m, r, D), s3 * e2, 1e-6);
     CHECK_NEAR(S(m, r, F), s5 * e1, 1e-6);
     CHECK_NEAR(S(m, r, E), 0, 0);
+    sr_model_free(m);
+    m = train("stan", "lambda_spw=1,lambda_snh=0,lambda_inh=1,remind=false");
+    r = score_session(m, s, 2);
+    CHECK_NEAR(S(m, r, A) + S(m, r, B), 0, 0);
+    CHECK_NEAR(S(m, r, C), s1 * e1 + s2 * e1 + s3 * e1, 1e-6);
     sr_model_free(m);
     /* lambda_snh=1 day: neighbours decay by exp(-(t_last - t_n) / 1 day), "now"
      * being the last training click (S5's, day 5 + 12 s) */
@@ -467,8 +503,10 @@ static const char *const all_algos[] = {"pop", "spop", "iknn", "sr", "ar", "sknn
 
 static void test_slots_move(void)
 {
-    for (int a = 0; a < 8; a++) {
-        sr_model *m = train(all_algos[a], NULL);
+    for (int a = 0; a < 9; a++) {
+        /* the ninth: sknn with random sampling (draws must not depend on the slot) */
+        sr_model *m = a < 8 ? train(all_algos[a], NULL)
+                            : train("sknn", "sampling=random,sample_size=2,seed=5");
         CHECK(m);
         if (!m)
             continue;
@@ -496,7 +534,7 @@ static void test_slots_move(void)
         in[0] = d0;
         sr_scorer_step(s, in, 1, buf);
         memcpy(got, buf, (size_t)ni * sizeof *buf);
-        CHECK_MSG(!memcmp(want, got, (size_t)ni * sizeof *buf), "%s", all_algos[a]);
+        CHECK_MSG(!memcmp(want, got, (size_t)ni * sizeof *buf), "%s", a < 8 ? all_algos[a] : "sknn");
         free(buf);
         sr_scorer_free(s);
         sr_model_free(m);
