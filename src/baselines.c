@@ -185,8 +185,10 @@ static sr_status apply_one(const char *algo, const bl_pdef *def, void *p, const 
                             def->name, list, v);
     }
     double x;
-    if (ieq(v, "none") && def->lo <= 0 && def->hi >= 0) {
-        x = 0;
+    if ((ieq(v, "none") || ieq(v, "false")) && def->lo <= 0 && def->hi >= 0) {
+        x = 0; /* session-rec's None / False for "off" */
+    } else if (ieq(v, "true") && def->lo <= 1 && def->hi >= 1) {
+        x = 1;
     } else {
         char *end;
         errno = 0;
@@ -228,11 +230,8 @@ sr_status sr_bl_params_apply(const char *algo, const bl_pdef *defs, int n_defs, 
         char *z = a + strlen(a);
         while (z > a && isspace((unsigned char)z[-1]))
             *--z = 0;
-        if (!*a) {
-            if (end || a != tok)
-                continue; /* tolerate "a=1,,b=2" and a trailing comma */
-            continue;
-        }
+        if (!*a)
+            continue; /* tolerate "a=1,,b=2" and a trailing comma */
         char *eq = strchr(a, '=');
         if (!eq)
             return sr_error_set(err, SR_ERR_ARG, "%s: expected name=value, got '%s'", algo, a);

@@ -55,8 +55,8 @@ typedef struct bl_pdef {
 
 /* Applies "name=value,name=value" (spaces around tokens ignored; NULL or ""
  * is a no-op) to the struct at p. Booleans accept true/false/1/0 in any case;
- * doubles and ints accept "None" as 0 when 0 is in range (session-rec's
- * "disabled"). Unknown names and bad values fail with SR_ERR_ARG naming the
+ * doubles and ints accept "None" and "False" as 0 and "True" as 1 when in
+ * range (session-rec writes idf_weighting=False, last_n_clicks=None). Unknown names and bad values fail with SR_ERR_ARG naming the
  * algorithm, the parameter and the text. */
 sr_status sr_bl_params_apply(const char *algo, const bl_pdef *defs, int n_defs, void *p,
                           const char *spec, sr_error *err);

@@ -823,7 +823,7 @@ static sr_status knn_deserialize(sr_model *mm, const uint8_t *buf, size_t len, s
         last[s] = (int64_t)sr_rd_u64(&r);
         uint32_t n = sr_rd_u32(&r);
         off[s + 1] = off[s] + n;
-        if (n == 0 || (uint64_t)off[s + 1] > ne)
+        if ((uint64_t)off[s + 1] > ne)
             bad = "session lengths";
     }
     if (!bad && (uint64_t)off[ns] != ne)

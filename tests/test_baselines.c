@@ -142,13 +142,15 @@ static void test_ar_tiny(void)
     sr_model_free(m);
     /* pruning=2 over B's rules {A:1, C:2, B:2, F:2}: ties keep the rules met
      * first while reading the data (C in S1, then B and F in S5) */
-    m = train("ar", "pruning=2");
-    r = score_session(m, s, 2);
-    CHECK_NEAR(S(m, r, C), 2, 0);
-    CHECK_NEAR(S(m, r, B), 2, 0);
-    CHECK_NEAR(S(m, r, F), 0, 0);
-    CHECK_NEAR(S(m, r, A), 0, 0);
-    sr_model_free(m);
+    for (int v = 0; v < 2; v++) { /* pruning=0.5 drops half of the 4: the same */
+        m = train("ar", v ? "pruning=0.5" : "pruning=2");
+        r = score_session(m, s, 2);
+        CHECK_NEAR(S(m, r, C), 2, 0);
+        CHECK_NEAR(S(m, r, B), 2, 0);
+        CHECK_NEAR(S(m, r, F), 0, 0);
+        CHECK_NEAR(S(m, r, A), 0, 0);
+        sr_model_free(m);
+    }
 }
 
 static void test_sr_tiny(void)
@@ -179,6 +181,16 @@ static void test_sr_tiny(void)
     m = train("sr", "weighting=linear");
     r = score_session(m, s2, 1);
     CHECK_NEAR(S(m, r, C), 0.8 + 0.9, 1e-6);
+    sr_model_free(m);
+    /* idf of A, min-max scaled over ln(5 / clicks): (ln 2.5 - ln 1.25) / (ln 5 - ln 1.25) = 1/2 */
+    m = train("sr", "idf_weight=2");
+    r = score_session(m, s2, 1);
+    CHECK_NEAR(S(m, r, C), (0.5 + 0.5) + (1 + 0.5), 1e-6);
+    CHECK_NEAR(S(m, r, B), 1 + 0.5, 1e-6);
+    sr_model_free(m);
+    m = train("sr", "idf_weight=1");
+    r = score_session(m, s2, 1);
+    CHECK_NEAR(S(m, r, C), 0.5 * 0.5 + 1 * 0.5, 1e-6);
     sr_model_free(m);
 }
 
@@ -611,8 +623,10 @@ static void test_params(void)
     CHECK(sr_train_baseline("gru", NULL, &tiny, &m, &err) == SR_ERR_ARG);
     CHECK(m == NULL);
     /* spaces, case of booleans and choices, None, trailing comma */
-    CHECK(sr_train_baseline("vsknn", " k = 5 , remind=FALSE, weighting=Log, last_n_clicks=None,",
-                            &tiny, &m, &err) == SR_OK);
+    CHECK(sr_train_baseline("vsknn", " k = 5 , remind=FALSE, weighting=Log, last_n_clicks=None,"
+                            "idf_weighting=False", &tiny, &m, &err) == SR_OK);
+    sr_model_free(m);
+    CHECK(sr_train_baseline("sr", "idf_weight=True,pruning=0.5", &tiny, &m, &err) == SR_OK);
     sr_model_free(m);
     m = NULL;
     sr_split empty;
