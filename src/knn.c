@@ -308,11 +308,13 @@ static sr_status knn_build(knn_model *m, int64_t ni, int64_t ns, const int64_t *
 typedef struct cand {
     double v;        /* accumulated weight, then similarity */
     int32_t s;       /* session (recency rank) */
+    int32_t pos;     /* latest position (1-based) of a shared used click, 0 = none */
 } cand;
 
 typedef struct cursor {
     const int32_t *p, *end;
-    double w;
+    double w;        /* weight of the cursor's item */
+    int32_t pos;     /* its last position among the used clicks, 0 = unused */
 } cursor;
 
 /* Min-heap of merge cursors keyed by the session each one points at. */
@@ -342,6 +344,7 @@ typedef struct knn_scorer {
     cursor *cur;             /* (BL_HIST) merge cursors */
     hent *heap;              /* (BL_HIST) min-heap over the cursors */
     cand *cands;             /* (cap) candidate neighbours */
+    double *decay;           /* (BL_HIST + 2) vsknn: weighting_score of each step */
     int64_t cap;
     sr_rng rng;
 } knn_scorer;
@@ -366,6 +369,7 @@ static void knn_scorer_free(sr_scorer *s)
     free(x->cur);
     free(x->heap);
     free(x->cands);
+    free(x->decay);
     free(x);
 }
 
@@ -392,12 +396,18 @@ static sr_scorer *knn_scorer_new(const sr_model *mm, int max_batch)
     x->cur = malloc(BL_HIST * sizeof *x->cur);
     x->heap = malloc(BL_HIST * sizeof *x->heap);
     x->cands = malloc((size_t)(x->cap ? x->cap : 1) * sizeof *x->cands);
+    x->decay = malloc((BL_HIST + 2) * sizeof *x->decay);
     if (!x->cur_stamp || !x->use_stamp || !x->use_last || !x->w || !x->nb_stamp ||
         !x->nb_last || !x->nb_cnt || !x->acc_stamp || !x->acc || !x->touched || !x->dl || !x->cur || !x->heap ||
-        !x->cands || sr_bl_hist_init(&x->h, max_batch) != SR_OK) {
+        !x->cands || !x->decay || sr_bl_hist_init(&x->h, max_batch) != SR_OK) {
         knn_scorer_free(&x->hdr);
         return NULL;
     }
+    /* decay[step], step = 1..BL_HIST (+1: a neighbour sharing no used click, which
+     * only last_n_clicks allows, and then its similarity is 0 and it is dropped) */
+    x->decay[0] = 0;
+    for (int i = 1; i < BL_HIST + 2; i++)
+        x->decay[i] = sr_bl_decay(m->p.weighting_score, i, 100);
     return &x->hdr;
 }
 
@@ -442,14 +452,14 @@ static void heap_down(hent *heap, int n, int i)
 /* Adds one distinct candidate session to the candidate set: the first `cap`
  * (newest first); with random sampling, a uniform reservoir sample. */
 static inline void offer(knn_scorer *x, int random, int64_t *nc, int64_t *seen, int32_t s,
-                         double v)
+                         double v, int32_t pos)
 {
     if (*nc < x->cap) {
-        x->cands[(*nc)++] = (cand){v, s};
+        x->cands[(*nc)++] = (cand){v, s, pos};
     } else if (random) {
         uint64_t j = sr_rng_next(&x->rng) % (uint64_t)(*seen + 1);
         if (j < (uint64_t)x->cap)
-            x->cands[j] = (cand){v, s};
+            x->cands[j] = (cand){v, s, pos};
     }
     (*seen)++;
 }
@@ -463,28 +473,30 @@ static int64_t gather(knn_scorer *x, const knn_model *m, int nd)
     int nh = 0;
     for (int j = 0; j < nd; j++) {
         int32_t it = x->dl[j];
+        int used = x->use_stamp[it] == x->gen;
         cursor c = {m->i_sess + m->i_off[it], m->i_sess + m->i_off[it + 1],
-                    x->use_stamp[it] == x->gen ? x->w[it] : 0.0};
+                    used ? x->w[it] : 0.0, used ? x->use_last[it] : 0};
         if (c.p < c.end)
             x->cur[nh++] = c;
     }
     if (nh == 1) { /* one list: no merge needed */
         const cursor *c = &x->cur[0];
         for (const int32_t *p = c->p; p < c->end && (random || nc < x->cap); p++)
-            offer(x, random, &nc, &seen, *p, c->w);
+            offer(x, random, &nc, &seen, *p, c->w, c->pos);
         return nc;
     }
     if (nh == 2) { /* two lists: a plain merge */
         const int32_t *p = x->cur[0].p, *pe = x->cur[0].end, *q = x->cur[1].p,
                       *qe = x->cur[1].end;
         const double wp = x->cur[0].w, wq = x->cur[1].w;
+        const int32_t pp = x->cur[0].pos, pq = x->cur[1].pos;
         while ((p < pe || q < qe) && (random || nc < x->cap)) {
             if (q == qe || (p < pe && *p < *q))
-                offer(x, random, &nc, &seen, *p++, wp);
+                offer(x, random, &nc, &seen, *p++, wp, pp);
             else if (p == pe || *q < *p)
-                offer(x, random, &nc, &seen, *q++, wq);
+                offer(x, random, &nc, &seen, *q++, wq, pq);
             else {
-                offer(x, random, &nc, &seen, *p, wp + wq);
+                offer(x, random, &nc, &seen, *p, wp + wq, pp > pq ? pp : pq);
                 p++;
                 q++;
             }
@@ -498,16 +510,18 @@ static int64_t gather(knn_scorer *x, const knn_model *m, int nd)
     while (nh > 0 && (random || nc < x->cap)) {
         int32_t s = x->heap[0].key;
         double v = 0;
+        int32_t pos = 0;
         while (nh > 0 && x->heap[0].key == s) {
             cursor *c = &x->cur[x->heap[0].c];
             v += c->w;
+            pos = c->pos > pos ? c->pos : pos;
             if (++c->p == c->end)
                 x->heap[0] = x->heap[--nh];
             else
                 x->heap[0].key = *c->p;
             heap_down(x->heap, nh, 0);
         }
-        offer(x, random, &nc, &seen, s, v);
+        offer(x, random, &nc, &seen, s, v, pos);
     }
     return nc;
 }
@@ -617,7 +631,7 @@ static void score_one(knn_scorer *x, const knn_model *m, int slot, float *row)
                 sim *= m->tdecay[s];
         }
         if (sim > 0)
-            x->cands[kept++] = (cand){sim, s};
+            x->cands[kept++] = (cand){sim, s, x->cands[c].pos};
     }
     int64_t k = kept < p->k ? kept : p->k;
     if (kept > k) /* the k best, in no particular order: the sums below do not care */
@@ -647,11 +661,8 @@ static void score_one(knn_scorer *x, const knn_model *m, int slot, float *row)
                 x->nb_cnt[di[j]]++;
             }
         } else if (m->kind == KNN_VSKNN) {
-            int maxpos = 0;
-            for (int64_t j = 0; j < dn; j++)
-                if (x->use_stamp[di[j]] == g && x->use_last[di[j]] > maxpos)
-                    maxpos = x->use_last[di[j]];
-            double decay = sr_bl_decay(p->weighting_score, lu - maxpos + 1, 100);
+            /* step back to the latest used click the neighbour shares (found while merging) */
+            double decay = x->decay[lu - x->cands[c].pos + 1];
             for (int64_t j = 0; j < dn; j++) {
                 int32_t it = di[j];
                 if (!p->remind && x->use_stamp[it] == g)
