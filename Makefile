@@ -48,6 +48,8 @@ $(BUILD)/obj/%.o: src/%.c include/sessrec.h $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h src/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
+# sqrtf in the optimizer loops vectorises only without errno semantics
+$(BUILD)/obj/optim.o: CFLAGS += -fno-math-errno
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)

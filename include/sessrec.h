@@ -210,8 +210,8 @@ sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 /* ------------------------------------------------------------------------ */
 
 typedef struct sr_synth_opts {
-    int64_t clicks;           /* approximate number of clicks to write */
-    int64_t items;            /* catalogue size (0 = scale with clicks, ~50K at 33M) */
+    int64_t clicks;           /* number of clicks (lines) to write, exactly */
+    int64_t items;            /* catalogue size (0 = scale with clicks, 57.5K at 33M) */
     uint64_t seed;
     int threads;              /* <= 0 = all cores */
 } sr_synth_opts;
@@ -222,6 +222,22 @@ sr_synth_opts sr_synth_default_opts(void);
 sr_status sr_synth_write(const char *path, const sr_synth_opts *opts,
                          void (*progress)(int64_t done, int64_t total, void *ud),
                          void *ud, sr_error *err);
+/* What sr_synth_run reports about the file it wrote. */
+typedef struct sr_synth_report {
+    int64_t clicks;           /* lines written (exactly opts->clicks) */
+    int64_t sessions;
+    int64_t items;            /* catalogue size used */
+    int64_t items_seen;       /* distinct items that occur in the file */
+    int64_t bytes;            /* bytes written */
+    double seconds;           /* wall time of the whole call, fsync included */
+} sr_synth_report;
+/* sr_synth_write that also fills *rep (may be NULL). The file depends only on
+ * clicks, items and seed, never on threads. See docs/synth.md. */
+sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
+                       void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
+                       sr_synth_report *rep, sr_error *err);
+/* Catalogue size used when opts->items == 0 (57,500 at 33M clicks). */
+int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */
 /* 7. GRU4Rec                                                               */

@@ -11,12 +11,16 @@
 
 #include "sessrec.h"
 #include "model.h"
+#include "gru_kernels.h"
 
 typedef struct sr_gru sr_gru;
 
 /* A named parameter tensor, row-major (rows, cols). Used by model files,
  * gradient checks and the PyTorch comparison. `grad` is the dense gradient
- * buffer when the net was created with dense_grads (tests), else NULL. */
+ * buffer when the net was created with dense_grads (tests), else NULL.
+ * Names: "E" (embedding), per layer l "Wx<l>" (in, 3H: gate blocks r|z|n),
+ * "Wh<l>" (H, 3H), "bx<l>" and "bh<l>" (1, 3H: PyTorch's bias_ih and bias_hh;
+ * the one-hot layer 0 has "bx0" only), then "Wy" (N, H_last), "By" (N, 1). */
 typedef struct sr_tensor {
     const char *name;      /* e.g. "Wy", "By", "E", "Wx0", "Wh0", "b0", "bun0" */
     float *data;
@@ -61,7 +65,34 @@ void sr_gru_infer_step(const sr_gru *g, float *h, const int32_t *in, int n,
 
 /* The sr_model_vt of GRU4Rec ("gru4rec"); the model's impl is an sr_gru*. */
 extern const sr_model_vt sr_gru4rec_vt;
-/* Wraps a trained network into a model (takes ownership of g). */
+/* Wraps a trained network into a model (takes ownership of g, also on failure,
+ * and frees its training state: optimizer, sampler, workspace). NULL on OOM. */
 sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids);
+
+/* A model that scores with g as it is now, without owning it (validation
+ * during training): free it with sr_model_free before training on or freeing
+ * g. Scoring is read-only on g. NULL on OOM. */
+sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids);
+
+/* ---- test hooks (gradient checks, PyTorch comparison; not for the driver) -------- */
+/* From now on keep a full-size copy of every tensor's gradient of the last step
+ * in sr_tensor.grad (tables included: untouched rows are zero). Allocates. */
+sr_status sr_gru_dense_grads(sr_gru *g);
+/* A training step without the optimizer update: samples, dropout, forward,
+ * backward; the hidden state of rows 0..n-1 advances as in train_step.
+ * Returns the loss (sum over rows / batch_size). */
+double sr_gru_grad_step(sr_gru *g, const int32_t *in, const int32_t *out, int n);
+/* Use these n_sample items (copied) as the extra negatives of every following
+ * step instead of the sampler; NULL returns to the sampler. */
+sr_status sr_gru_fix_samples(sr_gru *g, const int32_t *samples);
+/* The training hidden states, (batch_size, state_size); NULL if not training. */
+float *sr_gru_train_state(sr_gru *g);
+/* The kernel view of the network and the plan of the last step (its samples,
+ * unique rows and dropout masks; valid until the next step). */
+const grk_net_f *sr_gru_net(const sr_gru *g);
+const grk_plan *sr_gru_last_plan(const sr_gru *g);
+/* Optimizer state of tensor i (sr_gru_tensors order): Adagrad (acc, momentum
+ * or NULL), Adam (m, v). Returns 0 if there is none. */
+int sr_gru_opt_state(sr_gru *g, int i, float **s1, float **s2);
 
 #endif

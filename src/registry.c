@@ -3,11 +3,13 @@
  * algorithm's sr_model_vt here (and only here).
  */
 #include "model.h"
+#include "gru4rec.h"
 #include "baselines.h" /* sr_vt_pop ... sr_vt_stan */
 
 #include <string.h>
 
 static const sr_model_vt *const registry[] = {
+    &sr_gru4rec_vt,
     &sr_vt_pop,
     &sr_vt_spop,
     &sr_vt_iknn,

@@ -1,0 +1,203 @@
+/*
+ * bench_gru.c - speed of the GRU4Rec network, printed as a markdown table:
+ *   - training: events/s of sr_gru_train_step with the rsc15 preset settings
+ *     (constrained embedding, 100 units, batch 32, 2048 negatives with
+ *     alpha 0.75, logq 1, cross-entropy, Adagrad lr 0.1, dropout_p_embed 0.1)
+ *     on random sessions over 17,376 items (yoochoose1_64's count) with
+ *     uniform popularity; also the tutorial-like full softmax + Adam step;
+ *   - inference: predictions/s of sr_gru_infer_step for batches of 512
+ *     (all-item scores).
+ * Each figure is the median of a few timed repeats after a warm-up, with
+ * OpenBLAS on 1 thread and on all cores. Two rates: per wall-clock second, and
+ * per CPU-second of this process (all its threads): on a shared, overloaded
+ * machine the wall rate mostly measures the other processes, while with one
+ * thread the CPU rate is what an otherwise idle core would do.
+ * Usage: bench_gru [repeats]   (default 3)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "gru4rec.h"
+#include "util.h"
+
+#include <cblas.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_ITEMS 17376
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static sr_gru_params rsc15(void)
+{
+    sr_gru_params p;
+    memset(&p, 0, sizeof p);
+    p.n_layers = 1;
+    p.layers[0] = 100;
+    p.constrained_embedding = 1;
+    p.loss = SR_LOSS_XE;
+    p.optim = SR_OPT_ADAGRAD;
+    p.batch_size = 32;
+    p.dropout_p_embed = 0.1f;
+    p.learning_rate = 0.1f;
+    p.adam_beta1 = 0.9f;
+    p.adam_beta2 = 0.999f;
+    p.adam_eps = 1e-8f;
+    p.n_sample = 2048;
+    p.sample_alpha = 0.75f;
+    p.sample_store = 10000000;
+    p.logq = 1;
+    p.n_epochs = 1;
+    p.seed = 1;
+    return p;
+}
+
+static sr_gru_params tutorial(void)
+{
+    sr_gru_params p = rsc15();
+    p.layers[0] = 50;
+    p.constrained_embedding = 0;
+    p.loss = SR_LOSS_FULL_XE;
+    p.optim = SR_OPT_ADAM;
+    p.batch_size = 1024;
+    p.dropout_p_embed = 0.1f;
+    p.learning_rate = 0.001f;
+    p.n_sample = 0;
+    p.logq = 0;
+    return p;
+}
+
+/* events/s of train_step over `steps` steps (wall; *cpu_rate: per CPU-second);
+ * sessions end at random (mean 4 clicks) */
+static double train_rate(sr_gru *g, sr_rng *r, int steps, double *cpu_rate)
+{
+    int B = sr_gru_params_of(g)->batch_size;
+    int32_t *in = malloc((size_t)B * sizeof *in), *out = malloc((size_t)B * sizeof *out);
+    double t = 0, c = 0;
+    int64_t events = 0;
+    for (int s = 0; s < steps; s++) {
+        for (int i = 0; i < B; i++) {
+            in[i] = (int32_t)(sr_rng_next(r) % N_ITEMS);
+            out[i] = (int32_t)(sr_rng_next(r) % N_ITEMS);
+            if (sr_rng_next(r) % 4 == 0)
+                sr_gru_reset_row(g, i);
+        }
+        double t0 = sr_now(), c0 = cpu_now();
+        double loss = sr_gru_train_step(g, in, out, B);
+        t += sr_now() - t0;
+        c += cpu_now() - c0;
+        events += B;
+        if (loss != loss) {
+            fprintf(stderr, "bench_gru: NaN loss\n");
+            exit(1);
+        }
+    }
+    free(in);
+    free(out);
+    if (cpu_rate)
+        *cpu_rate = (double)events / c;
+    return (double)events / t;
+}
+
+static void bench_train(const char *label, sr_gru_params p, int steps, int reps, int threads)
+{
+    int64_t *sup = malloc(N_ITEMS * sizeof *sup);
+    for (int i = 0; i < N_ITEMS; i++)
+        sup[i] = 100;
+    sr_gru *g = NULL;
+    sr_error err;
+    if (sr_gru_new(&g, &p, N_ITEMS, sup, &err) != SR_OK) {
+        fprintf(stderr, "bench_gru: %s\n", err.msg);
+        exit(1);
+    }
+    sr_rng r;
+    sr_rng_seed(&r, 3);
+    train_rate(g, &r, steps / 4 + 1, NULL); /* warm-up (first sample store fill included) */
+    double v[16], vc[16];
+    for (int k = 0; k < reps; k++)
+        v[k] = train_rate(g, &r, steps, &vc[k]);
+    printf("| train %-38s | %d | %8.0f events/s | %8.0f events/s |\n", label, threads,
+           median(v, reps), median(vc, reps));
+    fflush(stdout);
+    sr_gru_free(g);
+    free(sup);
+}
+
+static void bench_infer(int reps, int threads)
+{
+    sr_gru_params p = rsc15();
+    int64_t *sup = malloc(N_ITEMS * sizeof *sup);
+    for (int i = 0; i < N_ITEMS; i++)
+        sup[i] = 100;
+    sr_gru *g = NULL;
+    sr_gru_new(&g, &p, N_ITEMS, sup, NULL);
+    const int n = 512, batches = 10;
+    int S = sr_gru_state_size(g);
+    float *h = calloc((size_t)n * S, sizeof *h);
+    float *sc = malloc((size_t)n * N_ITEMS * sizeof *sc);
+    float *work = malloc(sr_gru_infer_work_size(g, n) * sizeof *work);
+    int32_t in[512];
+    sr_rng r;
+    sr_rng_seed(&r, 4);
+    double v[16], vc[16];
+    for (int k = 0; k <= reps; k++) {
+        double t0 = sr_now(), c0 = cpu_now();
+        for (int b = 0; b < batches; b++) {
+            for (int i = 0; i < n; i++)
+                in[i] = (int32_t)(sr_rng_next(&r) % N_ITEMS);
+            sr_gru_infer_step(g, h, in, n, sc, work);
+        }
+        if (k > 0) { /* the first round is the warm-up */
+            v[k - 1] = (double)n * batches / (sr_now() - t0);
+            vc[k - 1] = (double)n * batches / (cpu_now() - c0);
+        }
+    }
+    printf("| infer_step, batch 512, all 17,376 item scores | %d | %8.0f predictions/s | %8.0f "
+           "predictions/s |\n", threads, median(v, reps), median(vc, reps));
+    fflush(stdout);
+    free(h);
+    free(sc);
+    free(work);
+    sr_gru_free(g);
+    free(sup);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 3;
+    if (reps < 1 || reps > 15)
+        reps = 3;
+    int all = sr_ncores();
+    printf("\n### GRU4Rec network (bench_gru, median of %d, n_items %d)\n\n", reps, N_ITEMS);
+    printf("| what | BLAS threads | per wall second | per CPU-second |\n|---|---|---|---|\n");
+    for (int th = 1; th <= all; th = th == 1 && all > 1 ? all : all + 1) {
+        openblas_set_num_threads(th);
+        bench_train("rsc15 preset (xe, 2048 negatives)", rsc15(), 3000, reps, th);
+        sr_gru_params b = rsc15();
+        b.loss = SR_LOSS_BPR_MAX;
+        b.elu_param = 0.5f;
+        b.bpreg = 1;
+        b.logq = 0;
+        bench_train("rsc15 but bpr-max (elu .5, bpreg 1)", b, 3000, reps, th);
+        bench_train("tutorial (one-hot, 50, full xe, Adam)", tutorial(), 6, reps, th);
+        bench_infer(reps, th);
+    }
+    return 0;
+}

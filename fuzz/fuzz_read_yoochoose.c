@@ -1,0 +1,11 @@
+/* fuzz_read_yoochoose.c - libFuzzer target: the click-log reader with format SR_FMT_YOOCHOOSE
+ * against the reference reader (see fuzz_read.h). Seeds: fuzz/corpus/fuzz_read_yoochoose/. */
+#include "fuzz_read.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_read(data, size, SR_FMT_YOOCHOOSE);
+    return 0;
+}

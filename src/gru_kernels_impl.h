@@ -1,0 +1,470 @@
+/*
+ * gru_kernels_impl.h - numeric body of gru_kernels.c, included once per
+ * element type with REAL, FN(name), EXP, SIGM, TANH and CBLAS_GEMM defined.
+ * Not a header of its own (no include guard on purpose).
+ */
+
+/* Row-major C = alpha op(A) op(B) + beta C, tolerant of empty sizes (OpenBLAS
+ * would print an error for a zero leading dimension). */
+static void FN(gemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, REAL alpha,
+                     const REAL *A, int64_t lda, const REAL *Bm, int64_t ldb, REAL beta,
+                     REAL *C, int64_t ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
+        return;
+    }
+    CBLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+               (int)M, (int)N, (int)K, alpha, A, (int)lda, Bm, (int)ldb, beta, C, (int)ldc);
+}
+
+/* out[i] = v (n) for each of B rows of width n */
+static void FN(bcast_rows)(REAL *out, const REAL *v, int B, int64_t n)
+{
+    for (int i = 0; i < B; i++)
+        if (v)
+            memcpy(out + (size_t)i * (size_t)n, v, (size_t)n * sizeof *out);
+        else
+            memset(out + (size_t)i * (size_t)n, 0, (size_t)n * sizeof *out);
+}
+
+/* out (n) = sum over the B rows of M (B, n) */
+static void FN(colsum)(REAL *out, const REAL *M, int B, int64_t n)
+{
+    memset(out, 0, (size_t)n * sizeof *out);
+    for (int i = 0; i < B; i++) {
+        const REAL *m = M + (size_t)i * (size_t)n;
+        for (int64_t j = 0; j < n; j++)
+            out[j] += m[j];
+    }
+}
+
+/* out[j] = x[idx[j]] (+ add[j]) for j < n */
+static void FN(gather)(REAL *restrict out, const REAL *restrict x, const int32_t *restrict idx,
+                       const REAL *restrict add, int64_t n)
+{
+    if (add)
+        for (int64_t j = 0; j < n; j++)
+            out[j] = x[idx[j]] + add[j];
+    else
+        for (int64_t j = 0; j < n; j++)
+            out[j] = x[idx[j]];
+}
+
+/* X (B, n, ld ldx) *= keep * scale */
+static void FN(dropout)(REAL *X, int64_t ldx, const uint8_t *keep, int B, int n, double scale)
+{
+    REAL s = (REAL)scale;
+    for (int i = 0; i < B; i++) {
+        REAL *x = X + (size_t)i * (size_t)ldx;
+        const uint8_t *k = keep + (size_t)i * (size_t)n;
+        for (int j = 0; j < n; j++)
+            x[j] *= (REAL)k[j] * s;
+    }
+}
+
+size_t FN(grk_ws_count)(const grk_shape *sh)
+{
+    size_t B = (size_t)sh->Bmax, Hm = 0, Hl = (size_t)sh->H[sh->L - 1];
+    size_t n = 0;
+    for (int l = 0; l < sh->L; l++) {
+        Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
+        n += 2 * B * 3 * (size_t)sh->H[l];                  /* c, g */
+    }
+    size_t cu = sh->full ? 0 : B + (size_t)sh->nsmp;        /* unique columns */
+    size_t cm = (size_t)grk_max_cols(sh);
+    size_t wd = Hm > (size_t)sh->din ? Hm : (size_t)sh->din;
+    n += B * (size_t)sh->din;                               /* x0 */
+    n += 3 * B * 3 * Hm;                                    /* a, da, dc */
+    n += cu * Hl + cu;                                      /* Ou, Bu */
+    n += 2 * B * cu;                                        /* su, dRu */
+    n += B * cm;                                            /* R */
+    n += 2 * B * wd;                                        /* dh0, dh1 */
+    n += 2 * cu + 4 * cm;                                   /* off, Bc, lt */
+    return n;
+}
+
+void FN(grk_ws_carve)(FN(grk_ws) *ws, const grk_shape *sh, REAL *mem)
+{
+    size_t B = (size_t)sh->Bmax, Hm = 0, Hl = (size_t)sh->H[sh->L - 1];
+    memset(ws, 0, sizeof *ws);
+    for (int l = 0; l < sh->L; l++) {
+        Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
+        ws->c[l] = mem, mem += B * 3 * (size_t)sh->H[l];
+        ws->g[l] = mem, mem += B * 3 * (size_t)sh->H[l];
+    }
+    size_t cu = sh->full ? 0 : B + (size_t)sh->nsmp;
+    size_t cm = (size_t)grk_max_cols(sh);
+    size_t wd = Hm > (size_t)sh->din ? Hm : (size_t)sh->din;
+    ws->x0 = mem, mem += B * (size_t)sh->din;
+    ws->a = mem, mem += B * 3 * Hm;
+    ws->da = mem, mem += B * 3 * Hm;
+    ws->dc = mem, mem += B * 3 * Hm;
+    ws->Ou = mem, mem += cu * Hl;
+    ws->Bu = mem, mem += cu;
+    ws->su = mem, mem += B * cu;
+    ws->dRu = mem, mem += B * cu;
+    ws->R = mem, mem += B * cm;
+    ws->dh0 = mem, mem += B * wd;
+    ws->dh1 = mem, mem += B * wd;
+    ws->off = mem, mem += cu;
+    ws->Bc = mem, mem += cu;
+    ws->lt = mem;
+}
+
+size_t FN(grk_grads_count)(const grk_shape *sh)
+{
+    size_t B = (size_t)sh->Bmax, Hl = (size_t)sh->H[sh->L - 1];
+    size_t n = (size_t)grk_max_wy_rows(sh) * Hl;
+    n += sh->full ? (size_t)sh->N : B + (size_t)sh->nsmp;
+    if (sh->mode == GRK_EMBED)
+        n += B * (size_t)sh->din;
+    for (int l = 0; l < sh->L; l++) {
+        size_t H3 = 3 * (size_t)sh->H[l];
+        int onehot0 = l == 0 && sh->mode == GRK_ONEHOT;
+        n += (onehot0 ? B : (size_t)grk_in_dim(sh, l)) * H3;
+        n += (size_t)sh->H[l] * H3 + H3 + (onehot0 ? 0 : H3);
+    }
+    return n;
+}
+
+void FN(grk_grads_carve)(FN(grk_grads) *g, const grk_shape *sh, REAL *mem)
+{
+    size_t B = (size_t)sh->Bmax, Hl = (size_t)sh->H[sh->L - 1];
+    memset(g, 0, sizeof *g);
+    g->Wy = mem, mem += (size_t)grk_max_wy_rows(sh) * Hl;
+    g->By = mem, mem += sh->full ? (size_t)sh->N : B + (size_t)sh->nsmp;
+    if (sh->mode == GRK_EMBED)
+        g->E = mem, mem += B * (size_t)sh->din;
+    for (int l = 0; l < sh->L; l++) {
+        size_t H3 = 3 * (size_t)sh->H[l];
+        int onehot0 = l == 0 && sh->mode == GRK_ONEHOT;
+        g->Wx[l] = mem, mem += (onehot0 ? B : (size_t)grk_in_dim(sh, l)) * H3;
+        g->Wh[l] = mem, mem += (size_t)sh->H[l] * H3;
+        g->bx[l] = mem, mem += H3;
+        if (!onehot0)
+            g->bh[l] = mem, mem += H3;
+    }
+}
+
+void FN(grk_grads_dense_carve)(FN(grk_grads) *g, const grk_shape *sh, REAL *mem)
+{
+    size_t N = (size_t)sh->N, Hl = (size_t)sh->H[sh->L - 1];
+    memset(g, 0, sizeof *g);
+    g->Wy = mem, mem += N * Hl;
+    g->By = mem, mem += N;
+    if (sh->mode == GRK_EMBED)
+        g->E = mem, mem += N * (size_t)sh->din;
+    for (int l = 0; l < sh->L; l++) {
+        size_t H3 = 3 * (size_t)sh->H[l];
+        g->Wx[l] = mem, mem += (size_t)grk_in_dim(sh, l) * H3;
+        g->Wh[l] = mem, mem += (size_t)sh->H[l] * H3;
+        g->bx[l] = mem, mem += H3;
+        if (!(l == 0 && sh->mode == GRK_ONEHOT))
+            g->bh[l] = mem, mem += H3;
+    }
+}
+
+/* dst rows rows[k] (or k when rows is NULL) = src row k, for k < n; others zero */
+static void FN(expand_rows)(REAL *dst, int64_t total, const REAL *src, const int32_t *rows,
+                            int64_t n, int64_t cols)
+{
+    if (!rows) {
+        memcpy(dst, src, (size_t)(n * cols) * sizeof *dst);
+        return;
+    }
+    memset(dst, 0, (size_t)(total * cols) * sizeof *dst);
+    for (int64_t k = 0; k < n; k++)
+        memcpy(dst + (size_t)rows[k] * cols, src + (size_t)k * cols, (size_t)cols * sizeof *dst);
+}
+
+void FN(grk_grads_expand)(FN(grk_grads) *dense, const FN(grk_grads) *c, const grk_shape *sh,
+                          const grk_plan *pl)
+{
+    int64_t N = sh->N, Hl = sh->H[sh->L - 1];
+    const int32_t *urows = sh->full ? NULL : pl->urows;
+    FN(expand_rows)(dense->Wy, N, c->Wy, urows, sh->full ? N : pl->nW, Hl);
+    FN(expand_rows)(dense->By, N, c->By, urows, sh->full ? N : pl->nU, 1);
+    if (sh->mode == GRK_EMBED)
+        FN(expand_rows)(dense->E, N, c->E, pl->irows, pl->nI, sh->din);
+    for (int l = 0; l < sh->L; l++) {
+        int64_t H3 = 3 * (int64_t)sh->H[l];
+        if (l == 0 && sh->mode == GRK_ONEHOT)
+            FN(expand_rows)(dense->Wx[0], N, c->Wx[0], pl->irows, pl->nI, H3);
+        else
+            memcpy(dense->Wx[l], c->Wx[l], (size_t)(grk_in_dim(sh, l) * H3) * sizeof(REAL));
+        memcpy(dense->Wh[l], c->Wh[l], (size_t)(sh->H[l] * H3) * sizeof(REAL));
+        memcpy(dense->bx[l], c->bx[l], (size_t)H3 * sizeof(REAL));
+        if (dense->bh[l])
+            memcpy(dense->bh[l], c->bh[l], (size_t)H3 * sizeof(REAL));
+    }
+}
+
+/* One row of the gate math. Separate restrict-qualified streams: the form in
+ * which GCC vectorises it (with offsets into shared rows it does not). */
+static void FN(gates_fwd_row)(REAL *restrict gr, REAL *restrict gz, REAL *restrict gn,
+                              REAL *restrict o, const REAL *restrict ar,
+                              const REAL *restrict az, const REAL *restrict an,
+                              const REAL *restrict cr, const REAL *restrict cz,
+                              const REAL *restrict cn, const REAL *restrict p, int H)
+{
+    for (int j = 0; j < H; j++) {
+        REAL r = SIGM(ar[j] + cr[j]);
+        REAL z = SIGM(az[j] + cz[j]);
+        REAL n = TANH(an[j] + r * cn[j]);
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = n;
+        o[j] = (1 - z) * n + z * p[j];
+    }
+}
+
+void FN(grk_gates_fwd)(REAL *g, REAL *h, int ldh, const REAL *a, const REAL *c,
+                       const REAL *hp, int ldp, int B, int H)
+{
+    for (int i = 0; i < B; i++) {
+        const REAL *ar = a + (size_t)i * 3 * H, *cr = c + (size_t)i * 3 * H;
+        REAL *gr = g + (size_t)i * 3 * H;
+        FN(gates_fwd_row)(gr, gr + H, gr + 2 * H, h + (size_t)i * ldh, ar, ar + H, ar + 2 * H, cr,
+                          cr + H, cr + 2 * H, hp + (size_t)i * ldp, H);
+    }
+}
+
+static void FN(gates_bwd_row)(REAL *restrict ar, REAL *restrict az, REAL *restrict an,
+                              REAL *restrict cr, REAL *restrict cz, REAL *restrict cnn,
+                              const REAL *restrict d, const REAL *restrict gr,
+                              const REAL *restrict gz, const REAL *restrict gn,
+                              const REAL *restrict cn, const REAL *restrict p, int H)
+{
+    for (int j = 0; j < H; j++) {
+        REAL r = gr[j], z = gz[j], n = gn[j];
+        REAL dnp = d[j] * (1 - z) * (1 - n * n); /* d tanh pre-activation */
+        REAL drp = dnp * cn[j] * r * (1 - r);
+        REAL dzp = d[j] * (p[j] - n) * z * (1 - z);
+        ar[j] = drp;
+        az[j] = dzp;
+        an[j] = dnp;
+        cr[j] = drp;
+        cz[j] = dzp;
+        cnn[j] = dnp * r;
+    }
+}
+
+void FN(grk_gates_bwd)(REAL *da, REAL *dc, const REAL *dh, const REAL *g,
+                       const REAL *c, const REAL *hp, int ldp, int B, int H)
+{
+    for (int i = 0; i < B; i++) {
+        const REAL *gr = g + (size_t)i * 3 * H;
+        REAL *ar = da + (size_t)i * 3 * H, *cr = dc + (size_t)i * 3 * H;
+        FN(gates_bwd_row)(ar, ar + H, ar + 2 * H, cr, cr + H, cr + 2 * H, dh + (size_t)i * H, gr,
+                          gr + H, gr + 2 * H, c + (size_t)i * 3 * H + 2 * H, hp + (size_t)i * ldp,
+                          H);
+    }
+}
+
+/* Layer l's forward pre-activations for B rows: a = x Wx + bx (one-hot layer 0:
+ * rows of the Wx table), c = hp Wh + bh. x: layer input (B, in) with ld ldx. */
+static void FN(layer_pre)(const FN(grk_net) *net, int l, const int32_t *in, const REAL *x,
+                          int64_t ldx, const REAL *hp, int B, REAL *a, REAL *c)
+{
+    const grk_shape *sh = &net->sh;
+    int H = sh->H[l], H3 = 3 * H;
+    if (l == 0 && sh->mode == GRK_ONEHOT) {
+        const REAL *bx = net->bx[0];
+        for (int i = 0; i < B; i++) {
+            const REAL *restrict w = net->Wx[0] + (size_t)in[i] * H3;
+            REAL *restrict o = a + (size_t)i * H3;
+            for (int j = 0; j < H3; j++)
+                o[j] = w[j] + bx[j];
+        }
+    } else {
+        FN(bcast_rows)(a, net->bx[l], B, H3);
+        FN(gemm)(0, 0, B, H3, grk_in_dim(sh, l), 1, x, ldx, net->Wx[l], H3, 1, a, H3);
+    }
+    FN(bcast_rows)(c, net->bh[l], B, H3);
+    FN(gemm)(0, 0, B, H3, H, 1, hp, sh->S, net->Wh[l], H3, 1, c, H3);
+}
+
+/* x0 (B, din) = rows in[i] of the input table */
+static void FN(gather_input)(const FN(grk_net) *net, const int32_t *in, int B, REAL *x0)
+{
+    const grk_shape *sh = &net->sh;
+    const REAL *tab = sh->mode == GRK_EMBED ? net->E : net->Wy;
+    for (int i = 0; i < B; i++)
+        memcpy(x0 + (size_t)i * sh->din, tab + (size_t)in[i] * sh->din,
+               (size_t)sh->din * sizeof *x0);
+}
+
+double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, REAL *hn,
+                    FN(grk_ws) *ws, FN(grk_grads) *gr)
+{
+    const grk_shape *sh = &net->sh;
+    const int B = pl->B, S = sh->S, L = sh->L, Hl = sh->H[L - 1], din = sh->din;
+    const int64_t C = pl->C, N = sh->N;
+    const REAL scale = (REAL)1 / (REAL)pl->Bn;
+
+    /* ---- forward ---- */
+    if (sh->mode != GRK_ONEHOT) {
+        FN(gather_input)(net, pl->in, B, ws->x0);
+        if (pl->mask_x)
+            FN(dropout)(ws->x0, din, pl->mask_x, B, din, pl->scale_x);
+    }
+    for (int l = 0; l < L; l++) {
+        const REAL *x = l == 0 ? ws->x0 : hn + sh->off[l - 1];
+        int64_t ldx = l == 0 ? din : S;
+        FN(layer_pre)(net, l, pl->in, x, ldx, hp + sh->off[l], B, ws->a, ws->c[l]);
+        FN(grk_gates_fwd)(ws->g[l], hn + sh->off[l], S, ws->a, ws->c[l], hp + sh->off[l], S, B,
+                          sh->H[l]);
+        if (pl->mask_h[l])
+            FN(dropout)(hn + sh->off[l], S, pl->mask_h[l], B, sh->H[l], pl->scale_h[l]);
+    }
+    const REAL *hL = hn + sh->off[L - 1];
+    REAL *R = ws->R;
+    double loss;
+    if (sh->full) {
+        FN(bcast_rows)(R, net->By, B, N);
+        FN(gemm)(0, 1, B, N, Hl, 1, hL, S, net->Wy, Hl, 1, R, N);
+        loss = FN(sr_loss_xe)(R, B, N, pl->out, NULL, scale);
+    } else {
+        const int nU = pl->nU;
+        for (int k = 0; k < nU; k++) {
+#if defined(__GNUC__)
+            if (k + 4 < nU) /* rows scattered over a table larger than the caches */
+                for (int j = 0; j < Hl; j += 64 / (int)sizeof(REAL))
+                    __builtin_prefetch(net->Wy + (size_t)pl->urows[k + 4] * Hl + j);
+#endif
+            memcpy(ws->Ou + (size_t)k * Hl, net->Wy + (size_t)pl->urows[k] * Hl,
+                   (size_t)Hl * sizeof *ws->Ou);
+            ws->Bu[k] = net->By[pl->urows[k]];
+        }
+        FN(gemm)(0, 1, B, nU, Hl, 1, hL, S, ws->Ou, Hl, 0, ws->su, nU);
+        for (int64_t c = 0; c < C; c++)
+            ws->Bc[c] = ws->Bu[pl->col_u[c]];
+        for (int i = 0; i < B; i++)
+            FN(gather)(R + (size_t)i * C, ws->su + (size_t)i * nU, pl->col_u, ws->Bc, C);
+        if (net->loss == SR_LOSS_BPR_MAX) {
+            loss = FN(sr_loss_bprmax)(R, B, C, net->elu, net->bpreg, scale, ws->lt);
+        } else {
+            const REAL *off = NULL;
+            if (net->logq > 0) {
+                for (int64_t c = 0; c < C; c++)
+                    ws->off[c] = net->logq * (c < pl->n_tgt ? 1 : net->alpha) *
+                                 net->logsup[pl->cols[c]];
+                off = ws->off;
+            }
+            loss = FN(sr_loss_xe)(R, B, C, NULL, off, scale);
+        }
+    }
+    if (!gr || isnan(loss))
+        return loss / pl->Bn;
+
+    /* ---- backward: output layer ---- */
+    REAL *dh = ws->dh0, *dx = ws->dh1;
+    if (sh->full) {
+        FN(gemm)(0, 0, B, Hl, N, 1, R, N, net->Wy, Hl, 0, dh, Hl);
+        FN(gemm)(1, 0, N, Hl, B, 1, R, N, hL, S, 0, gr->Wy, Hl);
+        FN(colsum)(gr->By, R, B, N);
+    } else {
+        const int nU = pl->nU;
+        /* sum the columns of each distinct item: its first column, then repeats */
+        for (int i = 0; i < B; i++) {
+            const REAL *r = R + (size_t)i * C;
+            REAL *d = ws->dRu + (size_t)i * nU;
+            FN(gather)(d, r, pl->ufirst, NULL, nU);
+            for (int k = 0; k < pl->ndup; k++)
+                d[pl->col_u[pl->dups[k]]] += r[pl->dups[k]];
+        }
+        FN(colsum)(gr->By, ws->dRu, B, nU);
+        FN(gemm)(0, 0, B, Hl, nU, 1, ws->dRu, nU, ws->Ou, Hl, 0, dh, Hl);
+        FN(gemm)(1, 0, nU, Hl, B, 1, ws->dRu, nU, hL, S, 0, gr->Wy, Hl);
+        memset(gr->Wy + (size_t)nU * Hl, 0, (size_t)(pl->nW - nU) * Hl * sizeof *gr->Wy);
+    }
+
+    /* ---- backward: GRU layers, top down; the previous state is a constant ---- */
+    for (int l = L - 1; l >= 0; l--) {
+        const int H = sh->H[l], H3 = 3 * H;
+        const REAL *hpl = hp + sh->off[l];
+        if (pl->mask_h[l])
+            FN(dropout)(dh, H, pl->mask_h[l], B, H, pl->scale_h[l]);
+        FN(grk_gates_bwd)(ws->da, ws->dc, dh, ws->g[l], ws->c[l], hpl, S, B, H);
+        FN(gemm)(1, 0, H, H3, B, 1, hpl, S, ws->dc, H3, 0, gr->Wh[l], H3);
+        if (gr->bh[l] && net->bh[l])
+            FN(colsum)(gr->bh[l], ws->dc, B, H3);
+        FN(colsum)(gr->bx[l], ws->da, B, H3);
+        if (l == 0 && sh->mode == GRK_ONEHOT) {
+            memset(gr->Wx[0], 0, (size_t)pl->nI * H3 * sizeof *gr->Wx[0]);
+            for (int i = 0; i < B; i++) {
+                REAL *restrict o = gr->Wx[0] + (size_t)pl->in_u[i] * H3;
+                const REAL *restrict d = ws->da + (size_t)i * H3;
+                for (int j = 0; j < H3; j++)
+                    o[j] += d[j];
+            }
+        } else {
+            const REAL *x = l == 0 ? ws->x0 : hn + sh->off[l - 1];
+            int64_t ldx = l == 0 ? din : S, nin = grk_in_dim(sh, l);
+            FN(gemm)(1, 0, nin, H3, B, 1, x, ldx, ws->da, H3, 0, gr->Wx[l], H3);
+            FN(gemm)(0, 1, B, nin, H3, 1, ws->da, H3, net->Wx[l], H3, 0, dx, nin);
+            REAL *t = dh;
+            dh = dx;
+            dx = t;
+        }
+    }
+
+    /* ---- backward: input lookup (dh now holds dLoss/dx0, (B, din)) ---- */
+    if (sh->mode != GRK_ONEHOT) {
+        if (pl->mask_x)
+            FN(dropout)(dh, din, pl->mask_x, B, din, pl->scale_x);
+        REAL *tab = gr->Wy;
+        if (sh->mode == GRK_EMBED) {
+            tab = gr->E;
+            memset(tab, 0, (size_t)pl->nI * din * sizeof *tab);
+        }
+        for (int i = 0; i < B; i++) {
+            REAL *restrict o = tab + (size_t)pl->in_u[i] * din;
+            const REAL *restrict d = dh + (size_t)i * din;
+            for (int j = 0; j < din; j++)
+                o[j] += d[j];
+        }
+    }
+    return loss / pl->Bn;
+}
+
+size_t FN(grk_infer_count)(const grk_shape *sh, int n)
+{
+    size_t Hm = 0;
+    for (int l = 0; l < sh->L; l++)
+        Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
+    return (size_t)n * ((size_t)sh->din + 10 * Hm);
+}
+
+void FN(grk_infer)(const FN(grk_net) *net, REAL *h, const int32_t *in, int n, REAL *scores,
+                   REAL *work)
+{
+    const grk_shape *sh = &net->sh;
+    size_t Hm = 0;
+    for (int l = 0; l < sh->L; l++)
+        Hm = (size_t)sh->H[l] > Hm ? (size_t)sh->H[l] : Hm;
+    REAL *x0 = work, *a = x0 + (size_t)n * sh->din, *c = a + (size_t)n * 3 * Hm,
+         *g = c + (size_t)n * 3 * Hm, *hn = g + (size_t)n * 3 * Hm; /* (n, H) */
+    if (sh->mode != GRK_ONEHOT)
+        FN(gather_input)(net, in, n, x0);
+    for (int l = 0; l < sh->L; l++) {
+        const REAL *x = l == 0 ? x0 : h + sh->off[l - 1];
+        int64_t ldx = l == 0 ? sh->din : sh->S;
+        FN(layer_pre)(net, l, in, x, ldx, h + sh->off[l], n, a, c);
+        FN(grk_gates_fwd)(g, hn, sh->H[l], a, c, h + sh->off[l], sh->S, n, sh->H[l]);
+        for (int i = 0; i < n; i++)
+            memcpy(h + (size_t)i * sh->S + sh->off[l], hn + (size_t)i * sh->H[l],
+                   (size_t)sh->H[l] * sizeof *h);
+    }
+    if (scores) {
+        int Hl = sh->H[sh->L - 1];
+        FN(bcast_rows)(scores, net->By, n, sh->N);
+        FN(gemm)(0, 1, n, sh->N, Hl, 1, h + sh->off[sh->L - 1], sh->S, net->Wy, Hl, 1, scores,
+                 sh->N);
+    }
+}
