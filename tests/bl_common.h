@@ -1,7 +1,7 @@
 /*
  * bl_common.h - helpers shared by tests/test_baselines.c and
- * bench/bench_baselines.c: a tiny GRU4Rec-TSV reader that builds an owned
- * sr_split (so these programs do not depend on the data pipeline), and a
+ * bench/bench_baselines.c: an owned sr_split built from rows or from a click
+ * log read by sr_read_log (so these programs need no prepare step), and a
  * private next-item evaluation that follows ../shared/GRU4REC.md (unknown
  * items dropped row by row; all items ranked; standard and conservative ties).
  * Test/bench code only: prints nothing, exits nowhere.
@@ -71,65 +71,18 @@ static int blt_split_from_rows(sr_split *s, const int64_t *sess, const int64_t *
     return 0;
 }
 
-/* Reads a GRU4Rec TSV (header SessionId, ItemId, Time in any order; Time in
- * seconds, possibly fractional). Returns 0 on success. */
+/* Reads a click log with the library's reader (sr_read_log, any format it
+ * detects) and groups it with blt_split_from_rows; the rows must come grouped
+ * by session, as in the GRU4Rec TSVs of ../shared/data. Returns 0 on success. */
 static int blt_read_tsv(const char *path, sr_split *s)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    sr_read_opts o = sr_read_default_opts();
+    sr_log log;
+    memset(&log, 0, sizeof log);
+    if (sr_read_log(path, &o, &log, NULL, NULL) != SR_OK)
         return -1;
-    char line[4096];
-    int cs = -1, ci = -1, ct = -1;
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return -1;
-    }
-    {
-        int col = 0;
-        for (char *tok = strtok(line, "\t\r\n"); tok; tok = strtok(NULL, "\t\r\n"), col++) {
-            if (!strcmp(tok, "SessionId"))
-                cs = col;
-            else if (!strcmp(tok, "ItemId"))
-                ci = col;
-            else if (!strcmp(tok, "Time"))
-                ct = col;
-        }
-    }
-    if (cs < 0 || ci < 0 || ct < 0) {
-        fclose(f);
-        return -1;
-    }
-    int64_t cap = 1 << 16, n = 0;
-    int64_t *se = malloc((size_t)cap * sizeof *se), *it = malloc((size_t)cap * sizeof *it),
-            *tm = malloc((size_t)cap * sizeof *tm);
-    while (se && it && tm && fgets(line, sizeof line, f)) {
-        if (n == cap) {
-            cap *= 2;
-            int64_t *a = realloc(se, (size_t)cap * sizeof *a);
-            if (a) se = a;
-            int64_t *b = realloc(it, (size_t)cap * sizeof *b);
-            if (b) it = b;
-            int64_t *c = realloc(tm, (size_t)cap * sizeof *c);
-            if (c) tm = c;
-            if (!a || !b || !c)
-                break;
-        }
-        int col = 0;
-        for (char *tok = strtok(line, "\t\r\n"); tok; tok = strtok(NULL, "\t\r\n"), col++) {
-            if (col == cs)
-                se[n] = strtoll(tok, NULL, 10);
-            else if (col == ci)
-                it[n] = strtoll(tok, NULL, 10);
-            else if (col == ct)
-                tm[n] = (int64_t)(strtod(tok, NULL) * 1e6 + 0.5);
-        }
-        n++;
-    }
-    fclose(f);
-    int rc = se && it && tm ? blt_split_from_rows(s, se, it, tm, n) : -1;
-    free(se);
-    free(it);
-    free(tm);
+    int rc = blt_split_from_rows(s, log.session, log.item, log.time, log.n);
+    sr_log_free(&log);
     return rc;
 }
 
