@@ -83,7 +83,7 @@ test: deps
 FUZZ_CFLAGS = -std=c11 -g -O1 -Iinclude -Isrc -pthread -D_FILE_OFFSET_BITS=64 \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_SRC = $(LIB_SRC)
-build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) include/sessrec.h $(wildcard src/*.h) | build-fuzz
+build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) include/sessrec.h $(wildcard src/*.h fuzz/*.h) | build-fuzz
 	clang $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
 FUZZ_SECONDS ?= 300
 fuzz-smoke: $(FUZZ_BIN)

@@ -87,7 +87,8 @@ typedef enum sr_format {
 
 typedef struct sr_read_opts {
     sr_format format;
-    int64_t nrows;              /* read at most this many data rows; <= 0 = all */
+    int64_t nrows;              /* read at most this many data rows (header not counted,
+                                   bad lines counted); <= 0 = all */
     int skip_bad_lines;         /* 1 = count and skip malformed lines */
     const char *session_key;    /* TSV column names; NULL = defaults */
     const char *item_key;       /*   SessionId, ItemId, Time */
@@ -108,7 +109,9 @@ typedef struct sr_read_report {
 
 /* Reads a click log (plain or gzip, detected by magic). On success fills *out
  * (caller frees with sr_log_free) and *rep (may be NULL). On failure *out is
- * left empty and err names file:line and the offending text. */
+ * left empty and err names file:line and the offending text. *out is
+ * overwritten, not freed. Formats, detection and every error case:
+ * docs/input-formats.md. */
 sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
                       sr_read_report *rep, sr_error *err);
 /* Same over a memory buffer; `name` is used in error messages. */
@@ -167,6 +170,7 @@ typedef struct sr_prepared {
     sr_split train, valid;     /* n_events == 0 when no validation split */
     int has_valid;
     int64_t filter_rounds;     /* iterations the recursive filter needed */
+    int64_t filtered_events;   /* clicks left by dedup + filter, before the time split */
 } sr_prepared;
 
 /* Groups, cleans and splits a log. Does not modify `log`. */
@@ -203,6 +207,12 @@ typedef struct sr_stats {
     int64_t sup_p90, sup_p99;
 } sr_stats;
 
+/* Statistics of one split. Quantiles are nearest-rank: of the n values sorted
+ * ascending v[0..n-1], the q-quantile is v[ceil(q*n) - 1] (q = 0: v[0]), always
+ * one of the values, never interpolated. Session lengths are clicks per session;
+ * item supports are clicks per item, over the items present in this split. An
+ * empty split gives all zeros and SR_OK. A malformed split (offsets not
+ * increasing, item index outside the table) gives SR_ERR_FORMAT. */
 sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */

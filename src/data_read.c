@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +32,8 @@
 #include <zlib.h>
 
 #define IN_CAP ((size_t)1 << 20) /* compressed input buffer */
+#define MAX_THREADS 64
+#define PIECES_PER_THREAD 2      /* with 2+ threads; taken on demand: balance on a busy machine */
 
 #if defined(__GNUC__)
 #define SRR_INLINE static inline __attribute__((always_inline))
@@ -316,9 +319,9 @@ SRR_INLINE const char *fast_diginetica(const char *p, int64_t *s, int64_t *it, i
     return *p == '\n' ? p + 1 : NULL;
 }
 
-/* ---- pieces and workers -------------------------------------------------------------------- */
+/* ---- pieces -------------------------------------------------------------------------------- */
 
-typedef struct worker {
+typedef struct piece {
     /* in */
     const srr_layout *lay;
     const unsigned char *roles; /* (ncols) TSV column roles */
@@ -336,10 +339,9 @@ typedef struct worker {
     /* state */
     sr_log own;
     date_cache dc;
-    pthread_t tid;
-} worker;
+} piece;
 
-SRR_INLINE void parse_loop(worker *w, const sr_format fmt)
+SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
 {
     const char *p = w->p, *end = w->end;
     sr_log *d = w->dst;
@@ -392,7 +394,7 @@ SRR_INLINE void parse_loop(worker *w, const sr_format fmt)
     w->lines = lines;
 }
 
-static void parse_piece(worker *w)
+static void parse_piece(piece *w)
 {
     w->n0 = w->dst->n;
     w->lines = w->bad = 0;
@@ -410,11 +412,6 @@ static void parse_piece(worker *w)
     }
 }
 
-static void *worker_main(void *arg)
-{
-    parse_piece(arg);
-    return NULL;
-}
 
 /* ---- sources: chunks of whole lines ---------------------------------------------------------- */
 
@@ -860,7 +857,10 @@ typedef struct reader {
     const srr_tuning *tu;
     sr_read_opts o;
     int nthreads;
-    worker *w;               /* (nthreads) */
+    int max_pieces;          /* PIECES_PER_THREAD * nthreads (1 for one thread) */
+    piece *pc;               /* (max_pieces) the pieces of the current chunk */
+    int npieces;
+    atomic_int next_piece;   /* threads take pieces in this order */
     srr_layout lay;
     unsigned char *roles;    /* (lay.ncols) TSV column roles */
     int ready;               /* format and header known */
@@ -873,6 +873,24 @@ typedef struct reader {
     sr_status st;
     sr_error *err;
 } reader;
+
+/* Each thread takes the next piece until none is left, so a thread that the
+ * (shared, busy) machine slows down simply parses fewer pieces. */
+static void run_pieces(reader *r)
+{
+    for (;;) {
+        int i = atomic_fetch_add(&r->next_piece, 1);
+        if (i >= r->npieces)
+            return;
+        parse_piece(&r->pc[i]);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    run_pieces(arg);
+    return NULL;
+}
 
 static void rd_error(reader *r, sr_status st, int64_t line, const char *what)
 {
@@ -1012,17 +1030,17 @@ static void rd_chunk(reader *r, const chunk *c)
     if (!prefault_out(r, r->out->n + (int64_t)((size_t)(end - p) / 24) + 64))
         return;
 
-    /* cut the chunk at newlines into one piece per thread */
+    /* cut the chunk at newlines into pieces (a few per thread) */
     const int64_t budget = r->o.nrows > 0 ? r->o.nrows - r->data_lines : INT64_MAX;
     size_t n = (size_t)(end - p);
-    int k = r->nthreads;
+    int k = r->max_pieces;
     if ((size_t)k > n / r->tu->piece_min)
         k = (int)(n / r->tu->piece_min);
     if (k < 1)
         k = 1;
     const char *b = p;
     for (int i = 0; i < k; i++) {
-        worker *w = &r->w[i];
+        piece *w = &r->pc[i];
         w->lay = &r->lay;
         w->roles = r->roles;
         w->skip = r->o.skip_bad_lines;
@@ -1034,27 +1052,28 @@ static void rd_chunk(reader *r, const chunk *c)
             const char *m = p + n / (size_t)k * (size_t)(i + 1) - 1;
             if (m < b)
                 m = b;
-            const char *e = memchr(m, '\n', (size_t)(end - m)); /* end[-1] is a '\n' */
-            w->end = e + 1;
+            /* end[-1] is a '\n'; earlier pieces may have taken everything (long lines) */
+            const char *e = m < end ? memchr(m, '\n', (size_t)(end - m)) : NULL;
+            w->end = e ? e + 1 : end;
         }
         b = w->end;
         w->own.n = 0;
         w->dst = i == 0 ? r->out : &w->own;
     }
-    int started[64];
-    for (int i = 1; i < k; i++)
-        started[i] = pthread_create(&r->w[i].tid, NULL, worker_main, &r->w[i]) == 0;
-    parse_piece(&r->w[0]);
-    for (int i = 1; i < k; i++) {
-        if (started[i])
-            pthread_join(r->w[i].tid, NULL);
-        else
-            parse_piece(&r->w[i]);
-    }
+    r->npieces = k;
+    atomic_store(&r->next_piece, 0);
+    int nt = r->nthreads < k ? r->nthreads : k, started = 0;
+    pthread_t tid[MAX_THREADS];
+    for (int i = 1; i < nt; i++) /* a thread that cannot start leaves its share to the others */
+        if (pthread_create(&tid[started], NULL, pool_main, r) == 0)
+            started++;
+    run_pieces(r);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
 
     /* merge in file order */
     for (int i = 0; i < k; i++) {
-        worker *w = &r->w[i];
+        piece *w = &r->pc[i];
         int64_t left = r->o.nrows > 0 ? r->o.nrows - r->data_lines : INT64_MAX;
         if (w->st == SR_OK && w->lines + w->stopped > left) {
             /* the row limit falls inside this piece: parse it again, only that far */
@@ -1097,8 +1116,9 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
     r.out = out;
     r.err = err;
     r.nthreads = sr_resolve_threads(r.o.threads);
-    if (r.nthreads > 64)
-        r.nthreads = 64;
+    if (r.nthreads > MAX_THREADS)
+        r.nthreads = MAX_THREADS;
+    r.max_pieces = r.nthreads > 1 ? PIECES_PER_THREAD * r.nthreads : 1;
     if (src->st != SR_OK) {
         sr_error_set(err, src->st, "%s", src->msg);
         r.st = src->st;
@@ -1106,7 +1126,7 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
         char what[64];
         snprintf(what, sizeof what, "unknown input format %d", (int)r.o.format);
         rd_error(&r, SR_ERR_ARG, 0, what);
-    } else if (!(r.w = calloc((size_t)r.nthreads, sizeof *r.w))) {
+    } else if (!(r.pc = calloc((size_t)r.max_pieces, sizeof *r.pc))) {
         rd_error(&r, SR_ERR_NOMEM, 0, "out of memory");
     } else if (r.o.format == SR_FMT_YOOCHOOSE) {
         rd_layout(&r, SR_FMT_YOOCHOOSE, "", 0);
@@ -1150,9 +1170,9 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
         memcpy(rep->first_bad, r.first_bad, sizeof rep->first_bad);
         rep->bytes = src->bytes;
     }
-    for (int i = 0; r.w && i < r.nthreads; i++)
-        sr_log_free(&r.w[i].own);
-    free(r.w);
+    for (int i = 0; r.pc && i < r.max_pieces; i++)
+        sr_log_free(&r.pc[i].own);
+    free(r.pc);
     free(r.roles);
     if (r.st != SR_OK)
         sr_log_free(out);

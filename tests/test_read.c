@@ -689,8 +689,10 @@ static char *gen_yoochoose(int n, int noise, size_t *len)
 /* ~n lines of TSV (extra column, CRLF now and then) or DIGINETICA, with noise. */
 static char *gen_other(sr_format f, int n, size_t *len)
 {
-    size_t cap = (size_t)n * 64 + 128;
+    size_t cap = (size_t)n * 128 + 128;
     char *b = malloc(cap);
+    static char longnote[3001];
+    memset(longnote, 'n', 3000); /* long lines: several pieces end at the same newline */
     size_t o = (size_t)snprintf(b, cap, "%s\n",
                                 f == SR_FMT_TSV ? "SessionId\tNote\tTime\tItemId"
                                                 : "session_id;user_id;item_id;timeframe;eventdate");
@@ -705,7 +707,8 @@ static char *gen_other(sr_format f, int n, size_t *len)
         }
         unsigned s = rnd() % 100000, it = rnd() % 70000;
         if (f == SR_FMT_TSV)
-            o += (size_t)snprintf(b + o, cap - o, "%u\t%s\t%u.%0*u\t%u%s\n", s, r % 3 ? "" : "note",
+            o += (size_t)snprintf(b + o, cap - o, "%u\t%s\t%u.%0*u\t%u%s\n", s,
+                                  r % 41 == 0 ? longnote : r % 3 ? "" : "note",
                                   1396310400u + rnd() % 9000000, 1 + (int)(r % 7), rnd() % 1000000,
                                   it, r % 5 == 0 ? "\r" : "");
         else

@@ -1,7 +1,7 @@
 /*
  * test_synth.c - the synthetic click generator (src/synth.c, `sessrec synth`):
  * exact format of every line (parsed back by a strict checker written here,
- * independent of the library's readers), determinism across seeds and thread
+ * independent of the library's readers, and by sr_read_log), determinism across seeds and thread
  * counts, the realism statistics promised in docs/synth.md on ~1M clicks, and
  * the sequential structure: a last-item predictor must beat popularity by far.
  */
@@ -335,6 +335,41 @@ static void test_items_override(void)
     unlink(path);
 }
 
+/* The library's reader (sr_read_log) reads the file back: same clicks. */
+static void test_read_back_with_sr_read_log(void)
+{
+    const char *path = tmp_path("readback.dat");
+    sr_synth_report rep;
+    CHECK(synth_file(path, 200000, 0, 11, 2, &rep) == SR_OK);
+    size_t len;
+    char *buf = slurp(path, &len);
+    parsed P;
+    CHECK(buf && parse_all(buf, len, &P) == 0);
+    free(buf);
+    sr_read_opts ro = sr_read_default_opts();
+    sr_log log = {0};
+    sr_read_report rr;
+    sr_error err = {0};
+    sr_status st = sr_read_log(path, &ro, &log, &rr, &err);
+    CHECK_MSG(st == SR_OK, "%s", err.msg);
+    if (st == SR_OK) {
+        CHECK(rr.format == SR_FMT_YOOCHOOSE);
+        CHECK_EQ_INT(rr.lines, 200000);
+        CHECK_EQ_INT(rr.bad_lines, 0);
+        CHECK_EQ_INT(rr.bytes, rep.bytes);
+        CHECK_EQ_INT(log.n, P.n);
+        int64_t diff = 0;
+        const int64_t t0_us = 1396310400LL * 1000000; /* 2014-04-01T00:00:00Z */
+        for (int64_t i = 0; i < log.n && i < P.n; i++)
+            diff += log.session[i] != P.c[i].session || log.item[i] != P.c[i].item ||
+                    log.time[i] != t0_us + P.c[i].ms * 1000;
+        CHECK_EQ_INT(diff, 0);
+    }
+    sr_log_free(&log);
+    parsed_free(&P);
+    unlink(path);
+}
+
 typedef struct prog_log {
     int64_t calls, last, total;
     int monotonic;
@@ -632,6 +667,7 @@ int main(void)
     RUN(test_deterministic_across_threads_and_seeds);
     RUN(test_golden_first_lines);
     RUN(test_items_override);
+    RUN(test_read_back_with_sr_read_log);
     RUN(test_progress_and_atomic_replace);
     RUN(test_cli_stdout_matches_file);
     RUN(test_big_parses);

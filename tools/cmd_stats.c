@@ -1,9 +1,406 @@
-/* cmd_stats.c - placeholder: 'sessrec stats' is being written and is not available yet. */
+/*
+ * cmd_stats.c - `sessrec stats PATH... [--json] [--plot FILE.svg]`: counts,
+ * time range and quantiles of prepared splits as a table (or JSON), and the
+ * session-length chart. Loads with sr_split_open, computes with
+ * sr_split_stats, draws with sr_plot_lengths_svg; only formatting lives here.
+ */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "plot.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const split_names[] = {"train_full", "train", "valid", "test"};
+#define N_SPLIT_NAMES 4
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sessrec stats PATH... [--json] [--plot FILE.svg]\n"
+            "\n"
+            "Statistics of prepared splits: events, sessions, distinct items, first and\n"
+            "last click time (ISO-8601 UTC), session-length and item-support quantiles.\n"
+            "\n"
+            "PATH is a folder written by `sessrec prepare`: every split present among\n"
+            "train_full, train, valid, test, in that order, read from PATH/<name>.split\n"
+            "(train is left out when it is the same file as train_full, as prepare\n"
+            "makes it without --valid-days). Or PATH is a split file; a file that is not\n"
+            "a binary split is opened as sr_split_open does: PATH.split if PATH does not\n"
+            "exist, else any click log `sessrec prepare` reads (grouped into sessions,\n"
+            "not filtered).\n"
+            "\n"
+            "options:\n"
+            "  --json           print one JSON object, one key per split, instead of a table\n"
+            "  --plot FILE.svg  also write an SVG chart of the session-length distribution\n"
+            "                   (share of sessions per length 1..29 and 30+, mean and median\n"
+            "                   marked, and a log-log panel of the long tail); at most %d splits\n"
+            "  -h, --help       this text\n"
+            "\n"
+            "Quantiles are nearest-rank: of n sorted values, the q-quantile is the one at\n"
+            "position ceil(q*n) (1-based), so they are always actual values. Item support\n"
+            "is the number of clicks on an item, over the items present in the split.\n"
+            "Split names label the columns; when they repeat (several folders), the\n"
+            "paths are used instead.\n"
+            "\n"
+            "examples:\n"
+            "  sessrec stats data/\n"
+            "  sessrec stats data/ --plot lengths.svg\n"
+            "  sessrec stats data/train_full.split data/test.split --json\n",
+            SR_PLOT_MAX_SPLITS);
+}
+
+typedef struct entry {
+    char *path;      /* file opened */
+    char *label;     /* column / key name */
+    sr_split split;
+    sr_stats st;
+} entry;
+
+typedef struct entries {
+    entry *v;
+    int n, cap;
+} entries;
+
+static int push(entries *es, const char *path, const char *label)
+{
+    if (es->n == es->cap) {
+        int nc = es->cap ? 2 * es->cap : 8;
+        entry *p = realloc(es->v, (size_t)nc * sizeof *p);
+        if (!p)
+            return -1;
+        es->v = p;
+        es->cap = nc;
+    }
+    entry *e = &es->v[es->n];
+    memset(e, 0, sizeof *e);
+    e->path = malloc(strlen(path) + 1);
+    e->label = malloc(strlen(label) + 1);
+    if (!e->path || !e->label) {
+        free(e->path);
+        free(e->label);
+        return -1;
+    }
+    strcpy(e->path, path);
+    strcpy(e->label, label);
+    es->n++;
+    return 0;
+}
+
+/* "a/b/test.split" -> "test"; "clicks.dat" -> "clicks.dat". */
+static void file_label(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b && b[1] ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    size_t len = strlen(out);
+    if (len > 6 && !strcmp(out + len - 6, ".split"))
+        out[len - 6] = 0;
+}
+
+/* 1234567 -> "1,234,567". */
+static const char *fmt_int(char *buf, int64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+    int j = 0;
+    if (v < 0)
+        buf[j++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[j++] = ',';
+        buf[j++] = tmp[i];
+    }
+    buf[j] = 0;
+    return buf;
+}
+
+/* Microseconds since the epoch -> "2014-04-07T10:51:09Z" (whole seconds, floor). */
+static const char *fmt_time(char *buf, size_t n, int64_t us)
+{
+    int64_t s = us / 1000000;
+    if (us % 1000000 < 0)
+        s--;
+    time_t t = (time_t)s;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, n, "%lldus", (long long)us);
+    return buf;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const entries *es)
+{
+    char tb[64];
+    printf("{\n");
+    for (int i = 0; i < es->n; i++) {
+        const sr_stats *st = &es->v[i].st;
+        printf("  ");
+        json_str(es->v[i].label);
+        printf(": {\n    \"path\": ");
+        json_str(es->v[i].path);
+        printf(",\n    \"events\": %lld,\n    \"sessions\": %lld,\n    \"items\": %lld,\n",
+               (long long)st->events, (long long)st->sessions, (long long)st->items);
+        if (st->events > 0) {
+            printf("    \"first_time\": \"%s\",\n", fmt_time(tb, sizeof tb, st->first_time));
+            printf("    \"last_time\": \"%s\",\n", fmt_time(tb, sizeof tb, st->last_time));
+            printf("    \"first_time_us\": %lld,\n    \"last_time_us\": %lld,\n",
+                   (long long)st->first_time, (long long)st->last_time);
+        } else {
+            printf("    \"first_time\": null,\n    \"last_time\": null,\n"
+                   "    \"first_time_us\": null,\n    \"last_time_us\": null,\n");
+        }
+        for (int which = 0; which < 2; which++) {
+            const int64_t *q = which ? st->sup_q : st->len_q;
+            double mean = which ? (st->items ? (double)st->events / (double)st->items : 0)
+                                : st->len_mean;
+            printf("    \"%s\": {\"mean\": %.10g, \"min\": %lld, \"p25\": %lld, \"median\": %lld, "
+                   "\"p75\": %lld, \"p90\": %lld, \"p99\": %lld, \"max\": %lld}%s\n",
+                   which ? "item_support" : "session_length", mean, (long long)q[0],
+                   (long long)q[1], (long long)q[2], (long long)q[3],
+                   (long long)(which ? st->sup_p90 : st->len_p90),
+                   (long long)(which ? st->sup_p99 : st->len_p99), (long long)q[4],
+                   which ? "" : ",");
+        }
+        printf("  }%s\n", i + 1 < es->n ? "," : "");
+    }
+    printf("}\n");
+}
+
+/* One table row: a name, then one right-aligned cell per split. */
+static void row(const entries *es, const int *w, const char *name, char cells[][64])
+{
+    int blank = 1;
+    for (int i = 0; i < es->n; i++)
+        blank &= !cells[i][0];
+    if (blank) {   /* a section heading */
+        printf("%s\n", name);
+        return;
+    }
+    printf("%-16s", name);
+    for (int i = 0; i < es->n; i++)
+        printf("  %*s", w[i], cells[i]);
+    putchar('\n');
+}
+
+static void print_table(const entries *es)
+{
+    int *w = malloc((size_t)es->n * sizeof *w);
+    char (*c)[64] = malloc((size_t)es->n * sizeof *c);
+    if (!w || !c) {
+        free(w);
+        free(c);
+        return;
+    }
+    for (int i = 0; i < es->n; i++) {
+        int l = (int)strlen(es->v[i].label);
+        w[i] = l > 20 ? l : 20;
+        snprintf(c[i], sizeof c[i], "%.63s", es->v[i].label);
+    }
+    row(es, w, "", c);
+#define ROW(name, ...)                                                          \
+    do {                                                                        \
+        for (int i = 0; i < es->n; i++) {                                       \
+            const sr_stats *st = &es->v[i].st;                                  \
+            (void)st;                                                           \
+            __VA_ARGS__;                                                        \
+        }                                                                       \
+        row(es, w, name, c);                                                    \
+    } while (0)
+    ROW("Events", fmt_int(c[i], st->events));
+    ROW("Sessions", fmt_int(c[i], st->sessions));
+    ROW("Items", fmt_int(c[i], st->items));
+    ROW("First time", st->events ? fmt_time(c[i], 64, st->first_time) : strcpy(c[i], "-"));
+    ROW("Last time", st->events ? fmt_time(c[i], 64, st->last_time) : strcpy(c[i], "-"));
+    for (int which = 0; which < 2; which++) {
+        ROW(which ? "Item support" : "Session length", c[i][0] = 0);
+        ROW("  mean", snprintf(c[i], 64, "%.2f",
+                               which ? (st->items ? (double)st->events / (double)st->items : 0)
+                                     : st->len_mean));
+        const char *qn[5] = {"  min", "  25%", "  median", "  75%", "  max"};
+        for (int k = 0; k < 5; k++) {
+            if (k == 4) {
+                ROW("  90%", fmt_int(c[i], which ? st->sup_p90 : st->len_p90));
+                ROW("  99%", fmt_int(c[i], which ? st->sup_p99 : st->len_p99));
+            }
+            ROW(qn[k], fmt_int(c[i], which ? st->sup_q[k] : st->len_q[k]));
+        }
+    }
+#undef ROW
+    free(w);
+    free(c);
+}
 
 int cmd_stats(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_fail("stats", "not implemented yet");
+    int json = 0;
+    const char *plot = NULL;
+    entries es = {0};
+    int rc = 1;
+    char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    int n_paths = 0, opts_done = 0;
+    if (!paths)
+        return cli_fail("stats", "out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+            usage(stdout);
+            free(paths);
+            return 0;
+        } else if (!opts_done && !strcmp(a, "--json")) {
+            json = 1;
+        } else if (!opts_done && !strcmp(a, "--plot")) {
+            if (i + 1 >= argc) {
+                free(paths);
+                cli_fail("stats", "--plot needs a file name (e.g. --plot lengths.svg)");
+                return 2;
+            }
+            plot = argv[++i];
+        } else if (!opts_done && !strncmp(a, "--plot=", 7)) {
+            plot = a + 7;
+        } else if (!opts_done && !strcmp(a, "--")) {
+            opts_done = 1;
+        } else if (!opts_done && a[0] == '-' && a[1]) {
+            free(paths);
+            cli_fail("stats", "unknown option '%s' (see sessrec stats --help)", a);
+            return 2;
+        } else {
+            paths[n_paths++] = argv[i];
+        }
+    }
+    if (n_paths == 0) {
+        free(paths);
+        cli_fail("stats", "no PATH given (see sessrec stats --help)");
+        return 2;
+    }
+    if (plot && !*plot) {
+        free(paths);
+        cli_fail("stats", "--plot needs a file name");
+        return 2;
+    }
+
+    /* Which files, under which labels. */
+    for (int p = 0; p < n_paths; p++) {
+        struct stat sb;
+        if (stat(paths[p], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            int found = 0;
+            struct stat seen[N_SPLIT_NAMES];
+            for (int k = 0; k < N_SPLIT_NAMES; k++) {
+                char f[4096];
+                size_t len = strlen(paths[p]);
+                snprintf(f, sizeof f, "%s%s%s.split", paths[p],
+                         len && paths[p][len - 1] == '/' ? "" : "/", split_names[k]);
+                if (stat(f, &sb) == 0) {
+                    /* Without --valid-days, prepare makes train.split a hard link
+                     * to train_full.split: one column for one file. */
+                    int same = 0;
+                    for (int j = 0; j < found; j++)
+                        same |= seen[j].st_dev == sb.st_dev && seen[j].st_ino == sb.st_ino;
+                    if (same)
+                        continue;
+                    seen[found] = sb;
+                    if (push(&es, f, split_names[k])) {
+                        cli_fail("stats", "out of memory");
+                        goto done;
+                    }
+                    found++;
+                }
+            }
+            if (!found) {
+                cli_fail("stats", "%s: no split files in this folder (looked for train_full, "
+                                  "train, valid, test .split); run `sessrec prepare` first",
+                         paths[p]);
+                goto done;
+            }
+        } else {
+            char lab[512];
+            file_label(paths[p], lab, sizeof lab);
+            if (push(&es, paths[p], lab)) {
+                cli_fail("stats", "out of memory");
+                goto done;
+            }
+        }
+    }
+    int dup = 0;
+    for (int i = 0; i < es.n; i++)
+        for (int j = i + 1; j < es.n; j++)
+            dup |= !strcmp(es.v[i].label, es.v[j].label);
+    if (dup)
+        for (int i = 0; i < es.n; i++) {
+            char *l = realloc(es.v[i].label, strlen(es.v[i].path) + 1);
+            if (!l) {
+                cli_fail("stats", "out of memory");
+                goto done;
+            }
+            strcpy(l, es.v[i].path);
+            es.v[i].label = l;
+        }
+
+    /* Load and measure. */
+    for (int i = 0; i < es.n; i++) {
+        sr_error err = {0};
+        if (sr_split_open(es.v[i].path, &es.v[i].split, &err) != SR_OK) {
+            cli_fail_err("stats", &err);
+            goto done;
+        }
+        if (sr_split_stats(&es.v[i].split, &es.v[i].st, &err) != SR_OK) {
+            cli_fail("stats", "%s: %s", es.v[i].path, err.msg);
+            goto done;
+        }
+    }
+
+    if (json)
+        print_json(&es);
+    else
+        print_table(&es);
+    fflush(stdout);
+
+    if (plot) {
+        const sr_split **sp = malloc((size_t)es.n * sizeof *sp);
+        const char **nm = malloc((size_t)es.n * sizeof *nm);
+        sr_error err = {0};
+        sr_status st = SR_ERR_NOMEM;
+        if (sp && nm) {
+            for (int i = 0; i < es.n; i++) {
+                sp[i] = &es.v[i].split;
+                nm[i] = es.v[i].label;
+            }
+            st = sr_plot_lengths_svg(plot, sp, nm, es.n, &err);
+        } else {
+            sr_error_set(&err, st, "out of memory");
+        }
+        free(sp);
+        free(nm);
+        if (st != SR_OK) {
+            cli_fail_err("stats", &err);
+            goto done;
+        }
+        fprintf(stderr, "sessrec stats: wrote %s\n", plot);
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < es.n; i++) {
+        sr_split_free(&es.v[i].split);
+        free(es.v[i].path);
+        free(es.v[i].label);
+    }
+    free(es.v);
+    free(paths);
+    return rc;
 }
