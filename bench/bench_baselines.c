@@ -30,7 +30,7 @@ int main(void)
     snprintf(p1, sizeof p1, "%s/yoochoose1_64/train.tsv", dir && *dir ? dir : "../shared/data");
     snprintf(p2, sizeof p2, "%s/yoochoose1_64/test.tsv", dir && *dir ? dir : "../shared/data");
     sr_split tr, te;
-    if (blt_read_tsv(p1, &tr) || blt_read_tsv(p2, &te)) {
+    if (sr_split_open(p1, &tr, NULL) != SR_OK || sr_split_open(p2, &te, NULL) != SR_OK) {
         printf("bench_baselines: %s or %s missing, skipped\n", p1, p2);
         return 0;
     }
@@ -60,7 +60,7 @@ int main(void)
         sr_model_free(m);
     }
     printf("(conservative ties; pred/s includes ranking the target among all items)\n");
-    blt_split_free(&tr);
-    blt_split_free(&te);
+    sr_split_free(&tr);
+    sr_split_free(&te);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * bl_common.h - helpers shared by tests/test_baselines.c and
- * bench/bench_baselines.c: an owned sr_split built from rows or from a click
- * log read by sr_read_log (so these programs need no prepare step), and a
+ * bench/bench_baselines.c: an owned sr_split built from rows (hand-made data;
+ * free it with sr_split_free), and a
  * private next-item evaluation that follows ../shared/GRU4REC.md (unknown
  * items dropped row by row; all items ranked; standard and conservative ties).
  * Test/bench code only: prints nothing, exits nowhere.
@@ -17,25 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-/* An owned split built from (session, item, time) rows in session order. */
-typedef struct blt_split {
-    sr_split s;
-} blt_split;
-
-static void blt_split_free(sr_split *s)
-{
-    free(s->session_ids);
-    free(s->offsets);
-    free(s->items);
-    free(s->times);
-    free(s->item_ids);
-    memset(s, 0, sizeof *s);
-}
-
 /* Builds a split from parallel arrays of n clicks, grouped by consecutive
  * session ids (rows must already be grouped). Item table = distinct ids in
- * order of first appearance. Returns 0 on success. */
-static int blt_split_from_rows(sr_split *s, const int64_t *sess, const int64_t *item,
+ * order of first appearance. Returns 0 on success; free with sr_split_free. */
+static inline int blt_split_from_rows(sr_split *s, const int64_t *sess, const int64_t *item,
                                const int64_t *time_us, int64_t n)
 {
     memset(s, 0, sizeof *s);
@@ -71,21 +56,6 @@ static int blt_split_from_rows(sr_split *s, const int64_t *sess, const int64_t *
     return 0;
 }
 
-/* Reads a click log with the library's reader (sr_read_log, any format it
- * detects) and groups it with blt_split_from_rows; the rows must come grouped
- * by session, as in the GRU4Rec TSVs of ../shared/data. Returns 0 on success. */
-static int blt_read_tsv(const char *path, sr_split *s)
-{
-    sr_read_opts o = sr_read_default_opts();
-    sr_log log;
-    memset(&log, 0, sizeof log);
-    if (sr_read_log(path, &o, &log, NULL, NULL) != SR_OK)
-        return -1;
-    int rc = blt_split_from_rows(s, log.session, log.item, log.time, log.n);
-    sr_log_free(&log);
-    return rc;
-}
-
 typedef struct blt_result {
     int64_t n;                 /* predictions */
     double recall20[2], mrr20[2]; /* [0] standard, [1] conservative */
@@ -94,7 +64,7 @@ typedef struct blt_result {
 } blt_result;
 
 /* Next-item evaluation of m on test with `batch` parallel slots. */
-static int blt_evaluate(const sr_model *m, const sr_split *test, int batch, blt_result *r)
+static inline int blt_evaluate(const sr_model *m, const sr_split *test, int batch, blt_result *r)
 {
     memset(r, 0, sizeof *r);
     const int64_t ni = sr_model_n_items(m);

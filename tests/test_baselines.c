@@ -505,8 +505,8 @@ static void test_sknn_brute_random(void)
     CHECK(!blt_split_from_rows(&tr, se, it, tm, cut));
     CHECK(!blt_split_from_rows(&te, se + cut, it + cut, tm + cut, n - cut));
     check_sknn_brute(&tr, &te, 40);
-    blt_split_free(&tr);
-    blt_split_free(&te);
+    sr_split_free(&tr);
+    sr_split_free(&te);
 }
 
 /* ---- scorer slots, model payloads, parameters ---------------------------------------------- */
@@ -651,7 +651,7 @@ static int load_yoo(void)
     char p1[512], p2[512];
     snprintf(p1, sizeof p1, "%s/yoochoose1_64/train.tsv", test_data_dir());
     snprintf(p2, sizeof p2, "%s/yoochoose1_64/test.tsv", test_data_dir());
-    have_yoo = !blt_read_tsv(p1, &ytr) && !blt_read_tsv(p2, &yte) ? 1 : -1;
+    have_yoo = sr_split_open(p1, &ytr, NULL) == SR_OK && sr_split_open(p2, &yte, NULL) == SR_OK ? 1 : -1;
     return have_yoo > 0;
 }
 
@@ -824,10 +824,10 @@ int main(void)
     RUN(test_spop_distinct_yoo);
     RUN(test_sknn_brute_yoo);
     RUN(test_e2e_yoochoose);
-    blt_split_free(&tiny);
+    sr_split_free(&tiny);
     if (have_yoo > 0) {
-        blt_split_free(&ytr);
-        blt_split_free(&yte);
+        sr_split_free(&ytr);
+        sr_split_free(&yte);
     }
     return test_summary();
 }
