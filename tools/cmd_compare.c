@@ -575,6 +575,8 @@ int cmd_compare(int argc, char **argv)
         json_str(stdout, train_path);
         printf(", \"test\": ");
         json_str(stdout, test_path);
+        printf(", \"preset\": ");
+        json_str(stdout, preset ? preset : "");
         printf(", \"ties\": \"%s\", \"cutoffs\": [", ties_name(o.ties));
         for (int c = 0; c < o.n_cutoffs; c++)
             printf("%s%d", c ? ", " : "", o.cutoffs[c]);
@@ -607,7 +609,8 @@ int cmd_compare(int argc, char **argv)
         }
         printf("\n]}\n");
     } else {
-        printf("%s -> %s, %s ties\n", train_path, test_path, ties_name(o.ties));
+        printf("%s -> %s, %s ties%s%s\n", train_path, test_path, ties_name(o.ties),
+               preset ? ", preset " : "", preset ? preset : "");
         printf("%-8s", "algo");
         for (int c = 0; c < o.n_cutoffs; c++) {
             char h[3][24];
