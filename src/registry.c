@@ -4,11 +4,20 @@
  */
 #include "model.h"
 #include "gru4rec.h"
+#include "baselines.h" /* sr_vt_pop ... sr_vt_stan */
 
 #include <string.h>
 
 static const sr_model_vt *const registry[] = {
     &sr_gru4rec_vt,
+    &sr_vt_pop,
+    &sr_vt_spop,
+    &sr_vt_iknn,
+    &sr_vt_sr,
+    &sr_vt_ar,
+    &sr_vt_sknn,
+    &sr_vt_vsknn,
+    &sr_vt_stan,
     NULL, /* keeps the array non-empty; algorithms are added above this line */
 };
 

@@ -1,0 +1,66 @@
+/*
+ * bench_baselines.c - training time and next-item prediction throughput of
+ * every baseline on ../shared/data/yoochoose1_64 (train.tsv -> test.tsv), with
+ * issue 4's parameters. One thread, 128 parallel sessions per scorer; a
+ * "prediction" is one call that scores all items for one session prefix plus
+ * the full ranking of the true next item (GRU4REC.md's protocol, as in
+ * tests/bl_common.h). Throughput is given per wall-clock second and per CPU
+ * second of the process (the latter does not suffer when other jobs share the
+ * cores). Prints a table; `make bench` runs it.
+ */
+#include "../tests/bl_common.h"
+
+static const struct {
+    const char *algo, *params;
+} runs[] = {
+    {"pop", ""},
+    {"spop", ""},
+    {"iknn", "n_sims=100,lambda=20,alpha=0.5"},
+    {"ar", "pruning=20"},
+    {"sr", "steps=10,weighting=div,pruning=20"},
+    {"sknn", "k=500,sample_size=10000,similarity=jaccard,sampling=recent"},
+    {"vsknn", "k=1000,sample_size=5000,weighting=log,weighting_score=quadratic,idf_weighting=2"},
+    {"stan", "k=500,sample_size=5000,lambda_spw=1,lambda_snh=10,lambda_inh=1"},
+};
+
+int main(void)
+{
+    const char *dir = getenv("SR_DATA");
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/yoochoose1_64/train.tsv", dir && *dir ? dir : "../shared/data");
+    snprintf(p2, sizeof p2, "%s/yoochoose1_64/test.tsv", dir && *dir ? dir : "../shared/data");
+    sr_split tr, te;
+    if (sr_split_open(p1, &tr, NULL) != SR_OK || sr_split_open(p2, &te, NULL) != SR_OK) {
+        printf("bench_baselines: %s or %s missing, skipped\n", p1, p2);
+        return 0;
+    }
+    printf("baselines on yoochoose1_64 (%lld training clicks, 1 thread, full ranking)\n",
+           (long long)tr.n_events);
+    printf("%-6s %9s %12s %11s %13s %10s %10s\n", "algo", "train s", "predictions", "pred/s",
+           "pred/CPU-s", "Recall@20", "MRR@20");
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        sr_model *m = NULL;
+        sr_error err;
+        double t0 = sr_now();
+        if (sr_train_baseline(runs[i].algo, runs[i].params, &tr, &m, &err) != SR_OK) {
+            printf("%-6s failed: %s\n", runs[i].algo, err.msg);
+            continue;
+        }
+        double tt = sr_now() - t0;
+        blt_result r;
+        if (blt_evaluate(m, &te, 128, &r)) {
+            printf("%-6s evaluation failed (out of memory)\n", runs[i].algo);
+            sr_model_free(m);
+            continue;
+        }
+        printf("%-6s %9.2f %12lld %11.0f %13.0f %10.4f %10.4f\n", runs[i].algo, tt,
+               (long long)r.n, (double)r.n / r.seconds,
+               r.cpu_seconds > 0 ? (double)r.n / r.cpu_seconds : 0, r.recall20[1], r.mrr20[1]);
+        fflush(stdout);
+        sr_model_free(m);
+    }
+    printf("(conservative ties; pred/s includes ranking the target among all items)\n");
+    sr_split_free(&tr);
+    sr_split_free(&te);
+    return 0;
+}
