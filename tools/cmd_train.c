@@ -15,10 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The baselines are a separate part of the library that may not be built
- * yet: a weak reference lets this command link without them and say so. */
-#pragma weak sr_train_baseline
-
 #define CMD "train"
 
 static void usage(FILE *f)
@@ -91,7 +87,7 @@ static void usage(FILE *f)
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
         "  sessrec train train.tsv -o model.srm -p layers=100/100,loss=bpr-max --valid valid.tsv\n"
         "  sessrec train data/train_full -o pop.srm --algo pop\n",
-        sr_train_baseline ? "" : "\n                       (the baselines are not in this build)",
+        "\n                       (their parameters: docs/baselines.md)",
         defaults);
 }
 
@@ -324,9 +320,6 @@ int cmd_train(int argc, char **argv)
         if (have_seed)
             p.seed = seed;
     } else {
-        if (!sr_train_baseline)
-            return cli_fail(CMD, "--algo %s: the baselines are not part of this build "
-                                 "(only gru4rec is)", algo);
         if (preset)
             return cli_fail(CMD, "--preset is for gru4rec; %s takes -p name=value", algo);
         if (have_seed)
