@@ -1,14 +1,18 @@
 /*
  * bench_baselines.c - training time and next-item prediction throughput of
  * every baseline on ../shared/data/yoochoose1_64 (train.tsv -> test.tsv), with
- * issue 4's parameters. One thread, 128 parallel sessions per scorer; a
- * "prediction" is one call that scores all items for one session prefix plus
- * the full ranking of the true next item (GRU4REC.md's protocol, as in
- * tests/bl_common.h). Throughput is given per wall-clock second and per CPU
- * second of the process (the latter does not suffer when other jobs share the
- * cores). Prints a table; `make bench` runs it.
+ * issue 4's parameters, measured through sr_evaluate on ONE thread (batch 512):
+ * a "prediction" scores all items for one session prefix and ranks the true
+ * next item among them (GRU4REC.md's protocol). Throughput is given per
+ * wall-clock second and per CPU second of the process (the latter does not
+ * suffer when other jobs share the cores). Prints a table; `make bench` runs it.
  */
-#include "../tests/bl_common.h"
+#include "sessrec.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 static const struct {
     const char *algo, *params;
@@ -47,15 +51,21 @@ int main(void)
             continue;
         }
         double tt = sr_now() - t0;
-        blt_result r;
-        if (blt_evaluate(m, &te, 128, &r)) {
-            printf("%-6s evaluation failed (out of memory)\n", runs[i].algo);
+        sr_eval_opts o = sr_eval_default_opts();
+        o.n_cutoffs = 1;
+        o.cutoffs[0] = 20;
+        o.threads = 1;
+        sr_eval_result r;
+        clock_t c0 = clock();
+        if (sr_evaluate(m, &te, &o, &r, &err) != SR_OK) {
+            printf("%-6s evaluation failed: %s\n", runs[i].algo, err.msg);
             sr_model_free(m);
             continue;
         }
+        double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
         printf("%-6s %9.2f %12lld %11.0f %13.0f %10.4f %10.4f\n", runs[i].algo, tt,
-               (long long)r.n, (double)r.n / r.seconds,
-               r.cpu_seconds > 0 ? (double)r.n / r.cpu_seconds : 0, r.recall20[1], r.mrr20[1]);
+               (long long)r.n_predictions, (double)r.n_predictions / r.seconds,
+               cpu > 0 ? (double)r.n_predictions / cpu : 0, r.recall[0], r.mrr[0]);
         fflush(stdout);
         sr_model_free(m);
     }

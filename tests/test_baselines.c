@@ -2,15 +2,56 @@
  * test_baselines.c - the baseline algorithms (pop, spop, iknn, sr, ar, sknn,
  * vsknn, stan): hand-computed scores on a tiny data set, exact equivalences
  * (pop follows the counts, spop puts the session's items first, sknn equals a
- * brute force), model-payload round trips and corruption, parameter errors,
- * and end-to-end figures on ../shared/data/yoochoose1_64 against the
- * session-rec framework's (issue 4's table).
+ * brute force), model files and payload corruption, parameter errors,
+ * `sessrec compare`, and end-to-end figures on ../shared/data/yoochoose1_64
+ * (sr_evaluate) against the session-rec framework's (issue 4's table).
  */
 #include "test.h"
-#include "bl_common.h"
 #include "baselines.h"
 
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Builds a split from parallel arrays of n clicks, grouped by consecutive
+ * session ids (rows must already be grouped). Item table = distinct ids in
+ * order of first appearance. Returns 0 on success; free with sr_split_free. */
+static int split_from_rows(sr_split *s, const int64_t *sess, const int64_t *item,
+                               const int64_t *time_us, int64_t n)
+{
+    memset(s, 0, sizeof *s);
+    sr_map m;
+    if (sr_map_init(&m, 1024) != SR_OK)
+        return -1;
+    s->items = malloc((size_t)(n ? n : 1) * sizeof *s->items);
+    s->times = malloc((size_t)(n ? n : 1) * sizeof *s->times);
+    s->item_ids = malloc((size_t)(n ? n : 1) * sizeof *s->item_ids);
+    s->offsets = malloc((size_t)(n + 1) * sizeof *s->offsets);
+    s->session_ids = malloc((size_t)(n ? n : 1) * sizeof *s->session_ids);
+    if (!s->items || !s->times || !s->item_ids || !s->offsets || !s->session_ids) {
+        sr_map_free(&m);
+        return -1;
+    }
+    int64_t ns = 0, ni = 0;
+    for (int64_t e = 0; e < n; e++) {
+        if (e == 0 || sess[e] != sess[e - 1]) {
+            s->offsets[ns] = e;
+            s->session_ids[ns++] = sess[e];
+        }
+        int32_t v = sr_map_put(&m, item[e], (int32_t)ni);
+        if (v == (int32_t)ni)
+            s->item_ids[ni++] = item[e];
+        s->items[e] = v;
+        s->times[e] = time_us[e];
+    }
+    s->offsets[ns] = n;
+    s->n_events = n;
+    s->n_sessions = ns;
+    s->n_items = ni;
+    sr_map_free(&m);
+    return 0;
+}
+
 
 /* ---- the tiny data set --------------------------------------------------------------
  *   S1 (day 1): A B C      S2 (day 2): B C      S3 (day 3): A C D
@@ -28,7 +69,7 @@ static void tiny_init(void)
     int64_t t[13];
     for (int i = 0; i < 13; i++)
         t[i] = (day[i] * 86400 + i) * 1000000LL; /* microseconds, increasing */
-    if (blt_split_from_rows(&tiny, sess, item, t, 13))
+    if (split_from_rows(&tiny, sess, item, t, 13))
         exit(2);
 }
 
@@ -502,8 +543,8 @@ static void test_sknn_brute_random(void)
     while (cut < n && se[cut] < 400)
         cut++;
     sr_split tr, te;
-    CHECK(!blt_split_from_rows(&tr, se, it, tm, cut));
-    CHECK(!blt_split_from_rows(&te, se + cut, it + cut, tm + cut, n - cut));
+    CHECK(!split_from_rows(&tr, se, it, tm, cut));
+    CHECK(!split_from_rows(&te, se + cut, it + cut, tm + cut, n - cut));
     check_sknn_brute(&tr, &te, 40);
     sr_split_free(&tr);
     sr_split_free(&te);
@@ -790,19 +831,164 @@ static void test_e2e_yoochoose(void)
         if (!m)
             continue;
         double t1 = sr_now();
-        blt_result r;
-        CHECK(blt_evaluate(m, &yte, 128, &r) == 0);
+        sr_eval_result r[2]; /* [0] standard, [1] conservative */
+        for (int t = 0; t < 2; t++) {
+            sr_eval_opts o = sr_eval_default_opts();
+            o.n_cutoffs = 1;
+            o.cutoffs[0] = 20;
+            o.ties = t ? SR_TIES_CONSERVATIVE : SR_TIES_STANDARD;
+            CHECK_MSG(sr_evaluate(m, &yte, &o, &r[t], &err) == SR_OK, "%s", err.msg);
+        }
         fprintf(stderr, "  %-6s R@20 %.4f (%.4f) MRR@20 %.4f (%.4f)  [session-rec %.4f (%.4f) "
-                "%.4f (%.4f)]  train %.2fs, %.0f pred/s\n", table[i].algo, r.recall20[1],
-                r.recall20[0], r.mrr20[1], r.mrr20[0], table[i].r_cons, table[i].r_std,
-                table[i].m_cons, table[i].m_std, t1 - t0, (double)r.n / r.seconds);
-        CHECK_EQ_INT(r.n, 55121);
-        CHECK_NEAR(r.recall20[1], table[i].r_cons, 0.01);
-        CHECK_NEAR(r.recall20[0], table[i].r_std, 0.01);
-        CHECK_NEAR(r.mrr20[1], table[i].m_cons, 0.01);
-        CHECK_NEAR(r.mrr20[0], table[i].m_std, 0.01);
+                "%.4f (%.4f)]  train %.2fs, %.0f pred/s (%d threads)\n", table[i].algo,
+                r[1].recall[0], r[0].recall[0], r[1].mrr[0], r[0].mrr[0], table[i].r_cons,
+                table[i].r_std, table[i].m_cons, table[i].m_std, t1 - t0,
+                (double)r[1].n_predictions / r[1].seconds, r[1].threads);
+        CHECK_EQ_INT(r[1].n_predictions, 55121);
+        CHECK_NEAR(r[1].recall[0], table[i].r_cons, 0.01);
+        CHECK_NEAR(r[0].recall[0], table[i].r_std, 0.01);
+        CHECK_NEAR(r[1].mrr[0], table[i].m_cons, 0.01);
+        CHECK_NEAR(r[0].mrr[0], table[i].m_std, 0.01);
         sr_model_free(m);
     }
+}
+
+/* ---- model files, and the sessrec compare command ---------------------------------- */
+
+static void test_model_files(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.srm", test_tmpdir());
+    for (int a = 0; a < 8; a++) {
+        sr_model *m = train(all_algos[a], a == 7 ? "lambda_snh=1" : NULL), *m2 = NULL;
+        sr_error err = {0};
+        CHECK(m);
+        if (!m)
+            continue;
+        CHECK_MSG(sr_model_save(m, path, &err) == SR_OK, "%s: %s", all_algos[a], err.msg);
+        CHECK_MSG(sr_model_load(path, &m2, &err) == SR_OK, "%s: %s", all_algos[a], err.msg);
+        if (m2) {
+            CHECK(!strcmp(sr_model_algo(m2), all_algos[a]));
+            CHECK_EQ_INT(sr_model_n_items(m2), 6);
+            int64_t ids[] = {A, B, B, D, E};
+            float r1[6], r2[6];
+            for (int n = 1; n <= 5; n++) {
+                memcpy(r1, score_session(m, ids, n), sizeof r1);
+                memcpy(r2, score_session(m2, ids, n), sizeof r2);
+                CHECK_MSG(!memcmp(r1, r2, sizeof r1), "%s prefix %d", all_algos[a], n);
+            }
+        }
+        sr_model_free(m2);
+        sr_model_free(m);
+    }
+    remove(path);
+}
+
+static const char *sr_bin(void)
+{
+    const char *b = getenv("SR_BIN");
+    return b && *b ? b : "build/sessrec";
+}
+
+/* Runs a shell command; returns its exit status (-1 if it could not run). */
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 16);
+    if (buf)
+        fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_cli_compare(void)
+{
+    const char *bin = sr_bin();
+    if (access(bin, X_OK) != 0)
+        SKIP("sessrec binary not built (SR_BIN)");
+    const char *tmp = test_tmpdir();
+    char trp[512], tep[512], out[512], err[512], cmd[4096];
+    snprintf(trp, sizeof trp, "%s/train.tsv", tmp);
+    snprintf(tep, sizeof tep, "%s/test.tsv", tmp);
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    snprintf(err, sizeof err, "%s/err.txt", tmp);
+    /* the tiny training data; one test session A B C (and an unknown item 99) */
+    FILE *f = fopen(trp, "w");
+    fprintf(f, "SessionId\tItemId\tTime\n");
+    for (int64_t e = 0; e < tiny.n_events; e++) {
+        int64_t s = 0;
+        while (tiny.offsets[s + 1] <= e)
+            s++;
+        fprintf(f, "%lld\t%lld\t%.0f\n", (long long)tiny.session_ids[s],
+                (long long)tiny.item_ids[tiny.items[e]], (double)tiny.times[e] / 1e6);
+    }
+    fclose(f);
+    f = fopen(tep, "w");
+    fprintf(f, "SessionId\tItemId\tTime\n9\t10\t1000000\n9\t99\t1000001\n9\t11\t1000002\n"
+               "9\t12\t1000003\n");
+    fclose(f);
+    /* pop: after A the target B ranks 1, after B the target C ranks 2 (B 4, C 3 clicks):
+     * Recall@20 1, MRR@20 0.75; every item is in the top-20 (coverage 1); popularity
+     * = mean of clicks / 4 over all six items = 13/24 */
+    snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,sr,sknn --json >%s 2>%s", bin, trp,
+             tep, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    char *o = slurp(out);
+    CHECK(o != NULL);
+    if (o) {
+        CHECK(strstr(o, "{\"algo\": \"pop\", \"params\": \"\", \"recall\": {\"20\": 1.000000}, "
+                        "\"mrr\": {\"20\": 0.750000}") != NULL);
+        CHECK(strstr(o, "\"coverage@20\": 1.000000, \"popularity@20\": 0.541667") != NULL);
+        CHECK(strstr(o, "\"algo\": \"sr\"") && strstr(o, "\"algo\": \"sknn\""));
+        CHECK(strstr(o, "\"predictions\": 2, \"skipped_rows\": 1") != NULL);
+        free(o);
+    }
+    /* the table, with parameters and two cutoffs */
+    snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,sknn -p sknn:k=1 --cutoffs 1,20 "
+             ">%s 2>%s", bin, trp, tep, out, err);
+    CHECK_EQ_INT(run(cmd), 0);
+    o = slurp(out);
+    if (o) {
+        CHECK(strstr(o, "Recall@1") && strstr(o, "NDCG@20") && strstr(o, "Cov@20"));
+        const char *line = strstr(o, "\npop ");
+        double v[7] = {0};
+        CHECK(line && sscanf(line, " pop %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3],
+                             &v[4], &v[5], &v[6]) == 7);
+        /* Recall@1 MRR@1 NDCG@1: the first target only; @20 as above; Cov@20 */
+        CHECK_NEAR(v[0], 0.5, 0);
+        CHECK_NEAR(v[1], 0.5, 0);
+        CHECK_NEAR(v[3], 1.0, 0);
+        CHECK_NEAR(v[4], 0.75, 0);
+        CHECK_NEAR(v[5], (1 + 1 / log2(3.0)) / 2, 1e-4);
+        CHECK_NEAR(v[6], 1.0, 0);
+        CHECK(strstr(o, "sknn: k=1") != NULL);
+        free(o);
+    }
+    /* user errors: exit 1 with a message naming the culprit */
+    snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,knn >%s 2>%s", bin, trp, tep, out,
+             err);
+    CHECK_EQ_INT(run(cmd), 1);
+    o = slurp(err);
+    CHECK(o && strstr(o, "'knn'"));
+    free(o);
+    snprintf(cmd, sizeof cmd, "%s compare %s %s --algos sknn -p sknn:k=zero >%s 2>%s", bin, trp,
+             tep, out, err);
+    CHECK_EQ_INT(run(cmd), 1);
+    o = slurp(err);
+    CHECK(o && strstr(o, "'zero'"));
+    free(o);
+    remove(trp);
+    remove(tep);
+    remove(out);
+    remove(err);
 }
 
 int main(void)
@@ -823,6 +1009,8 @@ int main(void)
     RUN(test_pop_follows_counts_yoo);
     RUN(test_spop_distinct_yoo);
     RUN(test_sknn_brute_yoo);
+    RUN(test_model_files);
+    RUN(test_cli_compare);
     RUN(test_e2e_yoochoose);
     sr_split_free(&tiny);
     if (have_yoo > 0) {

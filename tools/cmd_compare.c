@@ -17,17 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parts of the library built by other parts of the project: weak references
- * let this command link (and say what is missing) while they are absent. */
-#pragma weak sr_split_open
-#pragma weak sr_split_free
-#pragma weak sr_evaluate
-#pragma weak sr_train_gru
-#pragma weak sr_train_default_opts
-#pragma weak sr_gru_default_params
-#pragma weak sr_gru_params_parse
-#pragma weak sr_gru_params_preset
-
 #define CMD "compare"
 #define MAX_ALGOS 16
 #define TOPN 20
@@ -391,9 +380,6 @@ static sr_status train_one(const char *algo, const char *params, const char *pre
 {
     if (strcmp(algo, "gru4rec"))
         return sr_train_baseline(algo, params, train, m, err);
-    if (!sr_train_gru || !sr_gru_default_params || !sr_gru_params_parse ||
-        !sr_train_default_opts || !sr_gru_params_preset)
-        return sr_error_set(err, SR_ERR_ARG, "gru4rec is not built into this sessrec yet");
     sr_gru_params p = sr_gru_default_params();
     sr_status st;
     if (preset && (st = sr_gru_params_preset(&p, preset, err)) != SR_OK)
@@ -526,10 +512,6 @@ int cmd_compare(int argc, char **argv)
             free(rows[r].params);
         return rc;
     }
-    if (!sr_split_open || !sr_split_free || !sr_evaluate)
-        return cli_fail(CMD, "this sessrec was built without the split reader or the "
-                        "evaluator; cannot compare");
-
     sr_split train, test;
     sr_error err = {0};
     memset(&train, 0, sizeof train);
