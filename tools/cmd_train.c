@@ -77,7 +77,26 @@ static void usage(FILE *f)
         "  elu_param            ELU on bpr-max scores, 0 = none [0.5]\n"
         "  n_epochs             [10]\n"
         "  seed                 [42]\n"
-        "Defaults as one string:\n  %s\n"
+        "Defaults as one string:\n  %s\n",
+        "\n                       (their parameters: below)", defaults);
+    fprintf(f,
+        "\n"
+        "Baseline parameters (session-rec's names; defaults in brackets; docs/baselines.md):\n"
+        "  pop    top_n [None]\n"
+        "  spop   top_n [100]\n"
+        "  ar     pruning [20]\n"
+        "  sr     steps [10], weighting linear|same|div|log|quadratic [div], pruning [20],\n"
+        "         idf_weight 0|1|2 [0]\n"
+        "  iknn   n_sims [100], lambda (lmbd) [20], alpha [0.5]\n"
+        "  sknn   k [100], sample_size [1000], sampling recent|random [recent],\n"
+        "         similarity jaccard|cosine|tanimoto|binary [jaccard], remind [False],\n"
+        "         pop_boost [0], normalize [True], seed [0]\n"
+        "  vsknn  k [100], sample_size [1000], sampling [recent], weighting [div],\n"
+        "         weighting_score [div], idf_weighting [0], idf_weighting_session [False],\n"
+        "         remind [True], push_reminders [False], last_n_clicks [None],\n"
+        "         normalize [True], seed [0]\n"
+        "  stan   k [100], sample_size [5000], sampling [recent], remind [True],\n"
+        "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n"
         "\n"
         "Progress goes to stderr (a bar on a terminal, plain lines otherwise); settings,\n"
         "one line per epoch and the result go to stdout. A NaN loss stops training with\n"
@@ -86,9 +105,7 @@ static void usage(FILE *f)
         "examples:\n"
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
         "  sessrec train train.tsv -o model.srm -p layers=100/100,loss=bpr-max --valid valid.tsv\n"
-        "  sessrec train data/train_full -o pop.srm --algo pop\n",
-        "\n                       (their parameters: docs/baselines.md)",
-        defaults);
+        "  sessrec train data/train_full -o pop.srm --algo pop\n");
 }
 
 /* 17376 -> "17,376" */
