@@ -141,3 +141,55 @@ void cli_progress_done(cli_progress *p, const char *extra)
         fprintf(stderr, "\r\033[K");
     fprintf(stderr, "%s: done in %.1fs %s\n", p->label, el, extra ? extra : "");
 }
+
+const char *cli_grouped(int64_t v, char *buf, size_t n)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%llu", v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
+    size_t len = strlen(raw), o = 0;
+    if (v < 0 && o + 1 < n)
+        buf[o++] = '-';
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void cli_print_baseline_params(FILE *f)
+{
+    fputs("Baseline parameters (session-rec's names; defaults in brackets; docs/baselines.md):\n"
+          "  pop    top_n [None]\n"
+          "  spop   top_n [100]\n"
+          "  ar     pruning [20]\n"
+          "  sr     steps [10], weighting linear|same|div|log|quadratic [div], pruning [20],\n"
+          "         idf_weight 0|1|2 [0]\n"
+          "  iknn   n_sims [100], lambda (lmbd) [20], alpha [0.5]\n"
+          "  sknn   k [100], sample_size [1000], sampling recent|random [recent],\n"
+          "         similarity jaccard|cosine|tanimoto|binary [jaccard], remind [False],\n"
+          "         pop_boost [0], normalize [True], seed [0]\n"
+          "  vsknn  k [100], sample_size [1000], sampling [recent], weighting [div],\n"
+          "         weighting_score [div], idf_weighting [0], idf_weighting_session [False],\n"
+          "         remind [True], push_reminders [False], last_n_clicks [None],\n"
+          "         normalize [True], seed [0]\n"
+          "  stan   k [100], sample_size [5000], sampling [recent], remind [True],\n"
+          "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n",
+          f);
+}

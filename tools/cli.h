@@ -34,6 +34,13 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
 /* Durations: "1", "0.5" (days) or "86400s" (seconds); result in days. */
 int cli_days(const char *cmd, const char *opt, const char *s, double *out_days);
 
+/* 1234567 -> "1,234,567" into buf (n bytes); returns buf. */
+const char *cli_grouped(int64_t v, char *buf, size_t n);
+/* Writes s as a JSON string literal (quoted, escaped). */
+void cli_json_str(FILE *f, const char *s);
+/* The baselines' parameters and defaults, for --help texts. */
+void cli_print_baseline_params(FILE *f);
+
 /* Progress reporting on stderr: a bar redrawn in place on a terminal, plain
  * lines (at most every few seconds) otherwise. */
 typedef struct cli_progress {

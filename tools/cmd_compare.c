@@ -64,66 +64,20 @@ static void usage(FILE *f)
         "  --threads N          threads of the evaluation (default 0 = all cores)\n"
         "  --json               print one JSON object instead of the table\n"
         "  -h, --help           this text\n"
-        "\n"
-        "Baseline parameters (session-rec's names; defaults in brackets; docs/baselines.md):\n"
-        "  pop    top_n [None]\n"
-        "  spop   top_n [100]\n"
-        "  ar     pruning [20]\n"
-        "  sr     steps [10], weighting linear|same|div|log|quadratic [div], pruning [20],\n"
-        "         idf_weight 0|1|2 [0]\n"
-        "  iknn   n_sims [100], lambda (lmbd) [20], alpha [0.5]\n"
-        "  sknn   k [100], sample_size [1000], sampling recent|random [recent],\n"
-        "         similarity jaccard|cosine|tanimoto|binary [jaccard], remind [False],\n"
-        "         pop_boost [0], normalize [True], seed [0]\n"
-        "  vsknn  k [100], sample_size [1000], sampling [recent], weighting [div],\n"
-        "         weighting_score [div], idf_weighting [0], idf_weighting_session [False],\n"
-        "         remind [True], push_reminders [False], last_n_clicks [None],\n"
-        "         normalize [True], seed [0]\n"
-        "  stan   k [100], sample_size [5000], sampling [recent], remind [True],\n"
-        "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n"
+        "\n");
+    cli_print_baseline_params(f);
+    fputs(
         "\n"
         "Top-20 lists take tied items (also unscored ones filling a short list) in item\n"
         "order, like 'sessrec recommend'.\n"
         "\n"
         "example:\n"
-        "  sessrec compare data/train_full data/test --preset rsc15 --algos pop,sr,stan\n");
+        "  sessrec compare data/train_full data/test --preset rsc15 --algos pop,sr,stan\n", f);
 }
 
 static const char *ties_name(sr_ties t)
 {
     return t == SR_TIES_STANDARD ? "standard" : t == SR_TIES_MEDIAN ? "median" : "conservative";
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-/* 17376 -> "17,376" */
-static const char *grouped(int64_t v, char *buf, size_t n)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", (long long)(v < 0 ? -v : v));
-    size_t len = strlen(raw), o = 0;
-    if (v < 0 && o + 1 < n)
-        buf[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
 }
 
 /* ---- coverage and popularity of the top-20 lists ---------------------------------- */
@@ -554,11 +508,11 @@ int cmd_compare(int argc, char **argv)
 
     if (json) {
         printf("{\"train\": ");
-        json_str(stdout, train_path);
+        cli_json_str(stdout, train_path);
         printf(", \"test\": ");
-        json_str(stdout, test_path);
+        cli_json_str(stdout, test_path);
         printf(", \"preset\": ");
-        json_str(stdout, preset ? preset : "");
+        cli_json_str(stdout, preset ? preset : "");
         printf(", \"ties\": \"%s\", \"cutoffs\": [", ties_name(o.ties));
         for (int c = 0; c < o.n_cutoffs; c++)
             printf("%s%d", c ? ", " : "", o.cutoffs[c]);
@@ -566,10 +520,10 @@ int cmd_compare(int argc, char **argv)
         for (int r = 0; r < n_rows; r++) {
             row *w = &rows[r];
             printf("%s\n  {\"algo\": \"%s\", \"params\": ", r ? "," : "", w->algo);
-            json_str(stdout, w->params ? w->params : "");
+            cli_json_str(stdout, w->params ? w->params : "");
             if (!w->ok) {
                 printf(", \"error\": ");
-                json_str(stdout, w->error);
+                cli_json_str(stdout, w->error);
                 printf("}");
                 continue;
             }
@@ -613,7 +567,7 @@ int cmd_compare(int argc, char **argv)
                 printf(" %10.4f %10.4f %10.4f", w->ev.recall[c], w->ev.mrr[c], w->ev.ndcg[c]);
             char g[32];
             printf(" %8.4f %8.4f %9.2f %10s\n", w->coverage, w->popularity, w->train_s,
-                   grouped((int64_t)(w->ev.seconds > 0 ? (double)w->ev.n_predictions /
+                   cli_grouped((int64_t)(w->ev.seconds > 0 ? (double)w->ev.n_predictions /
                                                          w->ev.seconds : 0), g, sizeof g));
         }
         int64_t np = 0;

@@ -72,39 +72,6 @@ static int parse_cutoffs(const char *s, sr_eval_opts *o)
     return 0;
 }
 
-/* Writes s as a JSON string. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-/* 17376 -> "17,376" */
-static const char *grouped(int64_t v, char *buf, size_t n)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", (long long)(v < 0 ? -v : v));
-    size_t len = strlen(raw), o = 0;
-    if (v < 0 && o + 1 < n)
-        buf[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *test_path = NULL;
@@ -181,11 +148,11 @@ int cmd_eval(int argc, char **argv)
 
     if (json) {
         printf("{\"model\": ");
-        json_str(stdout, model_path);
+        cli_json_str(stdout, model_path);
         printf(", \"algo\": ");
-        json_str(stdout, sr_model_algo(m));
+        cli_json_str(stdout, sr_model_algo(m));
         printf(", \"n_items\": %lld, \"test\": ", (long long)sr_model_n_items(m));
-        json_str(stdout, test_path);
+        cli_json_str(stdout, test_path);
         printf(", \"test_sessions\": %lld, \"test_events\": %lld", (long long)test.n_sessions,
                (long long)test.n_events);
         printf(", \"ties\": \"%s\", \"batch_size\": %d, \"threads\": %d", ties_name(o.ties),
@@ -200,18 +167,18 @@ int cmd_eval(int argc, char **argv)
     } else {
         char b1[32], b2[32], b3[32];
         printf("model: %s (%s, %s items)\n", model_path, sr_model_algo(m),
-               grouped(sr_model_n_items(m), b1, sizeof b1));
+               cli_grouped(sr_model_n_items(m), b1, sizeof b1));
         printf("test:  %s (%s sessions, %s clicks)\n", test_path,
-               grouped(test.n_sessions, b2, sizeof b2), grouped(test.n_events, b3, sizeof b3));
+               cli_grouped(test.n_sessions, b2, sizeof b2), cli_grouped(test.n_events, b3, sizeof b3));
         printf("ties:  %s   batch %d x %d thread%s\n\n", ties_name(o.ties), o.batch_size,
                r.threads, r.threads == 1 ? "" : "s");
         printf("  cutoff    Recall       MRR      NDCG\n");
         for (int c = 0; c < r.n_cutoffs; c++)
             printf("  @%-5d %9.4f %9.4f %9.4f\n", r.cutoffs[c], r.recall[c], r.mrr[c], r.ndcg[c]);
         printf("\npredictions: %s   skipped rows (item unknown to the model): %s\n",
-               grouped(r.n_predictions, b1, sizeof b1), grouped(r.n_skipped, b2, sizeof b2));
+               cli_grouped(r.n_predictions, b1, sizeof b1), cli_grouped(r.n_skipped, b2, sizeof b2));
         printf("time: %.2f s (%s predictions/s)\n", r.seconds,
-               grouped((int64_t)(per_s + 0.5), b3, sizeof b3));
+               cli_grouped((int64_t)(per_s + 0.5), b3, sizeof b3));
     }
     sr_split_free(&test);
     sr_model_free(m);

@@ -100,23 +100,6 @@ static void file_label(const char *path, char *out, size_t n)
         out[len - 6] = 0;
 }
 
-/* 1234567 -> "1,234,567". */
-static const char *fmt_int(char *buf, int64_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
-    int j = 0;
-    if (v < 0)
-        buf[j++] = '-';
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
-    return buf;
-}
-
 /* Microseconds since the epoch -> "2014-04-07T10:51:09Z" (whole seconds, floor). */
 static const char *fmt_time(char *buf, size_t n, int64_t us)
 {
@@ -130,21 +113,6 @@ static const char *fmt_time(char *buf, size_t n, int64_t us)
     return buf;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_json(const entries *es)
 {
     char tb[64];
@@ -152,9 +120,9 @@ static void print_json(const entries *es)
     for (int i = 0; i < es->n; i++) {
         const sr_stats *st = &es->v[i].st;
         printf("  ");
-        json_str(es->v[i].label);
+        cli_json_str(stdout, es->v[i].label);
         printf(": {\n    \"path\": ");
-        json_str(es->v[i].path);
+        cli_json_str(stdout, es->v[i].path);
         printf(",\n    \"events\": %lld,\n    \"sessions\": %lld,\n    \"items\": %lld,\n",
                (long long)st->events, (long long)st->sessions, (long long)st->items);
         if (st->events > 0) {
@@ -223,9 +191,9 @@ static void print_table(const entries *es)
         }                                                                       \
         row(es, w, name, c);                                                    \
     } while (0)
-    ROW("Events", fmt_int(c[i], st->events));
-    ROW("Sessions", fmt_int(c[i], st->sessions));
-    ROW("Items", fmt_int(c[i], st->items));
+    ROW("Events", cli_grouped(st->events, c[i], 64));
+    ROW("Sessions", cli_grouped(st->sessions, c[i], 64));
+    ROW("Items", cli_grouped(st->items, c[i], 64));
     ROW("First time", st->events ? fmt_time(c[i], 64, st->first_time) : strcpy(c[i], "-"));
     ROW("Last time", st->events ? fmt_time(c[i], 64, st->last_time) : strcpy(c[i], "-"));
     for (int which = 0; which < 2; which++) {
@@ -236,10 +204,10 @@ static void print_table(const entries *es)
         const char *qn[5] = {"  min", "  25%", "  median", "  75%", "  max"};
         for (int k = 0; k < 5; k++) {
             if (k == 4) {
-                ROW("  90%", fmt_int(c[i], which ? st->sup_p90 : st->len_p90));
-                ROW("  99%", fmt_int(c[i], which ? st->sup_p99 : st->len_p99));
+                ROW("  90%", cli_grouped(which ? st->sup_p90 : st->len_p90, c[i], 64));
+                ROW("  99%", cli_grouped(which ? st->sup_p99 : st->len_p99, c[i], 64));
             }
-            ROW(qn[k], fmt_int(c[i], which ? st->sup_q[k] : st->len_q[k]));
+            ROW(qn[k], cli_grouped(which ? st->sup_q[k] : st->len_q[k], c[i], 64));
         }
     }
 #undef ROW

@@ -80,23 +80,9 @@ static void usage(FILE *f)
         "Defaults as one string:\n  %s\n",
         "\n                       (their parameters: below)", defaults);
     fprintf(f,
-        "\n"
-        "Baseline parameters (session-rec's names; defaults in brackets; docs/baselines.md):\n"
-        "  pop    top_n [None]\n"
-        "  spop   top_n [100]\n"
-        "  ar     pruning [20]\n"
-        "  sr     steps [10], weighting linear|same|div|log|quadratic [div], pruning [20],\n"
-        "         idf_weight 0|1|2 [0]\n"
-        "  iknn   n_sims [100], lambda (lmbd) [20], alpha [0.5]\n"
-        "  sknn   k [100], sample_size [1000], sampling recent|random [recent],\n"
-        "         similarity jaccard|cosine|tanimoto|binary [jaccard], remind [False],\n"
-        "         pop_boost [0], normalize [True], seed [0]\n"
-        "  vsknn  k [100], sample_size [1000], sampling [recent], weighting [div],\n"
-        "         weighting_score [div], idf_weighting [0], idf_weighting_session [False],\n"
-        "         remind [True], push_reminders [False], last_n_clicks [None],\n"
-        "         normalize [True], seed [0]\n"
-        "  stan   k [100], sample_size [5000], sampling [recent], remind [True],\n"
-        "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n"
+        "\n");
+    cli_print_baseline_params(f);
+    fputs(
         "\n"
         "Progress goes to stderr (a bar on a terminal, plain lines otherwise); settings,\n"
         "one line per epoch and the result go to stdout. A NaN loss stops training with\n"
@@ -105,24 +91,7 @@ static void usage(FILE *f)
         "examples:\n"
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
         "  sessrec train train.tsv -o model.srm -p layers=100/100,loss=bpr-max --valid valid.tsv\n"
-        "  sessrec train data/train_full -o pop.srm --algo pop\n");
-}
-
-/* 17376 -> "17,376" */
-static const char *grouped(int64_t v, char *buf, size_t n)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", (long long)(v < 0 ? -v : v));
-    size_t len = strlen(raw), o = 0;
-    if (v < 0 && o + 1 < n)
-        buf[o++] = '-';
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
+        "  sessrec train data/train_full -o pop.srm --algo pop\n", f);
 }
 
 /* Appends "a,b" pieces of baseline parameters. */
@@ -205,7 +174,7 @@ static void on_progress(const sr_train_progress *p, void *ud)
     if (u->quiet)
         return;
     char rate[32];
-    grouped((int64_t)(p->events_per_sec + 0.5), rate, sizeof rate);
+    cli_grouped((int64_t)(p->events_per_sec + 0.5), rate, sizeof rate);
     if (!p->epoch_done) {
         char extra[128];
         snprintf(extra, sizeof extra, "loss %.4f, %s ev/s", p->loss, rate);
@@ -234,8 +203,8 @@ static void describe_split(const char *what, const char *path, const sr_split *s
 {
     char a[32], b[32], c[32];
     printf("%-8s %s (%s clicks, %s sessions, %s items)\n", what, path,
-           grouped(s->n_events, a, sizeof a), grouped(s->n_sessions, b, sizeof b),
-           grouped(s->n_items, c, sizeof c));
+           cli_grouped(s->n_events, a, sizeof a), cli_grouped(s->n_sessions, b, sizeof b),
+           cli_grouped(s->n_items, c, sizeof c));
 }
 
 static void describe_gru(const sr_gru_params *p)
@@ -445,7 +414,7 @@ int cmd_train(int argc, char **argv)
     if (!quiet) {
         char a[32];
         printf("model    %s (%s, %s items), trained in %.1f s\n", out_path, algo,
-               grouped(sr_model_n_items(model), a, sizeof a), secs);
+               cli_grouped(sr_model_n_items(model), a, sizeof a), secs);
     }
     rc = 0;
 out:
