@@ -21,8 +21,9 @@
  * most PREP_MAX_THREADS); a part writes only its own rows or sessions, or
  * per-part counts merged in part order, so the result is bit-identical for
  * any thread count (tests/test_prepare.c compares them). Measured on a 33 M-click synthetic log
- * (bench/bench_prepare.c): about 2 s of one core, 1.6-1.7 GB peak RSS for
- * the whole `sessrec prepare` (the 0.8 GB log included).
+ * (bench/bench_prepare.c): about 2 s on one thread, 1.4-1.6 s on two
+ * (2-core machine), 1.6-1.7 GB peak RSS for the whole `sessrec prepare`
+ * (the 0.8 GB log included; a second thread adds 4 bytes a session).
  *
  * Must never: print, exit, modify the input log, or keep a working array
  * alive longer than needed (the 2 GiB budget at 33 M clicks counts the log).
