@@ -159,6 +159,8 @@ typedef struct sr_prepare_opts {
     double test_days;         /* 1.0; in days (seconds / 86400 accepted by the CLI) */
     double valid_days;        /* 0 = no validation split */
     int dedup;                /* drop consecutive repeated clicks within a session */
+    int threads;              /* worker threads; <= 0 = all cores (at most 4 are used);
+                                 the result does not depend on it */
 } sr_prepare_opts;
 
 sr_prepare_opts sr_prepare_default_opts(void);

@@ -16,9 +16,14 @@
  *      train_full and test splits (materialize);
  *   6. the validation split, when asked, copies train_full into train / valid.
  * No comparison sort touches n rows; everything is linear passes, counting
- * arrays and radix passes over S keys. Measured on a 33 M-click synthetic log
- * (bench/bench_prepare.c): about 2 s of one core, 1.6-1.7 GB peak RSS for
- * the whole `sessrec prepare` (the 0.8 GB log included).
+ * arrays and radix passes over S keys. The passes of steps 1, 2, 4 and 5
+ * over clicks or sessions run in opts.threads contiguous parts (pthreads, at
+ * most PREP_MAX_THREADS); a part writes only its own rows or sessions, or
+ * per-part counts merged in part order, so the result is bit-identical for
+ * any thread count (tests/test_prepare.c compares them). Measured on a 33 M-click synthetic log
+ * (bench/bench_prepare.c): about 2 s on one thread, 1.4-1.6 s on two
+ * (2-core machine), 1.6-1.7 GB peak RSS for the whole `sessrec prepare`
+ * (the 0.8 GB log included; a second thread adds 4 bytes a session).
  *
  * Must never: print, exit, modify the input log, or keep a working array
  * alive longer than needed (the 2 GiB budget at 33 M clicks counts the log).
@@ -29,6 +34,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +66,53 @@ void sr_prepared_free(sr_prepared *p)
 static void *xmalloc(size_t n) { return malloc(n ? n : 1); }
 
 #define NOMEM(err, what) sr_error_set(err, SR_ERR_NOMEM, "out of memory (%s)", what)
+
+/* ---- threads ------------------------------------------------------------------- */
+
+/* At most this many workers: per-worker arrays of the counting sort cost
+ * 4 bytes a session each (36 MB at YOOCHOOSE size). */
+#define PREP_MAX_THREADS 4
+
+/* A pass split into nt contiguous parts: fn(ctx, t, nt) does part t. Every
+ * parallel pass writes only its own part of the outputs (or per-part arrays
+ * merged afterwards in part order), so results never depend on nt. */
+typedef void (*par_fn)(void *ctx, int t, int nt);
+
+typedef struct par_arg {
+    par_fn fn;
+    void *ctx;
+    int t, nt;
+} par_arg;
+
+static void *par_main(void *a)
+{
+    par_arg *p = a;
+    p->fn(p->ctx, p->t, p->nt);
+    return NULL;
+}
+
+/* Runs parts 1..nt-1 on new threads and part 0 here; a part whose thread
+ * cannot be started runs here too, after part 0. */
+static void run_par(int nt, par_fn fn, void *ctx)
+{
+    pthread_t th[PREP_MAX_THREADS];
+    par_arg a[PREP_MAX_THREADS];
+    int started[PREP_MAX_THREADS] = {0};
+    for (int t = 1; t < nt; t++) {
+        a[t] = (par_arg){fn, ctx, t, nt};
+        started[t] = pthread_create(&th[t], NULL, par_main, &a[t]) == 0;
+    }
+    fn(ctx, 0, nt);
+    for (int t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            fn(ctx, t, nt);
+    }
+}
+
+/* First index of part t of [0, n) split into nt parts. */
+static int64_t part_lo(int64_t n, int t, int nt) { return n / nt * t + (n % nt) * t / nt; }
 
 /* ---- dense ids ----------------------------------------------------------------- */
 
@@ -156,7 +209,36 @@ typedef struct grouped {
     int32_t *len;       /* (S) clicks of the session still alive */
     int64_t *sid;       /* (S) original session ids */
     int64_t *item_ids;  /* (n_items) original item ids */
+    int nt;             /* parallel parts (threads) */
+    int32_t part[PREP_MAX_THREADS + 1]; /* part t = sessions [part[t], part[t+1]),
+                                           about n / nt clicks each */
 } grouped;
+
+/* Session range of part t. */
+static void sess_part(const grouped *g, int t, int32_t *a, int32_t *b)
+{
+    *a = g->part[t];
+    *b = g->part[t + 1];
+}
+
+/* Splits the sessions into nt parts of about equal clicks (g->start known). */
+static void set_parts(grouped *g)
+{
+    g->part[0] = 0;
+    for (int t = 1; t < g->nt; t++) { /* first session starting at or after the cut */
+        int64_t cut = part_lo(g->n, t, g->nt);
+        int32_t lo = g->part[t - 1], hi = g->S;
+        while (lo < hi) {
+            int32_t m = lo + (hi - lo) / 2;
+            if (g->start[m] < cut)
+                lo = m + 1;
+            else
+                hi = m;
+        }
+        g->part[t] = lo;
+    }
+    g->part[g->nt] = g->S;
+}
 
 static void grouped_free(grouped *g)
 {
@@ -198,9 +280,74 @@ static void sort_by_time(int32_t *p, int32_t m, const int64_t *time, int32_t *tm
         p[w++] = tmp[a++];
 }
 
-static sr_status group_log(const sr_log *log, grouped *g, sr_error *err)
+/* The counting sort by session, in parts of rows: part t counts its rows
+ * into cnt[t], which then become its cursors (part t's clicks of a session
+ * follow those of parts < t: file order is kept). */
+typedef struct csort_ctx {
+    const int32_t *sidx;                /* (n) dense session of each row */
+    int64_t n;
+    int32_t *cnt[PREP_MAX_THREADS];     /* (S) each */
+    int32_t *perm;                      /* (n) output */
+} csort_ctx;
+
+static void csort_count(void *ctx, int t, int nt)
+{
+    csort_ctx *c = ctx;
+    int32_t *cnt = c->cnt[t];
+    for (int64_t i = part_lo(c->n, t, nt), e = part_lo(c->n, t + 1, nt); i < e; i++)
+        cnt[c->sidx[i]]++;
+}
+
+static void csort_scatter(void *ctx, int t, int nt)
+{
+    csort_ctx *c = ctx;
+    int32_t *cur = c->cnt[t], *perm = c->perm;
+    for (int64_t i = part_lo(c->n, t, nt), e = part_lo(c->n, t + 1, nt); i < e; i++)
+        perm[cur[c->sidx[i]]++] = (int32_t)i;
+}
+
+/* Stable sort by time inside each session of a part (usually a no-op check). */
+typedef struct tsort_ctx {
+    grouped *g;
+    const int64_t *time;
+    int32_t maxlen;
+    int oom[PREP_MAX_THREADS];
+} tsort_ctx;
+
+static void tsort_part(void *ctx, int t, int nt)
+{
+    (void)nt;
+    tsort_ctx *c = ctx;
+    grouped *g = c->g;
+    const int64_t *time = c->time;
+    int32_t *tmp = NULL, a0, b0;
+    sess_part(g, t, &a0, &b0);
+    for (int32_t s = a0; s < b0; s++) {
+        int32_t a = g->start[s], b = g->start[s + 1];
+        int sorted = 1;
+        for (int32_t j = a + 1; j < b && sorted; j++)
+            sorted = time[g->perm[j - 1]] <= time[g->perm[j]];
+        if (sorted)
+            continue;
+        if (!tmp && !(tmp = xmalloc((size_t)c->maxlen * sizeof *tmp))) {
+            c->oom[t] = 1;
+            return;
+        }
+        sort_by_time(g->perm + a, b - a, time, tmp);
+    }
+    free(tmp);
+}
+
+/* threads: as sr_prepare_opts.threads (<= 0: all cores, then one thread for
+ * small logs, where starting threads costs more than it saves). */
+static sr_status group_log(const sr_log *log, int threads, grouped *g, sr_error *err)
 {
     memset(g, 0, sizeof *g);
+    int nt = sr_resolve_threads(threads);
+    nt = nt < 1 ? 1 : nt > PREP_MAX_THREADS ? PREP_MAX_THREADS : nt;
+    if (threads <= 0 && log->n < (int64_t)nt * 65536)
+        nt = 1;
+    g->nt = nt;
     int64_t n = log->n;
     if (n < 0 || n >= INT32_MAX)
         return sr_error_set(err, SR_ERR_ARG, "log has %lld clicks: at most %d are supported",
@@ -230,42 +377,47 @@ static sr_status group_log(const sr_log *log, grouped *g, sr_error *err)
         grouped_free(g);
         return NOMEM(err, "session tables");
     }
-    /* Counting sort by session (stable: file order inside a session). */
-    for (int64_t i = 0; i < n; i++)
-        g->start[sidx[i] + 1]++;
+    /* Counting sort by session (stable: file order inside a session). Part
+     * 0 borrows len for its counts and cursors; len is restored after. */
+    csort_ctx cs = {sidx, n, {NULL}, g->perm};
+    cs.cnt[0] = g->len;
+    memset(g->len, 0, (size_t)S * sizeof *g->len);
+    for (int t = 1; t < nt; t++)
+        if (!(cs.cnt[t] = calloc((size_t)S + 1, sizeof *cs.cnt[t]))) {
+            for (int u = 1; u < t; u++)
+                free(cs.cnt[u]);
+            free(sidx);
+            grouped_free(g);
+            return NOMEM(err, "grouping sessions");
+        }
+    run_par(nt, csort_count, &cs);
     int32_t maxlen = 0;
     for (int32_t s = 0; s < S; s++) {
-        g->len[s] = g->start[s + 1];
-        maxlen = g->len[s] > maxlen ? g->len[s] : maxlen;
-        g->start[s + 1] += g->start[s];
+        int32_t c = g->start[s];
+        for (int t = 0; t < nt; t++) {
+            int32_t x = cs.cnt[t][s];
+            cs.cnt[t][s] = c;
+            c += x;
+        }
+        g->start[s + 1] = c;
+        maxlen = c - g->start[s] > maxlen ? c - g->start[s] : maxlen;
     }
-    int32_t *cursor = g->len; /* borrow len as the cursor, then restore it */
-    for (int32_t s = 0; s < S; s++)
-        cursor[s] = g->start[s];
-    for (int64_t i = 0; i < n; i++)
-        g->perm[cursor[sidx[i]]++] = (int32_t)i;
+    run_par(nt, csort_scatter, &cs);
+    for (int t = 1; t < nt; t++)
+        free(cs.cnt[t]);
     g->it = sidx; /* the same size: reused for the items (saves 4n bytes of page faults) */
     sidx = NULL;
     for (int32_t s = 0; s < S; s++)
         g->len[s] = g->start[s + 1] - g->start[s];
+    set_parts(g);
 
-    /* Time order inside sessions: usually already true, checked in one pass. */
-    int32_t *tmp = NULL;
-    const int64_t *time = log->time;
-    for (int32_t s = 0; s < S; s++) {
-        int32_t a = g->start[s], b = g->start[s + 1];
-        int sorted = 1;
-        for (int32_t j = a + 1; j < b && sorted; j++)
-            sorted = time[g->perm[j - 1]] <= time[g->perm[j]];
-        if (sorted)
-            continue;
-        if (!tmp && !(tmp = xmalloc((size_t)maxlen * sizeof *tmp))) {
+    tsort_ctx ts = {g, log->time, maxlen, {0}};
+    run_par(nt, tsort_part, &ts);
+    for (int t = 0; t < nt; t++)
+        if (ts.oom[t]) {
             grouped_free(g);
             return NOMEM(err, "sorting sessions by time");
         }
-        sort_by_time(g->perm + a, b - a, time, tmp);
-    }
-    free(tmp);
     st = densify(log->item, g->perm, n, g->it, &g->item_ids, &g->n_items, "item ids", err);
     if (st != SR_OK) {
         grouped_free(g);
@@ -276,10 +428,37 @@ static sr_status group_log(const sr_log *log, grouped *g, sr_error *err)
 
 /* ---- dedup and filters --------------------------------------------------------- */
 
-/* Drops a click whose item equals the previous click's in the same session. */
-static void dedup(grouped *g)
+/* The filter's passes, each over the sessions of one part. Part t changes only
+ * its own sessions and its own support array (sup[0]: the supports; sup[t],
+ * t > 0: a delta merged into sup[0] after the pass, then zeroed). */
+typedef struct filt_ctx {
+    grouped *g;
+    int32_t *sup[PREP_MAX_THREADS];   /* (n_items) each */
+    const uint8_t *dead;              /* (n_items) items dropped */
+    int32_t min_len;
+    int64_t removed[PREP_MAX_THREADS];
+} filt_ctx;
+
+/* Adds the deltas of parts > 0 into the supports. */
+static void merge_support(filt_ctx *c)
 {
-    for (int32_t s = 0; s < g->S; s++)
+    int32_t NI = c->g->n_items;
+    for (int t = 1; t < c->g->nt; t++) {
+        int32_t *d = c->sup[t];
+        for (int32_t i = 0; i < NI; i++)
+            c->sup[0][i] += d[i];
+        memset(d, 0, (size_t)NI * sizeof *d);
+    }
+}
+
+/* Drops a click whose item equals the previous click's in the same session. */
+static void dedup_part(void *ctx, int t, int nt)
+{
+    (void)nt;
+    grouped *g = ((filt_ctx *)ctx)->g;
+    int32_t a, b;
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++)
         for (int32_t j = g->start[s] + 1; j < g->start[s + 1]; j++)
             if (g->it[j] == g->it[j - 1]) { /* dropped neighbours carry the same item */
                 g->perm[j] = -1;
@@ -287,21 +466,29 @@ static void dedup(grouped *g)
             }
 }
 
-/* support (n_items): alive clicks per item. */
-static void count_support(const grouped *g, int32_t *support)
+/* sup[t] += alive clicks per item. */
+static void count_part(void *ctx, int t, int nt)
 {
-    memset(support, 0, (size_t)g->n_items * sizeof *support);
-    for (int32_t s = 0; s < g->S; s++)
-        for (int32_t j = g->start[s]; j < g->start[s + 1]; j++)
-            if (g->perm[j] >= 0)
-                support[g->it[j]]++;
+    (void)nt;
+    filt_ctx *c = ctx;
+    const grouped *g = c->g;
+    int32_t *support = c->sup[t], a, b;
+    sess_part(g, t, &a, &b);
+    for (int32_t j = g->start[a]; j < g->start[b]; j++)
+        if (g->perm[j] >= 0)
+            support[g->it[j]]++;
 }
 
-/* Drops sessions with 0 < len < min_len; returns the clicks dropped. */
-static int64_t drop_short_sessions(grouped *g, int32_t min_len, int32_t *support)
+/* Drops sessions with 0 < len < min_len; removed[t] = the clicks dropped. */
+static void short_part(void *ctx, int t, int nt)
 {
+    (void)nt;
+    filt_ctx *c = ctx;
+    grouped *g = c->g;
+    int32_t *support = c->sup[t], min_len = c->min_len, a, b;
     int64_t removed = 0;
-    for (int32_t s = 0; s < g->S; s++) {
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++) {
         if (g->len[s] == 0 || g->len[s] >= min_len)
             continue;
         for (int32_t j = g->start[s]; j < g->start[s + 1]; j++)
@@ -312,23 +499,20 @@ static int64_t drop_short_sessions(grouped *g, int32_t min_len, int32_t *support
         removed += g->len[s];
         g->len[s] = 0;
     }
-    return removed;
+    c->removed[t] = removed;
 }
 
-/* Drops every click of items with support < min_sup; returns the clicks dropped.
- * dead (n_items) remembers the items already dropped. */
-static int64_t drop_rare_items(grouped *g, int32_t min_sup, const int32_t *support, uint8_t *dead)
+/* Drops every click of a dead item; removed[t] = the clicks dropped. */
+static void rare_part(void *ctx, int t, int nt)
 {
-    int scan = 0;
-    for (int32_t i = 0; i < g->n_items; i++)
-        if (!dead[i] && support[i] < min_sup) {
-            dead[i] = 1;
-            scan |= support[i] > 0;
-        }
-    if (!scan)
-        return 0;
+    (void)nt;
+    filt_ctx *c = ctx;
+    grouped *g = c->g;
+    const uint8_t *dead = c->dead;
     int64_t removed = 0;
-    for (int32_t s = 0; s < g->S; s++) {
+    int32_t a, b;
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++) {
         if (g->len[s] == 0)
             continue;
         for (int32_t j = g->start[s]; j < g->start[s + 1]; j++)
@@ -338,25 +522,70 @@ static int64_t drop_rare_items(grouped *g, int32_t min_sup, const int32_t *suppo
                 removed++;
             }
     }
-    return removed;
+    c->removed[t] = removed;
+}
+
+static int64_t total_removed(const filt_ctx *c)
+{
+    int64_t r = 0;
+    for (int t = 0; t < c->g->nt; t++)
+        r += c->removed[t];
+    return r;
+}
+
+/* Drops sessions with 0 < len < min_len, updating the supports; returns the
+ * clicks dropped. */
+static int64_t drop_short_sessions(filt_ctx *c, int32_t min_len)
+{
+    c->min_len = min_len;
+    run_par(c->g->nt, short_part, c);
+    merge_support(c);
+    return total_removed(c);
+}
+
+/* Drops every click of items with support < min_sup; returns the clicks
+ * dropped. dead (n_items) remembers the items already dropped. */
+static int64_t drop_rare_items(filt_ctx *c, int32_t min_sup, uint8_t *dead)
+{
+    const int32_t *support = c->sup[0];
+    int scan = 0;
+    for (int32_t i = 0; i < c->g->n_items; i++)
+        if (!dead[i] && support[i] < min_sup) {
+            dead[i] = 1;
+            scan |= support[i] > 0;
+        }
+    if (!scan)
+        return 0;
+    run_par(c->g->nt, rare_part, c);
+    return total_removed(c);
 }
 
 static sr_status filter(grouped *g, const sr_prepare_opts *o, int64_t *rounds, sr_error *err)
 {
-    int32_t *support = xmalloc((size_t)g->n_items * sizeof *support);
+    filt_ctx c;
+    memset(&c, 0, sizeof c);
+    c.g = g;
     uint8_t *dead = calloc((size_t)g->n_items + 1, 1);
-    if (!support || !dead) {
-        free(support);
+    int ok = dead != NULL;
+    for (int t = 0; t < g->nt; t++)
+        ok = ok && (c.sup[t] = calloc((size_t)g->n_items + 1, sizeof *c.sup[t])) != NULL;
+    if (!ok) {
+        for (int t = 0; t < g->nt; t++)
+            free(c.sup[t]);
         free(dead);
         return NOMEM(err, "item supports");
     }
-    count_support(g, support);
+    c.dead = dead;
+    if (o->dedup)
+        run_par(g->nt, dedup_part, &c);
+    run_par(g->nt, count_part, &c);
+    merge_support(&c);
     int32_t L = o->min_session_length > 1 ? o->min_session_length : 1;
     int32_t K = o->min_item_support;
     if (o->filter == SR_FILTER_RSC15) {
-        drop_short_sessions(g, 2, support);
-        drop_rare_items(g, K, support, dead);
-        drop_short_sessions(g, L, support);
+        drop_short_sessions(&c, 2);
+        drop_rare_items(&c, K, dead);
+        drop_short_sessions(&c, L);
         *rounds = 1;
     } else {
         /* The tutorial's cleanse_recursive: a round drops short sessions, then
@@ -366,13 +595,14 @@ static sr_status filter(grouped *g, const sr_prepare_opts *o, int64_t *rounds, s
         *rounds = 0;
         for (;;) {
             ++*rounds;
-            int64_t r = drop_short_sessions(g, L, support);
-            r += drop_rare_items(g, K, support, dead);
+            int64_t r = drop_short_sessions(&c, L);
+            r += drop_rare_items(&c, K, dead);
             if (r == 0)
                 break;
         }
     }
-    free(support);
+    for (int t = 0; t < g->nt; t++)
+        free(c.sup[t]);
     free(dead);
     return SR_OK;
 }
@@ -512,6 +742,106 @@ static int64_t cut_time(int64_t T, double days)
     return T >= INT64_MIN + span ? T - span : INT64_MIN;
 }
 
+/* materialize's passes over the sessions of one part; per-part results are
+ * combined in part order. */
+typedef struct mat_ctx {
+    grouped *g;
+    const int64_t *time;
+    int split;                         /* 1: time split at cut; 0: one split */
+    int64_t cut;
+    uint8_t *is_after;                 /* (S) */
+    uint64_t *key;                     /* (ns) */
+    int32_t *ord;                      /* (ns) */
+    sr_split *out[2];
+    int32_t ns[PREP_MAX_THREADS + 1];  /* surviving sessions of each part, then
+                                          the first key position of each part */
+    int64_t T[PREP_MAX_THREADS], tmin[PREP_MAX_THREADS];
+    int64_t cnt_s[PREP_MAX_THREADS][2], cnt_e[PREP_MAX_THREADS][2];
+} mat_ctx;
+
+/* ns[t]: surviving sessions; T[t]: their latest click. */
+static void mat_last(void *ctx, int t, int nt)
+{
+    (void)nt;
+    mat_ctx *c = ctx;
+    const grouped *g = c->g;
+    const int64_t *time = c->time;
+    int32_t a, b, ns = 0;
+    int64_t T = INT64_MIN;
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++)
+        if (g->len[s] > 0) {
+            ns++;
+            int32_t j = g->start[s + 1] - 1;
+            while (g->perm[j] < 0)
+                j--;
+            T = time[g->perm[j]] > T ? time[g->perm[j]] : T;
+        }
+    c->ns[t] = ns;
+    c->T[t] = T;
+}
+
+/* From position ns[t] on: key = first time, ord = session; is_after, counts;
+ * len = -1 for dropped sessions. */
+static void mat_keys(void *ctx, int t, int nt)
+{
+    (void)nt;
+    mat_ctx *c = ctx;
+    grouped *g = c->g;
+    const int64_t *time = c->time;
+    int64_t tmin = INT64_MAX, cs[2] = {0, 0}, ce[2] = {0, 0};
+    int32_t a, b, k = c->ns[t];
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++) {
+        if (g->len[s] <= 0) {
+            g->len[s] = -1;
+            continue;
+        }
+        int32_t j = g->start[s], e = g->start[s + 1] - 1;
+        while (g->perm[j] < 0)
+            j++;
+        while (g->perm[e] < 0)
+            e--;
+        int64_t tf = time[g->perm[j]];
+        tmin = tf < tmin ? tf : tmin;
+        c->key[k] = (uint64_t)tf;
+        c->ord[k++] = s;
+        int h = c->split && time[g->perm[e]] >= c->cut;
+        c->is_after[s] = (uint8_t)h;
+        cs[h]++;
+        ce[h] += g->len[s];
+    }
+    c->tmin[t] = tmin;
+    for (int h = 0; h < 2; h++) {
+        c->cnt_s[t][h] = cs[h];
+        c->cnt_e[t][h] = ce[h];
+    }
+}
+
+/* Copies the alive clicks of each session to its output position len[s]. */
+static void mat_scatter(void *ctx, int t, int nt)
+{
+    (void)nt;
+    mat_ctx *c = ctx;
+    const grouped *g = c->g;
+    const int64_t *time = c->time;
+    int32_t a, b;
+    sess_part(g, t, &a, &b);
+    for (int32_t s = a; s < b; s++) {
+        int32_t d = g->len[s];
+        if (d < 0)
+            continue;
+        sr_split *o = c->out[c->is_after[s]];
+        int32_t *items = o->items;
+        int64_t *times = o->times;
+        for (int32_t j = g->start[s]; j < g->start[s + 1]; j++)
+            if (g->perm[j] >= 0) {
+                items[d] = g->it[j];
+                times[d++] = time[g->perm[j]];
+            }
+    }
+}
+
 /* Materialises the surviving clicks of g into splits, sessions ordered by
  * (first time, id), and frees g (also on failure).
  *   days < 0: one split, `before`; its item table: items by first appearance.
@@ -539,16 +869,20 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
         st = NOMEM(err, "ordering sessions");
         goto done;
     }
+    mat_ctx mc;
+    memset(&mc, 0, sizeof mc);
+    mc.g = g;
+    mc.time = time;
+    mc.is_after = is_after;
+    run_par(g->nt, mat_last, &mc);
     int32_t ns = 0;
     int64_t T = INT64_MIN;
-    for (int32_t s = 0; s < S; s++)
-        if (g->len[s] > 0) {
-            ns++;
-            int32_t j = g->start[s + 1] - 1;
-            while (g->perm[j] < 0)
-                j--;
-            T = time[g->perm[j]] > T ? time[g->perm[j]] : T;
-        }
+    for (int t = 0; t < g->nt; t++) {
+        int32_t c = mc.ns[t];
+        mc.ns[t] = ns;
+        ns += c;
+        T = mc.T[t] > T ? mc.T[t] : T;
+    }
     int64_t cut = days >= 0 ? cut_time(T, days) : INT64_MAX;
 
     /* key (ns), ord (ns): first time of each surviving session, then sorted;
@@ -561,30 +895,18 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
         st = NOMEM(err, "ordering sessions");
         goto done;
     }
+    mc.split = days >= 0;
+    mc.cut = cut;
+    mc.key = key;
+    mc.ord = ord;
+    run_par(g->nt, mat_keys, &mc);
     int64_t tmin = INT64_MAX, nb_s = 0, nb_e = 0, na_s = 0, na_e = 0;
-    int32_t k = 0;
-    for (int32_t s = 0; s < S; s++) {
-        if (g->len[s] <= 0) {
-            g->len[s] = -1;
-            continue;
-        }
-        int32_t j = g->start[s], e = g->start[s + 1] - 1;
-        while (g->perm[j] < 0)
-            j++;
-        while (g->perm[e] < 0)
-            e--;
-        int64_t t = time[g->perm[j]];
-        tmin = t < tmin ? t : tmin;
-        key[k] = (uint64_t)t;
-        ord[k++] = s;
-        if (days >= 0 && time[g->perm[e]] >= cut) {
-            is_after[s] = 1;
-            na_s++;
-            na_e += g->len[s];
-        } else {
-            nb_s++;
-            nb_e += g->len[s];
-        }
+    for (int t = 0; t < g->nt; t++) {
+        tmin = mc.tmin[t] < tmin ? mc.tmin[t] : tmin;
+        nb_s += mc.cnt_s[t][0];
+        nb_e += mc.cnt_e[t][0];
+        na_s += mc.cnt_s[t][1];
+        na_e += mc.cnt_e[t][1];
     }
     if (days >= 0 && nb_s == 0) {
         st = sr_error_set(err, SR_ERR_EMPTY,
@@ -637,19 +959,9 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
     free(g->sid);
     g->sid = NULL;
 
-    for (int32_t s = 0; s < S; s++) {
-        int32_t d = g->len[s];
-        if (d < 0)
-            continue;
-        sr_split *o = out[is_after[s]];
-        int32_t *items = o->items;
-        int64_t *times = o->times;
-        for (int32_t j = g->start[s]; j < g->start[s + 1]; j++)
-            if (g->perm[j] >= 0) {
-                items[d] = g->it[j];
-                times[d++] = time[g->perm[j]];
-            }
-    }
+    mc.out[0] = before;
+    mc.out[1] = after;
+    run_par(g->nt, mat_scatter, &mc);
 
     /* Item table: the items of `before` by first appearance. */
     int32_t NI = g->n_items, nit = 0;
@@ -729,7 +1041,7 @@ sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err)
     if (!log)
         return sr_error_set(err, SR_ERR_ARG, "sr_split_from_log: no log");
     grouped g;
-    sr_status st = group_log(log, &g, err);
+    sr_status st = group_log(log, 0, &g, err);
     if (st != SR_OK)
         return st;
     return materialize(&g, log, -1, 1, "", out, NULL, err);
@@ -858,11 +1170,9 @@ sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts, sr_prepared
     if (log->n == 0)
         return sr_error_set(err, SR_ERR_EMPTY, "the click log is empty");
     grouped g;
-    sr_status st = group_log(log, &g, err);
+    sr_status st = group_log(log, o.threads, &g, err);
     if (st != SR_OK)
         return st;
-    if (o.dedup)
-        dedup(&g);
     st = filter(&g, &o, &out->filter_rounds, err);
     if (st != SR_OK) {
         grouped_free(&g);

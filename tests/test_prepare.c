@@ -498,6 +498,20 @@ static const char *ref_dump(const ref_sess *s, int n)
     return b;
 }
 
+/* Every count and array equal (the result does not depend on the threads). */
+static int splits_equal(const sr_split *a, const sr_split *b)
+{
+    if (a->n_events != b->n_events || a->n_sessions != b->n_sessions || a->n_items != b->n_items)
+        return 0;
+    size_t E = (size_t)a->n_events, S = (size_t)a->n_sessions, I = (size_t)a->n_items;
+    return (!S || !memcmp(a->session_ids, b->session_ids, S * sizeof *a->session_ids)) &&
+           (!a->offsets == !b->offsets) &&
+           (!a->offsets || !memcmp(a->offsets, b->offsets, (S + 1) * sizeof *a->offsets)) &&
+           (!E || !memcmp(a->items, b->items, E * sizeof *a->items)) &&
+           (!E || !memcmp(a->times, b->times, E * sizeof *a->times)) &&
+           (!I || !memcmp(a->item_ids, b->item_ids, I * sizeof *a->item_ids));
+}
+
 static const char *dump_us(const sr_split *s)
 {
     static char buf[4][1 << 16];
@@ -534,7 +548,7 @@ static void test_random_vs_reference(void)
     sr_rng rng;
     sr_rng_seed(&rng, 7);
     static ref_sess S[300], B[300], A[300], B2[300], A2[300];
-    int fails = 0, n_ok = 0, n_test = 0, n_valid = 0, n_rounds3 = 0, n_empty = 0;
+    int fails = 0, n_ok = 0, n_test = 0, n_valid = 0, n_rounds3 = 0, n_empty = 0, n_threaded = 0;
     for (int iter = 0; iter < 300 && fails < 3; iter++) {
         int nsess = 1 + (int)(sr_rng_next(&rng) % 60);
         int nrows = 1 + (int)(sr_rng_next(&rng) % (uint64_t)(nsess * 7));
@@ -627,8 +641,27 @@ static void test_random_vs_reference(void)
         log_build(&log, r, nrows);
         sr_prepared p;
         sr_error err;
+        o.threads = 1 + iter % 4; /* parts of a few rows each: the threaded passes */
         sr_status got = sr_prepare(&log, &o, &p, &err);
         int bad = got != want;
+        if (o.threads > 1) { /* identical to one thread, array for array */
+            sr_prepared p1;
+            sr_error err1;
+            sr_prepare_opts o1 = o;
+            o1.threads = 1;
+            sr_status got1 = sr_prepare(&log, &o1, &p1, &err1);
+            bad |= got1 != got;
+            if (got1 == SR_OK && got == SR_OK) {
+                bad |= !splits_equal(&p1.train_full, &p.train_full) ||
+                       !splits_equal(&p1.test, &p.test) || !splits_equal(&p1.train, &p.train) ||
+                       !splits_equal(&p1.valid, &p.valid) ||
+                       p1.filter_rounds != p.filter_rounds ||
+                       p1.filtered_events != p.filtered_events;
+                n_threaded++;
+            }
+            if (got1 == SR_OK)
+                sr_prepared_free(&p1);
+        }
         if (got == SR_OK && !bad) {
             bad |= strcmp(dump_us(&p.train_full), ref_dump(B, nb)) != 0;
             bad |= strcmp(dump_us(&p.test), ref_dump(A, na)) != 0;
@@ -661,9 +694,10 @@ static void test_random_vs_reference(void)
         free(r);
     }
     /* The random cases must cover what they claim to (else the test proves little). */
-    fprintf(stderr, "  random: %d ok (%d with test, %d with valid, %d with >= 3 rounds), %d empty\n",
-            n_ok, n_test, n_valid, n_rounds3, n_empty);
+    fprintf(stderr, "  random: %d ok (%d with test, %d with valid, %d with >= 3 rounds, %d "
+            "threaded), %d empty\n", n_ok, n_test, n_valid, n_rounds3, n_threaded, n_empty);
     CHECK(n_ok >= 150 && n_test >= 100 && n_valid >= 30 && n_rounds3 >= 10 && n_empty >= 5);
+    CHECK(n_threaded >= 100);
 }
 
 

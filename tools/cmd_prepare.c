@@ -77,7 +77,8 @@ static void usage(FILE *f)
             "  --tsv                       also write the GRU4Rec TSV files\n"
             "  --skip-bad-lines            skip malformed lines (counted and reported) instead\n"
             "                              of failing on the first one\n"
-            "  --threads N                 reader threads (default 0 = all cores)\n"
+            "  --threads N                 reader and prepare threads (default 0 = all\n"
+            "                              cores); the output does not depend on it\n"
             "  --quiet                     no progress messages on stderr (the report on\n"
             "                              stdout stays)\n"
             "  -h, --help                  this text\n"
@@ -465,6 +466,7 @@ int cmd_prepare(int argc, char **argv)
         } else if (!strcmp(a, "--threads")) {
             if (cli_int(cmd, a, v, 0, 1024, &ro.threads))
                 return 1;
+            po.threads = ro.threads;
         }
     }
     if (!input || !dir) {
