@@ -165,6 +165,10 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
         sr_batch_step bs;
         sr_batch_rewind(&it);
         while (sr_batch_next(&it, &bs)) {
+            /* As the official iterator: without extra samples a lone row has no
+             * negative at all, so the epoch ends once fewer than 2 rows remain. */
+            if (p->n_sample == 0 && bs.n < 2)
+                break;
             if (bs.keep)
                 sr_gru_keep_rows(g, bs.keep, bs.n);
             for (int k = 0; k < bs.n_reset; k++)

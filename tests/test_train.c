@@ -181,6 +181,41 @@ static void test_learns_cycles_bprmax_embedding(void)
     CHECK_MSG(r1 > 0.9, "Recall@1 %g", r1);
 }
 
+/* Without extra samples the epoch ends once fewer than 2 rows remain (as the
+ * official iterator): a 10-click and a 2-click session with batch 2 train one
+ * step of 2 rows; with one extra sample all 10 pairs are trained. */
+static void epoch_events_cb(const sr_train_progress *pr, void *ud)
+{
+    if (pr->epoch_done)
+        *(int64_t *)ud = pr->events_done;
+}
+
+static void test_lone_row_without_samples(void)
+{
+    int64_t off[3] = {0, 10, 12}, sid[2] = {1, 2}, times[12], ids[4] = {11, 12, 13, 14};
+    int32_t items[12] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+    for (int i = 0; i < 12; i++)
+        times[i] = i;
+    sr_split tr = {.n_events = 12, .n_sessions = 2, .n_items = 4, .session_ids = sid,
+                   .offsets = off, .items = items, .times = times, .item_ids = ids};
+    for (int ns = 0; ns <= 1; ns++) {
+        sr_gru_params p = sr_gru_default_params();
+        p.layers[0] = 4;
+        p.batch_size = 2;
+        p.n_sample = ns;
+        p.n_epochs = 1;
+        int64_t done = -1;
+        sr_train_opts o = sr_train_default_opts();
+        o.cb = epoch_events_cb;
+        o.ud = &done;
+        sr_model *m = NULL;
+        sr_error err = {0};
+        CHECK(sr_train_gru(&tr, &p, &o, &m, &err) == SR_OK);
+        CHECK_EQ_INT(done, ns ? 10 : 2);
+        sr_model_free(m);
+    }
+}
+
 /* The item map: only items clicked in TRAIN, in order of first appearance,
  * with their original ids. */
 static void test_item_map(void)
@@ -437,6 +472,7 @@ int main(void)
     RUN(test_learns_cycles_full_xe_onehot_adam);
     RUN(test_learns_cycles_bprmax_embedding);
     RUN(test_item_map);
+    RUN(test_lone_row_without_samples);
     RUN(test_deterministic);
     RUN(test_nan_stop);
     RUN(test_errors);
