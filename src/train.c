@@ -166,8 +166,9 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
         sr_batch_rewind(&it);
         while (sr_batch_next(&it, &bs)) {
             /* As the official iterator: without extra samples a lone row has no
-             * negative at all, so the epoch ends once fewer than 2 rows remain. */
-            if (p->n_sample == 0 && bs.n < 2)
+             * negative at all, so the epoch ends once fewer than 2 rows remain
+             * (the full softmax always has negatives: it trains to the end). */
+            if (p->n_sample == 0 && p->loss != SR_LOSS_FULL_XE && bs.n < 2)
                 break;
             if (bs.keep)
                 sr_gru_keep_rows(g, bs.keep, bs.n);

@@ -183,7 +183,7 @@ static void test_learns_cycles_bprmax_embedding(void)
 
 /* Without extra samples the epoch ends once fewer than 2 rows remain (as the
  * official iterator): a 10-click and a 2-click session with batch 2 train one
- * step of 2 rows; with one extra sample all 10 pairs are trained. */
+ * step of 2 rows; with one extra sample, or the full softmax, all 10 pairs. */
 static void epoch_events_cb(const sr_train_progress *pr, void *ud)
 {
     if (pr->epoch_done)
@@ -213,6 +213,13 @@ static void test_lone_row_without_samples(void)
         CHECK(sr_train_gru(&tr, &p, &o, &m, &err) == SR_OK);
         CHECK_EQ_INT(done, ns ? 10 : 2);
         sr_model_free(m);
+        if (!ns) { /* the full softmax has negatives for a lone row: all 10 pairs */
+            p.loss = SR_LOSS_FULL_XE;
+            done = -1;
+            CHECK(sr_train_gru(&tr, &p, &o, &m, &err) == SR_OK);
+            CHECK_EQ_INT(done, 10);
+            sr_model_free(m);
+        }
     }
 }
 
