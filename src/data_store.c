@@ -7,8 +7,7 @@
  * Must never: trust a byte of a file before checking it (a corrupted or
  * hostile file gives SR_ERR_FORMAT, never a crash or an out-of-range index),
  * write a final file name other than by atomic rename, print, or exit.
- * The checksum is zlib's crc32, which is the same CRC-32/IEEE as sr_crc32
- * (tested), about 4x faster.
+ * The checksum is sr_crc32 (CRC-32/IEEE, computed by zlib).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "data_store.h"
@@ -23,7 +22,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "split files are little-endian and written/mapped as such: byte-swap on a big-endian port"
@@ -33,11 +31,6 @@
 #define SPLIT_VERSION 1u
 #define SPLIT_HEADER 96u
 #define SPLIT_MAX_COUNT ((uint64_t)1 << 40) /* keeps every size computation far from overflow */
-
-static uint32_t crc(uint32_t c, const void *p, uint64_t n)
-{
-    return (uint32_t)crc32_z(c, p, (z_size_t)n);
-}
 
 void sr_split_free(sr_split *s)
 {
@@ -160,8 +153,8 @@ static void *crc_payload(void *arg)
     uint32_t pc = 0;
     for (int k = 0; k < N_SEC; k++) {
         if (j->L->size[k])
-            pc = crc(pc, j->sec[k], j->L->size[k]);
-        pc = crc(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
+            pc = sr_crc32(pc, j->sec[k], j->L->size[k]);
+        pc = sr_crc32(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
     }
     j->crc = pc;
     return NULL;
@@ -180,7 +173,7 @@ static void make_header(uint8_t *h, const sr_split *s, const layout *L, uint32_t
         put64(h + 40 + 8 * k, L->off[k]);
     put64(h + 80, L->file_size);
     put32(h + 88, payload_crc);
-    put32(h + 92, crc(0, h, 92));
+    put32(h + 92, sr_crc32(0, h, 92));
 }
 
 sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
@@ -240,7 +233,7 @@ sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split 
     if (len < SPLIT_HEADER)
         return sr_error_set(err, SR_ERR_FORMAT, "%s: truncated split file (%zu bytes, the header "
                             "alone has %u)", name, len, SPLIT_HEADER);
-    if (get32(p + 92) != crc(0, p, 92))
+    if (get32(p + 92) != sr_crc32(0, p, 92))
         return sr_error_set(err, SR_ERR_FORMAT, "%s: header checksum mismatch (corrupted file)",
                             name);
     if (get32(p + 12) != SPLIT_HEADER)
@@ -270,7 +263,7 @@ sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split 
     if ((uint64_t)len > L.file_size)
         return sr_error_set(err, SR_ERR_FORMAT, "%s: %llu unexpected bytes after the end of the "
                             "split", name, (unsigned long long)((uint64_t)len - L.file_size));
-    if (crc(0, p + SPLIT_HEADER, L.file_size - SPLIT_HEADER) != get32(p + 88))
+    if (sr_crc32(0, p + SPLIT_HEADER, L.file_size - SPLIT_HEADER) != get32(p + 88))
         return sr_error_set(err, SR_ERR_FORMAT, "%s: payload checksum mismatch (corrupted file)",
                             name);
     if ((uintptr_t)buf % 8)
