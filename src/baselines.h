@@ -130,7 +130,7 @@ sr_status sr_bl_i2i_finish(const sr_model_vt *vt, const bl_data *d, bl_i2i *i2i,
 
 /* Keeps the `keep` best entries of a candidate list (val desc, then `order`
  * asc), sorted that way. Used by the pruning of ar/sr and iknn's n_sims.
- * Arrays are (n); returns the new length. */
+ * Arrays are (n); returns the new length, or -1 when out of memory. */
 int64_t sr_bl_top_entries(int32_t *to, double *val, int64_t *order, int64_t n, int64_t keep);
 
 /* ---- training entry points (one per algorithm) ------------------------------- */

@@ -21,7 +21,9 @@
  *               far back the session's most recent item shared with n lies
  *        stan   sim * exp(-|pos_n(i) - pos_n(i*)| / lambda_inh), pos_n = last
  *               position in n, i* = the last item of n in D
- *      remind=false drops the session's own items.
+ *      vsknn and stan: remind=false drops the session's own items (vsknn: the
+ *      clicks used for similarity); sknn keeps them and remind=true boosts
+ *      its last 3 clicks, as session-rec.
  *
  * STAN's "now" is the test click's time in session-rec; the scorer API has
  * no time, and none is needed: exp(-(now - t)/L) = exp(-(now - t_ref)/L) *
