@@ -418,6 +418,23 @@ void sr_bl_i2i_free(void *impl)
     free(t);
 }
 
+bl_i2i *sr_bl_i2i_new(int64_t n_items, const char *params)
+{
+    bl_i2i *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t plen = strlen(params) + 1;
+    t->n_items = n_items;
+    t->off = calloc((size_t)n_items + 1, sizeof *t->off);
+    t->params = malloc(plen);
+    if (!t->off || !t->params) {
+        sr_bl_i2i_free(t);
+        return NULL;
+    }
+    memcpy(t->params, params, plen);
+    return t;
+}
+
 sr_scorer *sr_bl_i2i_scorer_new(const sr_model *m, int max_batch)
 {
     (void)m;

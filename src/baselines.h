@@ -110,6 +110,9 @@ typedef struct bl_i2i {
 } bl_i2i;
 
 void sr_bl_i2i_free(void *impl);
+/* An empty list model over n_items (off all zero) with a copy of the canonical
+ * parameter text; NULL when out of memory. */
+bl_i2i *sr_bl_i2i_new(int64_t n_items, const char *params);
 sr_scorer *sr_bl_i2i_scorer_new(const sr_model *m, int max_batch);
 void sr_bl_i2i_scorer_free(sr_scorer *s);
 void sr_bl_i2i_reset(sr_scorer *s, int slot);
