@@ -404,10 +404,7 @@ int64_t sr_bl_top_entries(int32_t *to, double *val, int64_t *order, int64_t n, i
 
 /* ---- item-to-item list model ------------------------------------------------------------ */
 
-typedef struct i2i_scorer {
-    sr_scorer hdr;
-    int32_t *last;   /* (max_batch) last item of each slot, -1 = none */
-} i2i_scorer;
+/* Scoring reads only the clicked item, so a scorer keeps no session state. */
 
 void sr_bl_i2i_free(void *impl)
 {
@@ -421,47 +418,53 @@ void sr_bl_i2i_free(void *impl)
     free(t);
 }
 
+bl_i2i *sr_bl_i2i_new(int64_t n_items, const char *params)
+{
+    bl_i2i *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t plen = strlen(params) + 1;
+    t->n_items = n_items;
+    t->off = calloc((size_t)n_items + 1, sizeof *t->off);
+    t->params = malloc(plen);
+    if (!t->off || !t->params) {
+        sr_bl_i2i_free(t);
+        return NULL;
+    }
+    memcpy(t->params, params, plen);
+    return t;
+}
+
 sr_scorer *sr_bl_i2i_scorer_new(const sr_model *m, int max_batch)
 {
     (void)m;
-    i2i_scorer *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->last = malloc((size_t)max_batch * sizeof *s->last);
-    if (!s->last) {
-        free(s);
-        return NULL;
-    }
-    for (int i = 0; i < max_batch; i++)
-        s->last[i] = -1;
-    return &s->hdr;
+    (void)max_batch;
+    return calloc(1, sizeof(sr_scorer));
 }
 
-void sr_bl_i2i_scorer_free(sr_scorer *s)
+void sr_bl_i2i_scorer_free(sr_scorer *s) { free(s); }
+
+void sr_bl_i2i_reset(sr_scorer *s, int slot)
 {
-    i2i_scorer *x = (i2i_scorer *)s;
-    free(x->last);
-    free(x);
+    (void)s;
+    (void)slot;
 }
-
-void sr_bl_i2i_reset(sr_scorer *s, int slot) { ((i2i_scorer *)s)->last[slot] = -1; }
 
 void sr_bl_i2i_move(sr_scorer *s, int dst, int src)
 {
-    i2i_scorer *x = (i2i_scorer *)s;
-    x->last[dst] = x->last[src];
+    (void)s;
+    (void)dst;
+    (void)src;
 }
 
 void sr_bl_i2i_step(sr_scorer *s, const int32_t *items, int n, float *scores)
 {
-    i2i_scorer *x = (i2i_scorer *)s;
     const bl_i2i *t = s->m->impl;
     const int64_t ni = t->n_items;
     for (int r = 0; r < n; r++) {
         float *row = scores + (size_t)r * (size_t)ni; /* (n_items) */
         memset(row, 0, (size_t)ni * sizeof *row);
         int32_t it = items[r];
-        x->last[r] = it;
         if (it < 0 || it >= ni)
             continue;
         for (int64_t j = t->off[it]; j < t->off[it + 1]; j++)

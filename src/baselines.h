@@ -110,6 +110,9 @@ typedef struct bl_i2i {
 } bl_i2i;
 
 void sr_bl_i2i_free(void *impl);
+/* An empty list model over n_items (off all zero) with a copy of the canonical
+ * parameter text; NULL when out of memory. */
+bl_i2i *sr_bl_i2i_new(int64_t n_items, const char *params);
 sr_scorer *sr_bl_i2i_scorer_new(const sr_model *m, int max_batch);
 void sr_bl_i2i_scorer_free(sr_scorer *s);
 void sr_bl_i2i_reset(sr_scorer *s, int slot);
@@ -130,7 +133,7 @@ sr_status sr_bl_i2i_finish(const sr_model_vt *vt, const bl_data *d, bl_i2i *i2i,
 
 /* Keeps the `keep` best entries of a candidate list (val desc, then `order`
  * asc), sorted that way. Used by the pruning of ar/sr and iknn's n_sims.
- * Arrays are (n); returns the new length. */
+ * Arrays are (n); returns the new length, or -1 when out of memory. */
 int64_t sr_bl_top_entries(int32_t *to, double *val, int64_t *order, int64_t n, int64_t keep);
 
 /* ---- training entry points (one per algorithm) ------------------------------- */

@@ -69,17 +69,10 @@ sr_status sr_bl_train_iknn(const bl_data *d, const char *params, sr_model **out,
             doff[s + 1] = dn;
         }
     }
-    bl_i2i *t = calloc(1, sizeof *t);
     char ptxt[128];
     sr_bl_params_format(iknn_defs, 3, &ip, ptxt, sizeof ptxt);
-    if (t) {
-        t->n_items = ni;
-        t->off = calloc((size_t)ni + 1, sizeof *t->off);
-        t->params = malloc(strlen(ptxt) + 1);
-        if (t->params)
-            memcpy(t->params, ptxt, strlen(ptxt) + 1);
-    }
-    if (!doff || !ditems || !seen || !co || !pw || !touched || !tval || !order || !t || !t->off || !t->params) {
+    bl_i2i *t = sr_bl_i2i_new(ni, ptxt);
+    if (!doff || !ditems || !seen || !co || !pw || !touched || !tval || !order || !t) {
         st = sr_error_set(err, SR_ERR_NOMEM, "iknn: out of memory");
         goto done;
     }

@@ -21,7 +21,9 @@
  *               far back the session's most recent item shared with n lies
  *        stan   sim * exp(-|pos_n(i) - pos_n(i*)| / lambda_inh), pos_n = last
  *               position in n, i* = the last item of n in D
- *      remind=false drops the session's own items.
+ *      vsknn and stan: remind=false drops the session's own items (vsknn: the
+ *      clicks used for similarity); sknn keeps them and remind=true boosts
+ *      its last 3 clicks, as session-rec.
  *
  * STAN's "now" is the test click's time in session-rec; the scorer API has
  * no time, and none is needed: exp(-(now - t)/L) = exp(-(now - t_ref)/L) *
@@ -332,10 +334,9 @@ typedef struct knn_scorer {
     uint32_t *use_stamp;     /* == gen: item is among the clicks used for similarity */
     int32_t *use_last;       /* 1-based position of its last used click */
     double *w;               /* its weight in the similarity */
-    uint32_t *nb_stamp;      /* == nb_gen: item seen in the neighbour being scored */
-    int32_t *nb_last;        /* its last position in that neighbour (stan) */
+    int32_t *nb_last;        /* stan: its last position in the neighbour being scored,
+                              * written for that neighbour's clicks before it is read */
     int32_t *nb_cnt;         /* pop_boost: neighbours holding the item, zero between uses */
-    uint32_t nb_gen;
     uint32_t *acc_stamp;     /* == gen: item is listed in `touched` */
     double *acc;             /* item scores, zero outside `touched` */
     int32_t *touched;
@@ -359,7 +360,6 @@ static void knn_scorer_free(sr_scorer *s)
     free(x->use_stamp);
     free(x->use_last);
     free(x->w);
-    free(x->nb_stamp);
     free(x->nb_last);
     free(x->nb_cnt);
     free(x->acc_stamp);
@@ -386,7 +386,6 @@ static sr_scorer *knn_scorer_new(const sr_model *mm, int max_batch)
     x->use_stamp = calloc(ni, sizeof *x->use_stamp);
     x->use_last = calloc(ni, sizeof *x->use_last);
     x->w = calloc(ni, sizeof *x->w);
-    x->nb_stamp = calloc(ni, sizeof *x->nb_stamp);
     x->nb_last = calloc(ni, sizeof *x->nb_last);
     x->nb_cnt = calloc(ni, sizeof *x->nb_cnt);
     x->acc_stamp = calloc(ni, sizeof *x->acc_stamp);
@@ -397,7 +396,7 @@ static sr_scorer *knn_scorer_new(const sr_model *mm, int max_batch)
     x->heap = malloc(BL_HIST * sizeof *x->heap);
     x->cands = malloc((size_t)(x->cap ? x->cap : 1) * sizeof *x->cands);
     x->decay = malloc((BL_HIST + 2) * sizeof *x->decay);
-    if (!x->cur_stamp || !x->use_stamp || !x->use_last || !x->w || !x->nb_stamp ||
+    if (!x->cur_stamp || !x->use_stamp || !x->use_last || !x->w ||
         !x->nb_last || !x->nb_cnt || !x->acc_stamp || !x->acc || !x->touched || !x->dl || !x->cur || !x->heap ||
         !x->cands || !x->decay || sr_bl_hist_init(&x->h, max_batch) != SR_OK) {
         knn_scorer_free(&x->hdr);
@@ -418,16 +417,14 @@ static void knn_move(sr_scorer *s, int dst, int src)
     sr_bl_hist_move(&((knn_scorer *)s)->h, dst, src);
 }
 
-/* Next generation of per-item stamps: arrays a, b, c (NULL = none) are
- * cleared when the counter wraps around. */
+/* Next generation of per-item stamps: arrays a, b, c are cleared when the
+ * counter wraps around. */
 static uint32_t next_gen(uint32_t *gen, uint32_t *a, uint32_t *b, uint32_t *c, size_t n)
 {
     if (++*gen == 0) {
         memset(a, 0, n * sizeof *a);
-        if (b)
-            memset(b, 0, n * sizeof *b);
-        if (c)
-            memset(c, 0, n * sizeof *c);
+        memset(b, 0, n * sizeof *b);
+        memset(c, 0, n * sizeof *c);
         *gen = 1;
     }
     return *gen;
@@ -673,14 +670,12 @@ static void score_one(knn_scorer *x, const knn_model *m, int slot, float *row)
                 add_score(x, it, v * decay);
             }
         } else {
-            uint32_t ng = next_gen(&x->nb_gen, x->nb_stamp, NULL, NULL, ni);
             const int32_t *ci = m->clicks + m->c_off[s];
             int64_t cn = m->c_off[s + 1] - m->c_off[s];
             int64_t star = 0;
             for (int64_t j = 0; j < cn; j++) {
                 if (x->cur_stamp[ci[j]] == g)
                     star = j + 1;
-                x->nb_stamp[ci[j]] = ng;
                 x->nb_last[ci[j]] = (int32_t)(j + 1);
             }
             for (int64_t j = 0; j < dn; j++) {

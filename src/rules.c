@@ -78,22 +78,14 @@ sr_status sr_bl_train_rules(const bl_data *d, const char *params, int sequential
     int32_t *touched = malloc((size_t)ni * sizeof *touched);
     double *tval = malloc((size_t)ni * sizeof *tval);
     double *idf = sequential && rp.idf_weight ? malloc((size_t)ni * sizeof *idf) : NULL;
-    bl_i2i *t = calloc(1, sizeof *t);
     char ptxt[256];
     if (sequential)
         sr_bl_params_format(sr_defs, 4, &rp, ptxt, sizeof ptxt);
     else
         sr_bl_params_format(ar_defs, 1, &rp, ptxt, sizeof ptxt);
-    if (t) {
-        t->n_items = ni;
-        t->off = calloc((size_t)ni + 1, sizeof *t->off);
-        t->params = malloc(strlen(ptxt) + 1);
-        if (t->params)
-            memcpy(t->params, ptxt, strlen(ptxt) + 1);
-    }
+    bl_i2i *t = sr_bl_i2i_new(ni, ptxt);
     int64_t cap = 0;
-    if (!acc || !first || !touched || !tval ||
-        (sequential && rp.idf_weight && !idf) || !t || !t->off || !t->params) {
+    if (!acc || !first || !touched || !tval || (sequential && rp.idf_weight && !idf) || !t) {
         st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", algo);
         goto done;
     }

@@ -101,29 +101,6 @@ typedef struct tl_arg {
     int id;
 } tl_arg;
 
-/* Indices of the TOPN highest scores, ties by lower index (as sr_topk). */
-static int top_items(const float *row, int64_t n, int32_t *idx)
-{
-    float val[TOPN];
-    int k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        float v = row[i];
-        if (v != v)
-            continue;
-        if (k == TOPN && !(v > val[TOPN - 1]))
-            continue;
-        int j = k < TOPN ? k++ : TOPN - 1;
-        while (j > 0 && v > val[j - 1]) {
-            val[j] = val[j - 1];
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        val[j] = v;
-        idx[j] = (int32_t)i;
-    }
-    return k;
-}
-
 static void *toplists_thread(void *p)
 {
     tl_arg *a = p;
@@ -159,7 +136,7 @@ static void *toplists_thread(void *p)
             in[i] = t->items[pos[i]];
         sr_scorer_step(sc, in, nact, scores);
         for (int i = 0; i < nact; i++) {
-            int k = top_items(scores + (size_t)i * (size_t)ni, ni, idx);
+            int k = sr_topk(scores + (size_t)i * (size_t)ni, ni, TOPN, idx, NULL);
             double s = 0;
             for (int j = 0; j < k; j++) {
                 seen[idx[j]] = 1;
