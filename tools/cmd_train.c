@@ -312,8 +312,10 @@ int cmd_train(int argc, char **argv)
             return cli_fail(CMD, "--preset is for gru4rec; %s takes -p name=value", algo);
         if (have_seed)
             return cli_fail(CMD, "--seed is for gru4rec; %s takes its parameters with -p", algo);
-        if (params_file && read_params_file(params_file, NULL, &bspec))
+        if (params_file && read_params_file(params_file, NULL, &bspec)) {
+            free(bspec); /* the lines read before the error */
             return 1;
+        }
         for (int k = 0; k < n_specs; k++)
             if (append_spec(&bspec, specs[k])) {
                 free(bspec);
