@@ -760,30 +760,17 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
 
 static void vt_free_impl(void *impl) { sr_gru_free(impl); }
 
-const sr_model_vt sr_gru4rec_vt = {
-    .algo = "gru4rec",
-    .scorer_new = vt_scorer_new,
-    .scorer_free = vt_scorer_free,
-    .reset = vt_reset,
-    .step = vt_step,
-    .move = vt_move,
-    .serialize = vt_serialize,
-    .deserialize = vt_deserialize,
-    .free_impl = vt_free_impl,
-};
+/* Every member but free_impl, shared by the owning plug-in and the view. */
+#define GRU4REC_VT_COMMON                                                                 \
+    .algo = "gru4rec", .scorer_new = vt_scorer_new, .scorer_free = vt_scorer_free,        \
+    .reset = vt_reset, .step = vt_step, .move = vt_move, .serialize = vt_serialize,       \
+    .deserialize = vt_deserialize
+
+const sr_model_vt sr_gru4rec_vt = {GRU4REC_VT_COMMON, .free_impl = vt_free_impl};
 
 /* The same plug-in without ownership: freeing the model leaves the network. */
-static const sr_model_vt gru4rec_view_vt = {
-    .algo = "gru4rec",
-    .scorer_new = vt_scorer_new,
-    .scorer_free = vt_scorer_free,
-    .reset = vt_reset,
-    .step = vt_step,
-    .move = vt_move,
-    .serialize = vt_serialize,
-    .deserialize = vt_deserialize,
-    .free_impl = NULL,
-};
+static const sr_model_vt gru4rec_view_vt = {GRU4REC_VT_COMMON, .free_impl = NULL};
+#undef GRU4REC_VT_COMMON
 
 sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids)
 {

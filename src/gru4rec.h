@@ -22,7 +22,7 @@ typedef struct sr_gru sr_gru;
  * "Wh<l>" (H, 3H), "bx<l>" and "bh<l>" (1, 3H: PyTorch's bias_ih and bias_hh;
  * the one-hot layer 0 has "bx0" only), then "Wy" (N, H_last), "By" (N, 1). */
 typedef struct sr_tensor {
-    const char *name;      /* e.g. "Wy", "By", "E", "Wx0", "Wh0", "b0", "bun0" */
+    const char *name;      /* e.g. "Wy", "By", "E", "Wx0", "Wh0", "bx0", "bh0" */
     float *data;
     float *grad;
     int64_t rows, cols;

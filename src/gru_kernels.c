@@ -71,6 +71,17 @@ size_t grk_plan_ints(const grk_shape *sh)
     return 5 * cm + 3 * (size_t)sh->Bmax;
 }
 
+/* The index of item `it` in rows (n so far), appending it when marker says it
+ * is not there yet; marker[it] keeps that index until the caller clears it. */
+static int32_t unique_row(int32_t *marker, int32_t *rows, int *n, int32_t it)
+{
+    if (marker[it] < 0) {
+        marker[it] = *n;
+        rows[(*n)++] = it;
+    }
+    return marker[it];
+}
+
 void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32_t *in,
                     const int32_t *out, int B, int Bn, const int32_t *samples, int32_t *marker)
 {
@@ -103,40 +114,25 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
             memcpy(pl->cols + B, samples, (size_t)sh->nsmp * sizeof *samples);
         int nu = 0;
         for (int64_t c = 0; c < pl->C; c++) {
-            int32_t it = pl->cols[c];
-            if (marker[it] < 0) {
-                marker[it] = nu;
-                pl->ufirst[nu] = (int32_t)c;
-                pl->urows[nu++] = it;
-            } else {
+            int seen = nu;
+            pl->col_u[c] = unique_row(marker, pl->urows, &nu, pl->cols[c]);
+            if (nu > seen)
+                pl->ufirst[seen] = (int32_t)c;
+            else
                 pl->dups[pl->ndup++] = (int32_t)c;
-            }
-            pl->col_u[c] = marker[it];
         }
         pl->nU = nu;
         if (sh->mode == GRK_CONSTRAINED)
-            for (int i = 0; i < B; i++) {
-                int32_t it = in[i];
-                if (marker[it] < 0) {
-                    marker[it] = nu;
-                    pl->urows[nu++] = it;
-                }
-                pl->in_u[i] = marker[it];
-            }
+            for (int i = 0; i < B; i++)
+                pl->in_u[i] = unique_row(marker, pl->urows, &nu, in[i]);
         pl->nW = nu;
         for (int k = 0; k < nu; k++)
             marker[pl->urows[k]] = -1;
     }
     if (sh->mode != GRK_CONSTRAINED) {
         int ni = 0;
-        for (int i = 0; i < B; i++) {
-            int32_t it = in[i];
-            if (marker[it] < 0) {
-                marker[it] = ni;
-                pl->irows[ni++] = it;
-            }
-            pl->in_u[i] = marker[it];
-        }
+        for (int i = 0; i < B; i++)
+            pl->in_u[i] = unique_row(marker, pl->irows, &ni, in[i]);
         pl->nI = ni;
         for (int k = 0; k < ni; k++)
             marker[pl->irows[k]] = -1;

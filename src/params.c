@@ -46,7 +46,8 @@ sr_gru_params sr_gru_default_params(void)
 
 /* ---- value parsers: whole string, range-checked ----------------------------- */
 
-#define MAX_UNITS 65536
+/* The most units of a layer or embedding: what the network accepts (gru4rec.c). */
+#define MAX_UNITS 16384
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -151,7 +152,7 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
     int64_t i64;
 #define IS(n) (!strcmp(name, n))
     if (IS("layers")) {
-        *expect = "1 to 4 sizes in [1, 65536] separated by '/', e.g. 100 or 480/480";
+        *expect = "1 to 4 sizes in [1, 16384] separated by '/', e.g. 100 or 480/480";
         return parse_layers(v, p);
     }
     if (IS("loss")) {
@@ -163,7 +164,7 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
         return parse_bool(v, &p->constrained_embedding);
     }
     if (IS("embedding")) {
-        *expect = "an integer in [0, 65536]";
+        *expect = "an integer in [0, 16384]";
         return parse_int(v, 0, MAX_UNITS, &p->embedding);
     }
     if (IS("batch_size")) {

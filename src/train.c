@@ -91,13 +91,15 @@ static sr_status train_data_build(train_data *d, const sr_split *s, sr_error *er
     return SR_OK;
 }
 
-/* Validation of the network as it is now: a model shell that borrows g. */
-static sr_status validate(sr_model *shell, sr_gru *g, const sr_train_opts *o,
+/* Validation of the network as it is now, through a model view of g. */
+static sr_status validate(sr_gru *g, const int64_t *item_ids, const sr_train_opts *o,
                           sr_eval_result *res, sr_error *err)
 {
-    shell->impl = g;
-    sr_status st = sr_evaluate(shell, o->valid, &o->valid_opts, res, err);
-    shell->impl = NULL;
+    sr_model *view = sr_gru_model_view(g, item_ids);
+    if (!view)
+        return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the validation model");
+    sr_status st = sr_evaluate(view, o->valid, &o->valid_opts, res, err);
+    sr_model_free(view);
     if (st == SR_ERR_EMPTY)
         st = SR_OK; /* no known item in the validation split: 0 predictions, not a failure */
     return st;
@@ -134,7 +136,6 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
 
     openblas_set_num_threads(threads);
     sr_gru *g = NULL;
-    sr_model *shell = NULL;
     sr_batch_iter it;
     memset(&it, 0, sizeof it);
     st = sr_gru_new(&g, p, d.n_items, d.support, err);
@@ -144,13 +145,6 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     if (st != SR_OK) {
         sr_error_set(err, st, "cannot create the mini-batch iterator (batch_size %d)", p->batch_size);
         goto done;
-    }
-    if (o.valid) {
-        shell = sr_model_new_shell(&sr_gru4rec_vt, d.n_items, d.item_ids);
-        if (!shell) {
-            st = sr_error_set(err, SR_ERR_NOMEM, "out of memory for the validation model");
-            goto done;
-        }
     }
 
     double B = (double)p->batch_size;
@@ -204,7 +198,7 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
         pr.epoch_done = 1;
         sr_eval_result res;
         if (o.valid) {
-            st = validate(shell, g, &o, &res, err);
+            st = validate(g, d.item_ids, &o, &res, err);
             openblas_set_num_threads(threads); /* the evaluator may have changed it */
             if (st != SR_OK)
                 goto done;
@@ -219,7 +213,6 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     if (!*out)
         st = sr_error_set(err, SR_ERR_NOMEM, "out of memory building the model");
 done:
-    sr_model_free(shell);
     sr_batch_free(&it);
     if (g)
         sr_gru_free(g);

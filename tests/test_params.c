@@ -113,6 +113,10 @@ static void test_parse_rejects(void)
     expect_bad("layers=1/2/3/4/5", "layers: bad value");
     expect_bad("layers=0", "layers: bad value '0'");
     expect_bad("layers=abc", "layers: bad value 'abc'");
+    /* the network's limit (16384 units): the parser must not promise more */
+    expect_bad("layers=100/16385", "layers: bad value '100/16385'");
+    expect_bad("layers=100/16385", "[1, 16384]");
+    expect_bad("embedding=16385", "embedding: bad value '16385'");
     expect_bad("loss=top1", "loss: bad value 'top1'");
     expect_bad("constrained_embedding=yes", "constrained_embedding: bad value 'yes'");
     expect_bad("dropout_p_hidden=1", "dropout_p_hidden: bad value '1'");
@@ -227,6 +231,10 @@ static void test_check(void)
     CHECK(strstr(err.msg, "bpr-max") != NULL);
     p.n_sample = 1;
     CHECK(sr_gru_params_check(&p, &err) == SR_OK);
+    p = sr_gru_default_params();
+    p.layers[0] = 16385; /* more than the network (gru4rec.c) takes */
+    CHECK(sr_gru_params_check(&p, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "16384") != NULL);
     sr_gru_params_preset(&p, "tutorial", NULL);
     CHECK(sr_gru_params_check(&p, &err) == SR_OK);
 }

@@ -64,8 +64,10 @@ static void usage(FILE *f)
         "  embedding            size of a separate input embedding, 0 = one-hot input [0]\n"
         "                       (used only when constrained_embedding=False)\n"
         "  batch_size           parallel sessions per mini-batch [64]\n"
-        "  dropout_p_embed      dropout on the input embedding [0]\n"
-        "  dropout_p_hidden     dropout on each GRU layer's output [0]\n"
+        "  dropout_p_embed      dropout on the input embedding [0] (one-hot input: on the\n"
+        "                       first GRU layer's output, as the official code)\n"
+        "  dropout_p_hidden     dropout on each GRU layer's output [0] (one-hot input: on\n"
+        "                       the layers above the first)\n"
         "  learning_rate        [0.05]\n"
         "  momentum             Nesterov-style momentum of Adagrad [0]\n"
         "  optim                adagrad or adam [adagrad]; adam_beta1, adam_beta2, adam_eps\n"
@@ -310,8 +312,10 @@ int cmd_train(int argc, char **argv)
             return cli_fail(CMD, "--preset is for gru4rec; %s takes -p name=value", algo);
         if (have_seed)
             return cli_fail(CMD, "--seed is for gru4rec; %s takes its parameters with -p", algo);
-        if (params_file && read_params_file(params_file, NULL, &bspec))
+        if (params_file && read_params_file(params_file, NULL, &bspec)) {
+            free(bspec); /* the lines read before the error */
             return 1;
+        }
         for (int k = 0; k < n_specs; k++)
             if (append_spec(&bspec, specs[k])) {
                 free(bspec);
