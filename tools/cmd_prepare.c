@@ -473,6 +473,8 @@ int cmd_prepare(int argc, char **argv)
         usage(stderr);
         return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
     }
+    if (!*dir) /* mkdir_p would read past the end of "" */
+        return cli_fail(cmd, "-o: empty folder name");
 
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
