@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "util.h" /* sr_now, sr_atomic_* */
 
 #include <errno.h>
 #include <signal.h>
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -113,13 +113,6 @@ static void remove_parts(void)
 }
 
 /* ---- small helpers -------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* mkdir -p; *created = 1 when the last component did not exist. */
 static int mkdir_p(const char *dir, int *created)
@@ -495,7 +488,7 @@ int cmd_prepare(int argc, char **argv)
     if (mkdir_p(dir, &created) != 0)
         return cli_fail(cmd, "%s: cannot create the output folder: %s", dir, strerror(errno));
 
-    double t0 = now_s();
+    double t0 = sr_now();
     sr_error err;
     memset(&err, 0, sizeof err);
     sr_log log;
@@ -509,7 +502,7 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t1 = now_s();
+    double t1 = sr_now();
     if (chatty)
         fprintf(stderr, "prepare: read %lld clicks in %.1f s; cleaning and splitting...\n",
                 (long long)log.n, t1 - t0);
@@ -522,7 +515,7 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t2 = now_s();
+    double t2 = sr_now();
     if (chatty)
         fprintf(stderr, "prepare: done in %.1f s; writing %s...\n", t2 - t1, dir);
 
@@ -565,7 +558,7 @@ int cmd_prepare(int argc, char **argv)
         sr_prepared_free(&p);
         return cli_fail_err(cmd, &w.err);
     }
-    double t3 = now_s();
+    double t3 = sr_now();
 
     /* The report. */
     char d1[64], d2[64];
