@@ -251,22 +251,19 @@ static void count_bytes(writer *w, const char *path)
         w->bytes += (double)sb.st_size;
 }
 
-static int write_split(writer *w, const char *name, const sr_split *s)
+/* Writes s to the temporary path p: a binary split, or GRU4Rec TSV. */
+static int save_to(writer *w, const char *p, const sr_split *s, int tsv)
 {
-    const char *p = add_file(w, name);
-    if (!p || sr_split_save(s, p, &w->err) != SR_OK)
+    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
         return -1;
     count_bytes(w, p);
     return 0;
 }
 
-static int write_tsv(writer *w, const char *name, const sr_split *s)
+static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 {
     const char *p = add_file(w, name);
-    if (!p || sr_split_save_tsv(s, p, &w->err) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
+    return p ? save_to(w, p, s, tsv) : -1;
 }
 
 /* `name` holds the same bytes as the already written file `same`: a hard link
@@ -283,10 +280,7 @@ static int write_same(writer *w, const char *name, const char *same, const sr_sp
         return -1;
     if (src && link(src, p) == 0)
         return 0;
-    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
+    return save_to(w, p, s, tsv);
 }
 
 static int write_items(writer *w, const sr_split *s)
@@ -522,18 +516,20 @@ int cmd_prepare(int argc, char **argv)
     writer w;
     memset(&w, 0, sizeof w);
     w.dir = dir;
-    int bad = write_split(&w, "train_full.split", &p.train_full) ||
-              write_split(&w, "test.split", &p.test);
+    int bad = write_split(&w, "train_full.split", &p.train_full, 0) ||
+              write_split(&w, "test.split", &p.test, 0);
     if (!bad && p.has_valid)
-        bad = write_split(&w, "train.split", &p.train) || write_split(&w, "valid.split", &p.valid);
+        bad = write_split(&w, "train.split", &p.train, 0) ||
+              write_split(&w, "valid.split", &p.valid, 0);
     else if (!bad)
         bad = write_same(&w, "train.split", "train_full.split", &p.train_full, 0);
     bad = bad || write_items(&w, &p.train_full);
     if (!bad && tsv) {
-        bad = write_tsv(&w, "train_full.tsv", &p.train_full) ||
-              write_tsv(&w, "test.tsv", &p.test);
+        bad = write_split(&w, "train_full.tsv", &p.train_full, 1) ||
+              write_split(&w, "test.tsv", &p.test, 1);
         if (!bad && p.has_valid)
-            bad = write_tsv(&w, "train.tsv", &p.train) || write_tsv(&w, "valid.tsv", &p.valid);
+            bad = write_split(&w, "train.tsv", &p.train, 1) ||
+                  write_split(&w, "valid.tsv", &p.valid, 1);
         else if (!bad)
             bad = write_same(&w, "train.tsv", "train_full.tsv", &p.train_full, 1);
     }
