@@ -286,25 +286,14 @@ static int write_same(writer *w, const char *name, const char *same, const sr_sp
 static int write_items(writer *w, const sr_split *s)
 {
     const char *p = add_file(w, "items.tsv");
-    if (!p)
+    sr_atomic a; /* writes g_inner[k], as the library does for the other files */
+    if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
-    FILE *f = fopen(g_inner[w->f[w->n - 1].part], "wb");
-    if (!f) {
-        sr_error_set(&w->err, SR_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
+    fputs("ItemIndex\tItemId\n", a.f);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
+        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
-    }
-    int ok = fputs("ItemIndex\tItemId\n", f) >= 0;
-    for (int64_t i = 0; i < s->n_items && ok; i++)
-        ok = fprintf(f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]) > 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok || rename(g_inner[w->f[w->n - 1].part], p) != 0) {
-        sr_error_set(&w->err, SR_ERR_IO, "%s: write failed: %s", p, strerror(ok ? errno : e));
-        return -1;
-    }
     count_bytes(w, p);
     return 0;
 }
