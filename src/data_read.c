@@ -176,6 +176,30 @@ SRR_INLINE int fast_date(const char *p, date_cache *c, int64_t *day_us)
 
 static const uint32_t pow10u[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
 
+/* Optional ".f{1,6}" at *pp -> microseconds in *frac (0 when absent); *pp moves
+ * past it. 0 for a bare '.' or more than 6 digits. */
+SRR_INLINE int fast_frac(const char **pp, uint32_t *frac)
+{
+    const char *p = *pp;
+    uint32_t f = 0;
+    if (*p == '.') {
+        p++;
+        int k = 0;
+        unsigned d;
+        while (k < 6 && (d = dig(*p)) <= 9) {
+            f = f * 10 + d;
+            p++;
+            k++;
+        }
+        if (k == 0 || dig(*p) <= 9)
+            return 0;
+        f *= pow10u[k];
+    }
+    *pp = p;
+    *frac = f;
+    return 1;
+}
+
 /* SessionId,YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z,ItemId,Category */
 SRR_INLINE const char *fast_yoochoose(const char *p, int64_t *s, int64_t *it, int64_t *t,
                                       date_cache *dc)
@@ -197,21 +221,8 @@ SRR_INLINE const char *fast_yoochoose(const char *p, int64_t *s, int64_t *it, in
     if (hh > 23 || mm > 59 || ss > 59)
         return NULL;
     p += 9;
-    uint32_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int k = 0;
-        unsigned d;
-        while (k < 6 && (d = dig(*p)) <= 9) {
-            frac = frac * 10 + d;
-            p++;
-            k++;
-        }
-        if (k == 0 || dig(*p) <= 9)
-            return NULL;
-        frac *= pow10u[k];
-    }
-    if (p[0] != 'Z' || p[1] != ',')
+    uint32_t frac;
+    if (!fast_frac(&p, &frac) || p[0] != 'Z' || p[1] != ',')
         return NULL;
     p += 2;
     *t = day_us + (int64_t)(hh * 3600 + mm * 60 + ss) * 1000000 + frac;
@@ -242,21 +253,9 @@ SRR_INLINE const char *fast_seconds(const char *p, int64_t *t)
         sec = sec * 10 + d;
         p++;
     }
-    if (p == s || p - s > 12)
+    uint32_t frac;
+    if (p == s || p - s > 12 || !fast_frac(&p, &frac))
         return NULL;
-    uint32_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int k = 0;
-        while (k < 6 && (d = dig(*p)) <= 9) {
-            frac = frac * 10 + d;
-            p++;
-            k++;
-        }
-        if (k == 0 || dig(*p) <= 9)
-            return NULL;
-        frac *= pow10u[k];
-    }
     *t = (int64_t)sec * 1000000 + frac;
     return p;
 }
