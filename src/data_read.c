@@ -960,10 +960,12 @@ static int rd_append(sr_log *out, const sr_log *src)
     return 0;
 }
 
-static void rd_bad_line(reader *r, int64_t line, const char *what)
+/* Counts n skipped lines, the first of them at `line` (what: its message). */
+static void rd_bad_lines(reader *r, int64_t n, int64_t line, const char *what)
 {
-    if (r->bad++ == 0)
+    if (r->bad == 0)
         snprintf(r->first_bad, sizeof r->first_bad, "%s:%lld: %.200s", r->name, (long long)line, what);
+    r->bad += n;
 }
 
 static void populate(void *base, size_t from, size_t to)
@@ -1013,7 +1015,7 @@ static void rd_chunk(reader *r, const chunk *c)
             return;
         }
         r->data_lines++;
-        rd_bad_line(r, r->line_no, what);
+        rd_bad_lines(r, 1, r->line_no, what);
         if (r->o.nrows > 0 && r->data_lines >= r->o.nrows)
             r->done = 1;
         return;
@@ -1084,12 +1086,8 @@ static void rd_chunk(reader *r, const chunk *c)
             rd_error(r, SR_ERR_NOMEM, 0, "out of memory");
             return;
         }
-        if (w->bad) {
-            if (r->bad == 0)
-                snprintf(r->first_bad, sizeof r->first_bad, "%s:%lld: %.200s", r->name,
-                         (long long)(r->line_no + w->first_bad_idx + 1), w->what);
-            r->bad += w->bad;
-        }
+        if (w->bad)
+            rd_bad_lines(r, w->bad, r->line_no + w->first_bad_idx + 1, w->what);
         r->line_no += w->lines;
         r->data_lines += w->lines;
         if (w->stopped) {
