@@ -12,7 +12,7 @@
  * are then appended in order, so the result, the counts and the first error
  * (in file order) do not depend on the number of threads.
  *
- * Memory is bounded: two chunk buffers (~17 MB each) and per-thread piece
+ * Memory is bounded: two chunk buffers (~9 MB each: chunk_max + max_line) and per-thread piece
  * arrays besides the log itself. Must never print, exit, read outside its
  * buffers, or leave anything allocated in *out on failure.
  */
