@@ -116,6 +116,20 @@ static int64_t part_lo(int64_t n, int t, int nt) { return n / nt * t + (n % nt) 
 
 /* ---- dense ids ----------------------------------------------------------------- */
 
+/* (*uniq)[k] = v, doubling *uniq (*cap entries) when full; -1 when out of memory. */
+static int uniq_put(int64_t **uniq, size_t *cap, size_t k, int64_t v)
+{
+    if (k == *cap) {
+        int64_t *nu = realloc(*uniq, 2 * *cap * sizeof *nu);
+        if (!nu)
+            return -1;
+        *uniq = nu;
+        *cap *= 2;
+    }
+    (*uniq)[k] = v;
+    return 0;
+}
+
 /* out[j] = dense index of ids[order ? order[j] : j], numbered by first
  * appearance in that order; *uniq_out (n_out) lists the distinct values
  * (caller frees). `order` is NULL or a permutation of 0..n-1. */
@@ -145,16 +159,10 @@ static sr_status densify(const int64_t *ids, const int32_t *order, int64_t n, in
             int64_t v = ids[order ? order[j] : j];
             int32_t *t = &tab[(uint64_t)v - (uint64_t)lo];
             if (*t < 0) {
-                if (k == cap) {
-                    int64_t *nu = realloc(uniq, 2 * cap * sizeof *uniq);
-                    if (!nu) {
-                        free(tab);
-                        goto oom;
-                    }
-                    uniq = nu;
-                    cap *= 2;
+                if (uniq_put(&uniq, &cap, k, v) != 0) {
+                    free(tab);
+                    goto oom;
                 }
-                uniq[k] = v;
                 *t = (int32_t)k++;
             }
             out[j] = *t;
@@ -172,16 +180,11 @@ static sr_status densify(const int64_t *ids, const int32_t *order, int64_t n, in
                 goto oom;
             }
             if ((size_t)r == k) {
-                if (k == cap) {
-                    int64_t *nu = realloc(uniq, 2 * cap * sizeof *uniq);
-                    if (!nu) {
-                        sr_map_free(&m);
-                        goto oom;
-                    }
-                    uniq = nu;
-                    cap *= 2;
+                if (uniq_put(&uniq, &cap, k, v) != 0) {
+                    sr_map_free(&m);
+                    goto oom;
                 }
-                uniq[k++] = v;
+                k++;
             }
             out[j] = r;
         }
