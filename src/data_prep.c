@@ -116,6 +116,20 @@ static int64_t part_lo(int64_t n, int t, int nt) { return n / nt * t + (n % nt) 
 
 /* ---- dense ids ----------------------------------------------------------------- */
 
+/* (*uniq)[k] = v, doubling *uniq (*cap entries) when full; -1 when out of memory. */
+static int uniq_put(int64_t **uniq, size_t *cap, size_t k, int64_t v)
+{
+    if (k == *cap) {
+        int64_t *nu = realloc(*uniq, 2 * *cap * sizeof *nu);
+        if (!nu)
+            return -1;
+        *uniq = nu;
+        *cap *= 2;
+    }
+    (*uniq)[k] = v;
+    return 0;
+}
+
 /* out[j] = dense index of ids[order ? order[j] : j], numbered by first
  * appearance in that order; *uniq_out (n_out) lists the distinct values
  * (caller frees). `order` is NULL or a permutation of 0..n-1. */
@@ -145,16 +159,10 @@ static sr_status densify(const int64_t *ids, const int32_t *order, int64_t n, in
             int64_t v = ids[order ? order[j] : j];
             int32_t *t = &tab[(uint64_t)v - (uint64_t)lo];
             if (*t < 0) {
-                if (k == cap) {
-                    int64_t *nu = realloc(uniq, 2 * cap * sizeof *uniq);
-                    if (!nu) {
-                        free(tab);
-                        goto oom;
-                    }
-                    uniq = nu;
-                    cap *= 2;
+                if (uniq_put(&uniq, &cap, k, v) != 0) {
+                    free(tab);
+                    goto oom;
                 }
-                uniq[k] = v;
                 *t = (int32_t)k++;
             }
             out[j] = *t;
@@ -172,16 +180,11 @@ static sr_status densify(const int64_t *ids, const int32_t *order, int64_t n, in
                 goto oom;
             }
             if ((size_t)r == k) {
-                if (k == cap) {
-                    int64_t *nu = realloc(uniq, 2 * cap * sizeof *uniq);
-                    if (!nu) {
-                        sr_map_free(&m);
-                        goto oom;
-                    }
-                    uniq = nu;
-                    cap *= 2;
+                if (uniq_put(&uniq, &cap, k, v) != 0) {
+                    sr_map_free(&m);
+                    goto oom;
                 }
-                uniq[k++] = v;
+                k++;
             }
             out[j] = r;
         }
@@ -742,6 +745,21 @@ static int64_t cut_time(int64_t T, double days)
     return T >= INT64_MIN + span ? T - span : INT64_MIN;
 }
 
+/* Allocates the session arrays (ns) and click arrays (ne) of s and sets its
+ * counts; -1 when out of memory (the caller frees s). */
+static int split_alloc(sr_split *s, int64_t ns, int64_t ne)
+{
+    s->offsets = xmalloc(((size_t)ns + 1) * sizeof *s->offsets);
+    s->session_ids = xmalloc((size_t)ns * sizeof *s->session_ids);
+    s->items = xmalloc((size_t)ne * sizeof *s->items);
+    s->times = xmalloc((size_t)ne * sizeof *s->times);
+    if (!s->offsets || !s->session_ids || !s->items || !s->times)
+        return -1;
+    s->n_sessions = ns;
+    s->n_events = ne;
+    return 0;
+}
+
 /* materialize's passes over the sessions of one part; per-part results are
  * combined in part order. */
 typedef struct mat_ctx {
@@ -929,18 +947,11 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
      * in its split (positions < n < 2^31 fit). */
     sr_split *out[2] = {before, after};
     int64_t cnt_s[2] = {nb_s, na_s}, cnt_e[2] = {nb_e, na_e};
-    for (int h = 0; h < (days >= 0 ? 2 : 1); h++) {
-        out[h]->offsets = xmalloc(((size_t)cnt_s[h] + 1) * sizeof *out[h]->offsets);
-        out[h]->session_ids = xmalloc((size_t)cnt_s[h] * sizeof *out[h]->session_ids);
-        out[h]->items = xmalloc((size_t)cnt_e[h] * sizeof *out[h]->items);
-        out[h]->times = xmalloc((size_t)cnt_e[h] * sizeof *out[h]->times);
-        if (!out[h]->offsets || !out[h]->session_ids || !out[h]->items || !out[h]->times) {
+    for (int h = 0; h < (days >= 0 ? 2 : 1); h++)
+        if (split_alloc(out[h], cnt_s[h], cnt_e[h]) != 0) {
             st = NOMEM(err, "split arrays");
             goto done;
         }
-        out[h]->n_sessions = cnt_s[h];
-        out[h]->n_events = cnt_e[h];
-    }
     int64_t ws[2] = {0, 0}, we[2] = {0, 0};
     for (int32_t r = 0; r < ns; r++) {
         int32_t s = ord[r];
@@ -1109,19 +1120,12 @@ static sr_status split_time(const sr_split *src, double days, int32_t min_len, c
     sr_split *out[2] = {before, after};
     int64_t cnt_s[2] = {nb_s, na_s}, cnt_e[2] = {nb_e, na_e};
     for (int h = 0; h < 2; h++) {
-        out[h]->offsets = xmalloc(((size_t)cnt_s[h] + 1) * sizeof *out[h]->offsets);
-        out[h]->session_ids = xmalloc((size_t)cnt_s[h] * sizeof *out[h]->session_ids);
-        out[h]->items = xmalloc((size_t)cnt_e[h] * sizeof *out[h]->items);
-        out[h]->times = xmalloc((size_t)cnt_e[h] * sizeof *out[h]->times);
-        out[h]->item_ids = xmalloc((size_t)NI * sizeof *out[h]->item_ids);
-        if (!out[h]->offsets || !out[h]->session_ids || !out[h]->items || !out[h]->times ||
-            !out[h]->item_ids) {
+        if (split_alloc(out[h], cnt_s[h], cnt_e[h]) != 0 ||
+            !(out[h]->item_ids = xmalloc((size_t)NI * sizeof *out[h]->item_ids))) {
             st = NOMEM(err, "time split");
             goto fail;
         }
         memcpy(out[h]->item_ids, src->item_ids, (size_t)NI * sizeof *src->item_ids);
-        out[h]->n_sessions = cnt_s[h];
-        out[h]->n_events = cnt_e[h];
         out[h]->n_items = NI;
     }
     int64_t ws[2] = {0, 0}, we[2] = {0, 0};

@@ -12,7 +12,7 @@
  * are then appended in order, so the result, the counts and the first error
  * (in file order) do not depend on the number of threads.
  *
- * Memory is bounded: two chunk buffers (~17 MB each) and per-thread piece
+ * Memory is bounded: two chunk buffers (~9 MB each: chunk_max + max_line) and per-thread piece
  * arrays besides the log itself. Must never print, exit, read outside its
  * buffers, or leave anything allocated in *out on failure.
  */
@@ -176,6 +176,30 @@ SRR_INLINE int fast_date(const char *p, date_cache *c, int64_t *day_us)
 
 static const uint32_t pow10u[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
 
+/* Optional ".f{1,6}" at *pp -> microseconds in *frac (0 when absent); *pp moves
+ * past it. 0 for a bare '.' or more than 6 digits. */
+SRR_INLINE int fast_frac(const char **pp, uint32_t *frac)
+{
+    const char *p = *pp;
+    uint32_t f = 0;
+    if (*p == '.') {
+        p++;
+        int k = 0;
+        unsigned d;
+        while (k < 6 && (d = dig(*p)) <= 9) {
+            f = f * 10 + d;
+            p++;
+            k++;
+        }
+        if (k == 0 || dig(*p) <= 9)
+            return 0;
+        f *= pow10u[k];
+    }
+    *pp = p;
+    *frac = f;
+    return 1;
+}
+
 /* SessionId,YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z,ItemId,Category */
 SRR_INLINE const char *fast_yoochoose(const char *p, int64_t *s, int64_t *it, int64_t *t,
                                       date_cache *dc)
@@ -197,21 +221,8 @@ SRR_INLINE const char *fast_yoochoose(const char *p, int64_t *s, int64_t *it, in
     if (hh > 23 || mm > 59 || ss > 59)
         return NULL;
     p += 9;
-    uint32_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int k = 0;
-        unsigned d;
-        while (k < 6 && (d = dig(*p)) <= 9) {
-            frac = frac * 10 + d;
-            p++;
-            k++;
-        }
-        if (k == 0 || dig(*p) <= 9)
-            return NULL;
-        frac *= pow10u[k];
-    }
-    if (p[0] != 'Z' || p[1] != ',')
+    uint32_t frac;
+    if (!fast_frac(&p, &frac) || p[0] != 'Z' || p[1] != ',')
         return NULL;
     p += 2;
     *t = day_us + (int64_t)(hh * 3600 + mm * 60 + ss) * 1000000 + frac;
@@ -242,21 +253,9 @@ SRR_INLINE const char *fast_seconds(const char *p, int64_t *t)
         sec = sec * 10 + d;
         p++;
     }
-    if (p == s || p - s > 12)
+    uint32_t frac;
+    if (p == s || p - s > 12 || !fast_frac(&p, &frac))
         return NULL;
-    uint32_t frac = 0;
-    if (*p == '.') {
-        p++;
-        int k = 0;
-        while (k < 6 && (d = dig(*p)) <= 9) {
-            frac = frac * 10 + d;
-            p++;
-            k++;
-        }
-        if (k == 0 || dig(*p) <= 9)
-            return NULL;
-        frac *= pow10u[k];
-    }
     *t = (int64_t)sec * 1000000 + frac;
     return p;
 }
@@ -961,10 +960,12 @@ static int rd_append(sr_log *out, const sr_log *src)
     return 0;
 }
 
-static void rd_bad_line(reader *r, int64_t line, const char *what)
+/* Counts n skipped lines, the first of them at `line` (what: its message). */
+static void rd_bad_lines(reader *r, int64_t n, int64_t line, const char *what)
 {
-    if (r->bad++ == 0)
+    if (r->bad == 0)
         snprintf(r->first_bad, sizeof r->first_bad, "%s:%lld: %.200s", r->name, (long long)line, what);
+    r->bad += n;
 }
 
 static void populate(void *base, size_t from, size_t to)
@@ -1014,7 +1015,7 @@ static void rd_chunk(reader *r, const chunk *c)
             return;
         }
         r->data_lines++;
-        rd_bad_line(r, r->line_no, what);
+        rd_bad_lines(r, 1, r->line_no, what);
         if (r->o.nrows > 0 && r->data_lines >= r->o.nrows)
             r->done = 1;
         return;
@@ -1085,12 +1086,8 @@ static void rd_chunk(reader *r, const chunk *c)
             rd_error(r, SR_ERR_NOMEM, 0, "out of memory");
             return;
         }
-        if (w->bad) {
-            if (r->bad == 0)
-                snprintf(r->first_bad, sizeof r->first_bad, "%s:%lld: %.200s", r->name,
-                         (long long)(r->line_no + w->first_bad_idx + 1), w->what);
-            r->bad += w->bad;
-        }
+        if (w->bad)
+            rd_bad_lines(r, w->bad, r->line_no + w->first_bad_idx + 1, w->what);
         r->line_no += w->lines;
         r->data_lines += w->lines;
         if (w->stopped) {

@@ -304,6 +304,17 @@ int64_t sr_synth_default_items(int64_t clicks)
     return clicks <= 0 ? SY_MIN_ITEMS : default_items(clicks);
 }
 
+/* Fisher-Yates shuffle of a (n), drawing j = bounded(next, i) for i = n..2. */
+static void shuffle_i32(int32_t *a, uint32_t n, sr_rng *rng)
+{
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = bounded(sr_rng_next(rng), i);
+        int32_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
 static int fmt_u64(char *out, uint64_t v)
 {
     char tmp[24];
@@ -368,12 +379,7 @@ static sr_status world_build(world *W, int64_t n_items, uint64_t seed, sr_error 
     /* intents: a random partition of the items into M groups of equal size */
     for (uint32_t i = 0; i < N; i++)
         perm[i] = (int32_t)i;
-    for (uint32_t i = N; i > 1; i--) {
-        uint32_t j = bounded(sr_rng_next(&rng), i);
-        int32_t t = perm[i - 1];
-        perm[i - 1] = perm[j];
-        perm[j] = t;
-    }
+    shuffle_i32(perm, N, &rng);
     for (uint32_t c = 0; c <= M; c++)
         W->intent_off[c] = (int32_t)((uint64_t)c * N / M);
     for (uint32_t c = 0; c < M; c++) {
@@ -472,12 +478,7 @@ static sr_status world_build(world *W, int64_t n_items, uint64_t seed, sr_error 
      * order, with small gaps. Categories fixed per item. */
     for (uint32_t c = 0; c < M; c++)
         iperm[c] = (int32_t)c;
-    for (uint32_t c = M; c > 1; c--) {
-        uint32_t j = bounded(sr_rng_next(&rng), c);
-        int32_t t = iperm[c - 1];
-        iperm[c - 1] = iperm[j];
-        iperm[j] = t;
-    }
+    shuffle_i32(iperm, M, &rng);
     int64_t cursor = SY_ID_BASE + bounded(sr_rng_next(&rng), 40000);
     W->sfx_max = 0;
     for (uint32_t ci = 0; ci < M; ci++) {
@@ -485,12 +486,7 @@ static sr_status world_build(world *W, int64_t n_items, uint64_t seed, sr_error 
         int32_t a = W->intent_off[c], b = W->intent_off[c + 1];
         for (int32_t k = a; k < b; k++) /* random order inside the intent */
             perm[k] = W->intent_items[k];
-        for (int32_t k = b - a; k > 1; k--) {
-            uint32_t j = bounded(sr_rng_next(&rng), (uint32_t)k);
-            int32_t t = perm[a + k - 1];
-            perm[a + k - 1] = perm[a + j];
-            perm[a + j] = t;
-        }
+        shuffle_i32(perm + a, (uint32_t)(b - a), &rng);
         cursor += 100 + bounded(sr_rng_next(&rng), 900);
         for (int32_t k = a; k < b; k++) {
             int32_t it = perm[k];

@@ -910,6 +910,9 @@ static void test_cli_made_up(void)
     CHECK_EQ_INT(sh("%s prepare %s -o %s --bogus > %s 2>&1", bin(), in, dir, out), 2);
     CHECK_EQ_INT(sh("%s prepare %s -o %s --test-days x > %s 2>&1", bin(), in, dir, out), 1);
     CHECK_EQ_INT(sh("%s prepare %s > %s 2>&1", bin(), in, out), 1);
+    /* An empty -o once sent mkdir_p past the end of "" (uninitialised reads). */
+    CHECK_EQ_INT(sh("%s prepare %s -o '' > %s 2>&1", bin(), in, out), 1);
+    CHECK(file_contains(out, "-o: empty folder name"));
     CHECK_EQ_INT(sh("%s prepare --help > %s 2>&1", bin(), out), 0);
     static const char *const opts_listed[] = {
         "--format", "--nrows", "--session-key", "--item-key", "--time-key", "--filter", "rsc15",

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "util.h" /* sr_now, sr_atomic_* */
 
 #include <errno.h>
 #include <signal.h>
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -113,13 +113,6 @@ static void remove_parts(void)
 }
 
 /* ---- small helpers -------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* mkdir -p; *created = 1 when the last component did not exist. */
 static int mkdir_p(const char *dir, int *created)
@@ -258,22 +251,19 @@ static void count_bytes(writer *w, const char *path)
         w->bytes += (double)sb.st_size;
 }
 
-static int write_split(writer *w, const char *name, const sr_split *s)
+/* Writes s to the temporary path p: a binary split, or GRU4Rec TSV. */
+static int save_to(writer *w, const char *p, const sr_split *s, int tsv)
 {
-    const char *p = add_file(w, name);
-    if (!p || sr_split_save(s, p, &w->err) != SR_OK)
+    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
         return -1;
     count_bytes(w, p);
     return 0;
 }
 
-static int write_tsv(writer *w, const char *name, const sr_split *s)
+static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 {
     const char *p = add_file(w, name);
-    if (!p || sr_split_save_tsv(s, p, &w->err) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
+    return p ? save_to(w, p, s, tsv) : -1;
 }
 
 /* `name` holds the same bytes as the already written file `same`: a hard link
@@ -290,34 +280,20 @@ static int write_same(writer *w, const char *name, const char *same, const sr_sp
         return -1;
     if (src && link(src, p) == 0)
         return 0;
-    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
+    return save_to(w, p, s, tsv);
 }
 
 static int write_items(writer *w, const sr_split *s)
 {
     const char *p = add_file(w, "items.tsv");
-    if (!p)
+    sr_atomic a; /* writes g_inner[k], as the library does for the other files */
+    if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
-    FILE *f = fopen(g_inner[w->f[w->n - 1].part], "wb");
-    if (!f) {
-        sr_error_set(&w->err, SR_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
+    fputs("ItemIndex\tItemId\n", a.f);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
+        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
-    }
-    int ok = fputs("ItemIndex\tItemId\n", f) >= 0;
-    for (int64_t i = 0; i < s->n_items && ok; i++)
-        ok = fprintf(f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]) > 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok || rename(g_inner[w->f[w->n - 1].part], p) != 0) {
-        sr_error_set(&w->err, SR_ERR_IO, "%s: write failed: %s", p, strerror(ok ? errno : e));
-        return -1;
-    }
     count_bytes(w, p);
     return 0;
 }
@@ -473,6 +449,8 @@ int cmd_prepare(int argc, char **argv)
         usage(stderr);
         return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
     }
+    if (!*dir) /* mkdir_p would read past the end of "" */
+        return cli_fail(cmd, "-o: empty folder name");
 
     char dirbuf[4096];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
@@ -493,7 +471,7 @@ int cmd_prepare(int argc, char **argv)
     if (mkdir_p(dir, &created) != 0)
         return cli_fail(cmd, "%s: cannot create the output folder: %s", dir, strerror(errno));
 
-    double t0 = now_s();
+    double t0 = sr_now();
     sr_error err;
     memset(&err, 0, sizeof err);
     sr_log log;
@@ -507,7 +485,7 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t1 = now_s();
+    double t1 = sr_now();
     if (chatty)
         fprintf(stderr, "prepare: read %lld clicks in %.1f s; cleaning and splitting...\n",
                 (long long)log.n, t1 - t0);
@@ -520,25 +498,27 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t2 = now_s();
+    double t2 = sr_now();
     if (chatty)
         fprintf(stderr, "prepare: done in %.1f s; writing %s...\n", t2 - t1, dir);
 
     writer w;
     memset(&w, 0, sizeof w);
     w.dir = dir;
-    int bad = write_split(&w, "train_full.split", &p.train_full) ||
-              write_split(&w, "test.split", &p.test);
+    int bad = write_split(&w, "train_full.split", &p.train_full, 0) ||
+              write_split(&w, "test.split", &p.test, 0);
     if (!bad && p.has_valid)
-        bad = write_split(&w, "train.split", &p.train) || write_split(&w, "valid.split", &p.valid);
+        bad = write_split(&w, "train.split", &p.train, 0) ||
+              write_split(&w, "valid.split", &p.valid, 0);
     else if (!bad)
         bad = write_same(&w, "train.split", "train_full.split", &p.train_full, 0);
     bad = bad || write_items(&w, &p.train_full);
     if (!bad && tsv) {
-        bad = write_tsv(&w, "train_full.tsv", &p.train_full) ||
-              write_tsv(&w, "test.tsv", &p.test);
+        bad = write_split(&w, "train_full.tsv", &p.train_full, 1) ||
+              write_split(&w, "test.tsv", &p.test, 1);
         if (!bad && p.has_valid)
-            bad = write_tsv(&w, "train.tsv", &p.train) || write_tsv(&w, "valid.tsv", &p.valid);
+            bad = write_split(&w, "train.tsv", &p.train, 1) ||
+                  write_split(&w, "valid.tsv", &p.valid, 1);
         else if (!bad)
             bad = write_same(&w, "train.tsv", "train_full.tsv", &p.train_full, 1);
     }
@@ -563,7 +543,7 @@ int cmd_prepare(int argc, char **argv)
         sr_prepared_free(&p);
         return cli_fail_err(cmd, &w.err);
     }
-    double t3 = now_s();
+    double t3 = sr_now();
 
     /* The report. */
     char d1[64], d2[64];
