@@ -193,3 +193,16 @@ void cli_print_baseline_params(FILE *f)
           "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n",
           f);
 }
+
+int cli_append_spec(char **acc, const char *piece)
+{
+    size_t a = *acc ? strlen(*acc) : 0, b = strlen(piece);
+    char *p = realloc(*acc, a + b + 2);
+    if (!p)
+        return -1;
+    if (a)
+        p[a++] = ',';
+    memcpy(p + a, piece, b + 1);
+    *acc = p;
+    return 0;
+}

@@ -38,6 +38,9 @@ int cli_days(const char *cmd, const char *opt, const char *s, double *out_days);
 const char *cli_grouped(int64_t v, char *buf, size_t n);
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_str(FILE *f, const char *s);
+/* Appends "piece" to the heap string *acc with a ',' between parts
+ * ("a=1" + "b=2" -> "a=1,b=2"); *acc may be NULL. -1 on out of memory. */
+int cli_append_spec(char **acc, const char *piece);
 /* The baselines' parameters and defaults, for --help texts. */
 void cli_print_baseline_params(FILE *f);
 

@@ -263,19 +263,6 @@ typedef struct row {
     char error[512];
 } row;
 
-static int add_params(char **acc, const char *piece)
-{
-    size_t a = *acc ? strlen(*acc) : 0, b = strlen(piece);
-    char *p = realloc(*acc, a + b + 2);
-    if (!p)
-        return -1;
-    if (a)
-        p[a++] = ',';
-    memcpy(p + a, piece, b + 1);
-    *acc = p;
-    return 0;
-}
-
 static int known_algo(const char *a)
 {
     if (!strcmp(a, "gru4rec"))
@@ -419,12 +406,12 @@ int cmd_compare(int argc, char **argv)
         if (preset)
             for (size_t k = 0; k < sizeof preset_rsc15 / sizeof preset_rsc15[0]; k++)
                 if (!strcmp(preset_rsc15[k].algo, rows[r].algo) &&
-                    add_params(&rows[r].params, preset_rsc15[k].params))
+                    cli_append_spec(&rows[r].params, preset_rsc15[k].params))
                     rc = cli_fail(CMD, "out of memory");
         for (int k = 0; k < n_pspecs && !rc; k++) {
             size_t l = strlen(rows[r].algo);
             if (!strncmp(pspecs[k], rows[r].algo, l) && pspecs[k][l] == ':' &&
-                add_params(&rows[r].params, pspecs[k] + l + 1))
+                cli_append_spec(&rows[r].params, pspecs[k] + l + 1))
                 rc = cli_fail(CMD, "out of memory");
         }
     }

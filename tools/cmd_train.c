@@ -54,7 +54,7 @@ static void usage(FILE *f)
         "  --seed S             random seed (overrides seed= from the parameters); the same\n"
         "                       seed and thread count give a bit-identical model file\n"
         "  --threads N          threads (default 0 = all cores)\n"
-        "  --quiet              print only errors\n"
+        "  -q, --quiet          print only errors\n"
         "  -h, --help           this text\n"
         "\n"
         "GRU4Rec parameters (the official names; defaults in brackets):\n"
@@ -96,20 +96,6 @@ static void usage(FILE *f)
         "  sessrec train data/train_full -o pop.srm --algo pop\n", f);
 }
 
-/* Appends "a,b" pieces of baseline parameters. */
-static int append_spec(char **acc, const char *piece)
-{
-    size_t a = *acc ? strlen(*acc) : 0, b = strlen(piece);
-    char *p = realloc(*acc, a + b + 2);
-    if (!p)
-        return -1;
-    if (a)
-        p[a++] = ',';
-    memcpy(p + a, piece, b + 1);
-    *acc = p;
-    return 0;
-}
-
 /* Reads a parameter file: name=value lines, '#' comments, blank lines.
  * GRU4Rec: applied to *p line by line (errors name file:line). Baselines:
  * appended to *spec. Returns 0 or 1 (error printed). */
@@ -142,7 +128,7 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
                 rc = cli_fail(CMD, "%s:%d: %s", path, lineno, err.msg);
                 break;
             }
-        } else if (append_spec(spec, s)) {
+        } else if (cli_append_spec(spec, s)) {
             rc = cli_fail(CMD, "out of memory");
             break;
         }
@@ -317,7 +303,7 @@ int cmd_train(int argc, char **argv)
             return 1;
         }
         for (int k = 0; k < n_specs; k++)
-            if (append_spec(&bspec, specs[k])) {
+            if (cli_append_spec(&bspec, specs[k])) {
                 free(bspec);
                 return cli_fail(CMD, "out of memory");
             }
