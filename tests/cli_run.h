@@ -8,25 +8,6 @@
 
 #include <sys/wait.h>
 
-/* Reads a whole file into a malloc'ed NUL-terminated string ("" if missing). */
-static inline char *cli_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    if (f) {
-        size_t r;
-        while ((r = fread(s + n, 1, cap - n - 1, f)) > 0) {
-            n += r;
-            if (cap - n - 1 == 0)
-                s = realloc(s, cap *= 2);
-        }
-        fclose(f);
-    }
-    s[n] = 0;
-    return s;
-}
-
 /* Runs `$SR_BIN args < stdin_text` (no stdin redirect when stdin_text is NULL:
  * then stdin is /dev/null). Returns the exit status (-1 if it did not exit
  * normally); *out and *err (caller frees) get stdout and stderr. */
@@ -47,8 +28,8 @@ static inline int cli_run(const char *args, const char *stdin_text, char **out, 
     }
     snprintf(cmd, sizeof cmd, "%s %s <%s >%s 2>%s", bin, args, stdin_text ? in : "/dev/null", o, e);
     int st = system(cmd);
-    *out = cli_slurp(o);
-    *err = cli_slurp(e);
+    *out = test_read_text(o);
+    *err = test_read_text(e);
     remove(in);
     remove(o);
     remove(e);

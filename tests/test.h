@@ -113,4 +113,40 @@ static inline const char *test_tmpdir(void)
     return dir;
 }
 
+/* Reads a whole file into a malloc'ed, NUL-terminated buffer (caller frees);
+ * *len, if non-NULL, gets its size. NULL if the file cannot be opened. */
+static inline char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, r;
+    char *b = malloc(cap);
+    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    }
+    fclose(f);
+    if (!b) {
+        fprintf(stderr, "test_read_file: out of memory reading %s\n", path);
+        exit(2);
+    }
+    b[n] = 0;
+    if (len)
+        *len = n;
+    return b;
+}
+
+/* The same as text: "" (still malloc'ed) when the file is missing. */
+static inline char *test_read_text(const char *path)
+{
+    char *s = test_read_file(path, NULL);
+    return s ? s : calloc(1, 1);
+}
+
 #endif

@@ -897,18 +897,6 @@ static int run(const char *cmd)
     return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    if (buf)
-        fread(buf, 1, (1 << 16) - 1, f);
-    fclose(f);
-    return buf;
-}
-
 static void test_cli_compare(void)
 {
     const char *bin = sr_bin();
@@ -941,7 +929,7 @@ static void test_cli_compare(void)
     snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,sr,sknn --json >%s 2>%s", bin, trp,
              tep, out, err);
     CHECK_EQ_INT(run(cmd), 0);
-    char *o = slurp(out);
+    char *o = test_read_text(out);
     CHECK(o != NULL);
     if (o) {
         CHECK(strstr(o, "{\"algo\": \"pop\", \"params\": \"\", \"recall\": {\"20\": 1.000000}, "
@@ -955,7 +943,7 @@ static void test_cli_compare(void)
     snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,sknn -p sknn:k=1 --cutoffs 1,20 "
              ">%s 2>%s", bin, trp, tep, out, err);
     CHECK_EQ_INT(run(cmd), 0);
-    o = slurp(out);
+    o = test_read_text(out);
     if (o) {
         CHECK(strstr(o, "Recall@1") && strstr(o, "NDCG@20") && strstr(o, "Cov@20"));
         const char *line = strstr(o, "\npop ");
@@ -976,13 +964,13 @@ static void test_cli_compare(void)
     snprintf(cmd, sizeof cmd, "%s compare %s %s --algos pop,knn >%s 2>%s", bin, trp, tep, out,
              err);
     CHECK_EQ_INT(run(cmd), 1);
-    o = slurp(err);
+    o = test_read_text(err);
     CHECK(o && strstr(o, "'knn'"));
     free(o);
     snprintf(cmd, sizeof cmd, "%s compare %s %s --algos sknn -p sknn:k=zero >%s 2>%s", bin, trp,
              tep, out, err);
     CHECK_EQ_INT(run(cmd), 1);
-    o = slurp(err);
+    o = test_read_text(err);
     CHECK(o && strstr(o, "'zero'"));
     free(o);
     remove(trp);

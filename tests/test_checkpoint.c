@@ -21,20 +21,6 @@ static void path_in_tmp(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", test_tmpdir(), name);
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
-    *len = fread(d, 1, (size_t)n, f);
-    fclose(f);
-    return d;
-}
-
 static uint64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -89,7 +75,7 @@ static void test_roundtrip_and_atomic_save(void)
     CHECK(sr_model_save(m, path, &err) == SR_OK);
     CHECK(sr_model_save(m, path2, &err) == SR_OK);
     size_t n1 = 0, n2 = 0;
-    uint8_t *d1 = read_all(path, &n1), *d2 = read_all(path2, &n2);
+    uint8_t *d1 = (uint8_t *)test_read_file(path, &n1), *d2 = (uint8_t *)test_read_file(path2, &n2);
     CHECK(d1 && d2 && n1 == n2 && !memcmp(d1, d2, n1)); /* same model, same bytes */
     free(d1);
     free(d2);

@@ -63,24 +63,6 @@ static int64_t n_distinct(const int64_t *v, int64_t n)
     return d;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    size_t r;
-    while ((r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap)
-            b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static void write_file(const char *path, const char *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -372,7 +354,7 @@ static void test_gzip(void)
             sr_log_free(&gz);
             /* the same bytes from memory */
             size_t n = 0;
-            char *raw = slurp(p, &n);
+            char *raw = test_read_file(p, &n);
             CHECK(raw && (unsigned char)raw[0] == 0x1f);
             st = sr_read_log_mem(raw, n, "mem.gz", &o, &gz, NULL, &e);
             CHECK_MSG(st == SR_OK, "%s", e.msg);
@@ -1171,7 +1153,7 @@ static void test_real_yoochoose1_64(void)
     sr_log_free(&l);
     /* the reference reader agrees on the whole train file */
     size_t n = 0;
-    char *text = slurp(data_path("yoochoose1_64/train.tsv"), &n);
+    char *text = test_read_file(data_path("yoochoose1_64/train.tsv"), &n);
     sr_log a, b;
     CHECK(text && srr_read_ref(text, n, "t", NULL, &a, NULL, &e) == SR_OK);
     CHECK(sr_read_log_mem(text, n, "t", NULL, &b, NULL, &e) == SR_OK);

@@ -31,21 +31,6 @@ static int file_exists(const char *path)
     return stat(path, &sb) == 0;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    b[*len] = 0;
-    return b;
-}
-
 static void spit(const char *path, const void *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -126,7 +111,7 @@ static void test_round_trip(void)
     const char *p2 = tmp_path("rt2.split");
     CHECK(sr_split_save(&l, p2, &err) == SR_OK);
     size_t n1, n2;
-    uint8_t *b1 = slurp(p, &n1), *b2 = slurp(p2, &n2);
+    uint8_t *b1 = (uint8_t *)test_read_file(p, &n1), *b2 = (uint8_t *)test_read_file(p2, &n2);
     CHECK(b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1));
     /* expected size: header 96 + S*8 + (S+1)*8 + pad8(E*4) + E*8 + I*8 */
     CHECK_EQ_INT(n1, 96 + l.n_sessions * 16 + 8 + 20000 + 40000 + l.n_items * 8);
@@ -169,7 +154,7 @@ static void test_corruption_rejected(void)
     const char *p = tmp_path("c.split"), *q = tmp_path("bad.split");
     CHECK(sr_split_save(&s, p, &err) == SR_OK);
     size_t n;
-    uint8_t *orig = slurp(p, &n);
+    uint8_t *orig = (uint8_t *)test_read_file(p, &n);
     uint8_t *b = malloc(n + 8);
     int all_flips = 1, all_truncs = 1;
     for (size_t i = 0; i < n; i++)
@@ -292,7 +277,7 @@ static void test_tsv_export_text(void)
     const char *p = tmp_path("x.tsv");
     CHECK(sr_split_save_tsv(&s, p, &err) == SR_OK);
     size_t n;
-    char *t = (char *)slurp(p, &n);
+    char *t = test_read_file(p, &n);
     CHECK_MSG(t && !strcmp(t, "SessionId\tItemId\tTime\n"
                               "7\t214536502\t1\n"
                               "7\t1\t1.5\n"

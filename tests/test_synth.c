@@ -16,26 +16,6 @@
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    *len = (size_t)n;
-    return buf;
-}
-
 static const char *tmp_path(const char *name)
 {
     static char path[8][512];
@@ -237,7 +217,7 @@ static void test_small_exact_format(void)
         sr_synth_report rep;
         CHECK(synth_file(path, sizes[s], 0, 3, 2, &rep) == SR_OK);
         size_t len;
-        char *buf = slurp(path, &len);
+        char *buf = test_read_file(path, &len);
         CHECK(buf != NULL);
         if (!buf)
             continue;
@@ -280,7 +260,7 @@ static void test_deterministic_across_threads_and_seeds(void)
     CHECK(synth_file(c, clicks, 0, 7, 5, NULL) == SR_OK);
     CHECK(synth_file(d, clicks, 0, 8, 2, NULL) == SR_OK);
     size_t la, lb, lc, ld;
-    char *ba = slurp(a, &la), *bb = slurp(b, &lb), *bc = slurp(c, &lc), *bd = slurp(d, &ld);
+    char *ba = test_read_file(a, &la), *bb = test_read_file(b, &lb), *bc = test_read_file(c, &lc), *bd = test_read_file(d, &ld);
     CHECK(ba && bb && bc && bd);
     if (ba && bb && bc && bd) {
         CHECK(la == lb && !memcmp(ba, bb, la));
@@ -292,7 +272,7 @@ static void test_deterministic_across_threads_and_seeds(void)
     /* same seed again, same bytes (no hidden state between calls) */
     CHECK(synth_file(d, clicks, 0, 7, 2, NULL) == SR_OK);
     free(bd);
-    bd = slurp(d, &ld);
+    bd = test_read_file(d, &ld);
     CHECK(bd && ld == la && !memcmp(ba, bd, la));
     free(ba);
     free(bb);
@@ -311,7 +291,7 @@ static void test_golden_first_lines(void)
     const char *path = tmp_path("golden.dat");
     CHECK(synth_file(path, 1000, 0, 1, 2, NULL) == SR_OK);
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     const char *want = "1,2014-04-02T14:19:08.527Z,214546290,0\n"
                        "1,2014-04-02T14:19:30.862Z,214546108,0\n"
                        "1,2014-04-02T14:20:12.361Z,214546308,6\n"
@@ -342,7 +322,7 @@ static void test_read_back_with_sr_read_log(void)
     sr_synth_report rep;
     CHECK(synth_file(path, 200000, 0, 11, 2, &rep) == SR_OK);
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     parsed P;
     CHECK(buf && parse_all(buf, len, &P) == 0);
     free(buf);
@@ -405,7 +385,7 @@ static void test_progress_and_atomic_replace(void)
     CHECK_EQ_INT(pl.last, 100000);
     CHECK_EQ_INT(pl.total, 100000);
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     CHECK(buf && !strncmp(buf, "1,2014-", 7));
     free(buf);
     /* nothing but our file is left in the folder (no temp files) */
@@ -437,7 +417,7 @@ static void test_cli_stdout_matches_file(void)
              bin, b);
     CHECK(system(cmd) == 0);
     size_t la, lb;
-    char *ba = slurp(a, &la), *bb = slurp(b, &lb);
+    char *ba = test_read_file(a, &la), *bb = test_read_file(b, &lb);
     CHECK(ba && bb && la == lb && la > 30000 * 30 && !memcmp(ba, bb, la));
     free(ba);
     free(bb);
@@ -464,7 +444,7 @@ static void load_big(void)
     if (synth_file(path, 1000000, 0, 1, 2, &rep) != SR_OK)
         return;
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     unlink(path);
     if (!buf)
         return;

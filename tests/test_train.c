@@ -373,18 +373,6 @@ static int sh(const char *fmt, ...)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return calloc(1, 1);
-    char *d = calloc(1, 1 << 20);
-    size_t n = fread(d, 1, (1 << 20) - 1, f);
-    d[n] = 0;
-    fclose(f);
-    return d;
-}
-
 static void write_tsv(const sr_split *s, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -417,7 +405,7 @@ static void test_cli(void)
     split_drop(&te);
 
     CHECK_EQ_INT(sh("%s train --help >%s 2>%s", bin(), out, errp), 0);
-    char *o = slurp(out);
+    char *o = test_read_text(out);
     CHECK(strstr(o, "usage: sessrec train TRAIN -o MODEL") && strstr(o, "--preset") &&
           strstr(o, "layers=100,loss=cross-entropy"));
     free(o);
@@ -430,7 +418,7 @@ static void test_cli(void)
     CHECK_EQ_INT(sh("%s train %s -o %s --preset rsc15 --params-file %s -p n_epochs=3,dropout_p_embed=0 "
                     "--valid %s --seed 5 --threads 1 >%s 2>%s", bin(), tr_path, model, pf, te_path,
                     out, errp), 0);
-    o = slurp(out);
+    o = test_read_text(out);
     CHECK_MSG(strstr(o, "layers=24,loss=cross-entropy,constrained_embedding=True") != NULL, "%s", o);
     CHECK_MSG(strstr(o, "batch_size=16,dropout_p_embed=0,dropout_p_hidden=0,learning_rate=0.1") != NULL, "%s", o);
     CHECK_MSG(strstr(o, "n_epochs=3,optim=adagrad,seed=5") != NULL, "%s", o);
@@ -450,7 +438,7 @@ static void test_cli(void)
     fclose(f);
     CHECK_EQ_INT(sh("%s train %s -o %s --params-file %s >%s 2>%s", bin(), tr_path, model, pf, out,
                     errp), 1);
-    char *e = slurp(errp);
+    char *e = test_read_text(errp);
     CHECK_MSG(strstr(e, "params.txt:3: unknown parameter 'bogus'") != NULL, "%s", e);
     free(e);
     CHECK(access(model, F_OK) != 0);
@@ -458,7 +446,7 @@ static void test_cli(void)
     /* a NaN loss: clear error, exit 1, no model file (and no temp file) */
     CHECK_EQ_INT(sh("%s train %s -o %s -p layers=16,batch_size=8,n_sample=16,learning_rate=1e30 "
                     "--quiet >%s 2>%s", bin(), tr_path, model, out, errp), 1);
-    e = slurp(errp);
+    e = test_read_text(errp);
     CHECK_MSG(strstr(e, "diverged") && strstr(e, "no model written"), "%s", e);
     free(e);
     CHECK(access(model, F_OK) != 0);
@@ -467,7 +455,7 @@ static void test_cli(void)
     /* usage errors */
     CHECK_EQ_INT(sh("%s train %s >%s 2>%s", bin(), tr_path, out, errp), 1);
     CHECK_EQ_INT(sh("%s train %s -o %s --preset nope >%s 2>%s", bin(), tr_path, model, out, errp), 1);
-    e = slurp(errp);
+    e = test_read_text(errp);
     CHECK_MSG(strstr(e, "unknown preset 'nope'") != NULL, "%s", e);
     free(e);
     CHECK_EQ_INT(sh("%s train %s -o %s/no/dir/m.srm >%s 2>%s", bin(), tr_path, d, out, errp), 1);
