@@ -8,6 +8,7 @@
  * nothing (every buffer is sized in sr_gru_new / the scorer).
  */
 #include "gru4rec.h"
+#include "params.h"
 #include "optim.h"
 #include "sampler.h"
 
@@ -18,7 +19,6 @@
 #include <string.h>
 
 #define MAX_TENSORS (3 + 4 * SR_MAX_LAYERS)
-#define MAX_UNITS 16384
 #define ADAGRAD_EPS 1e-6f
 
 /* How the optimizer reaches a tensor's rows. */
@@ -66,52 +66,17 @@ struct sr_gru {
 
 /* ---- parameters ------------------------------------------------------------------ */
 
+/* The hyperparameters as params.c checks them for every user, plus the item
+ * count this network can index. */
 static sr_status check_params(const sr_gru_params *p, int64_t n_items, sr_error *err)
 {
-#define BAD(...) return sr_error_set(err, SR_ERR_ARG, __VA_ARGS__)
-    if (p->n_layers < 1 || p->n_layers > SR_MAX_LAYERS)
-        BAD("gru4rec: layers: %d layers given, 1 to %d supported", p->n_layers, SR_MAX_LAYERS);
-    for (int l = 0; l < p->n_layers; l++)
-        if (p->layers[l] < 1 || p->layers[l] > MAX_UNITS)
-            BAD("gru4rec: layers: size %d of layer %d is out of range 1..%d", p->layers[l],
-                l + 1, MAX_UNITS);
-    if (p->embedding < 0 || p->embedding > MAX_UNITS)
-        BAD("gru4rec: embedding=%d is out of range 0..%d", p->embedding, MAX_UNITS);
-    if (p->loss != SR_LOSS_XE && p->loss != SR_LOSS_BPR_MAX && p->loss != SR_LOSS_FULL_XE)
-        BAD("gru4rec: unknown loss code %d", (int)p->loss);
-    if (p->optim != SR_OPT_ADAGRAD && p->optim != SR_OPT_ADAM)
-        BAD("gru4rec: unknown optimizer code %d", (int)p->optim);
-    if (p->batch_size < 1 || p->batch_size > (1 << 20))
-        BAD("gru4rec: batch_size=%d is out of range 1..%d", p->batch_size, 1 << 20);
-    if (!(p->dropout_p_embed >= 0 && p->dropout_p_embed < 1))
-        BAD("gru4rec: dropout_p_embed=%g is not in [0, 1)", (double)p->dropout_p_embed);
-    if (!(p->dropout_p_hidden >= 0 && p->dropout_p_hidden < 1))
-        BAD("gru4rec: dropout_p_hidden=%g is not in [0, 1)", (double)p->dropout_p_hidden);
-    if (!(p->learning_rate > 0) || !isfinite(p->learning_rate))
-        BAD("gru4rec: learning_rate=%g must be positive", (double)p->learning_rate);
-    if (!(p->momentum >= 0) || !isfinite(p->momentum))
-        BAD("gru4rec: momentum=%g must be >= 0", (double)p->momentum);
-    if (p->optim == SR_OPT_ADAM &&
-        (!(p->adam_beta1 >= 0 && p->adam_beta1 < 1) || !(p->adam_beta2 >= 0 && p->adam_beta2 < 1) ||
-         !(p->adam_eps > 0) || !isfinite(p->adam_eps)))
-        BAD("gru4rec: adam betas (%g, %g) must be in [0, 1) and eps %g positive",
-            (double)p->adam_beta1, (double)p->adam_beta2, (double)p->adam_eps);
-    if (p->n_sample < 0 || p->n_sample > (1 << 24))
-        BAD("gru4rec: n_sample=%d is out of range 0..%d", p->n_sample, 1 << 24);
-    if (!isfinite(p->sample_alpha) || p->sample_alpha < 0)
-        BAD("gru4rec: sample_alpha=%g must be >= 0", (double)p->sample_alpha);
-    if (p->sample_store < 0)
-        BAD("gru4rec: sample_store=%lld must be >= 0", (long long)p->sample_store);
-    if (!(p->logq >= 0) || !isfinite(p->logq))
-        BAD("gru4rec: logq=%g must be >= 0", (double)p->logq);
-    if (!(p->bpreg >= 0) || !isfinite(p->bpreg))
-        BAD("gru4rec: bpreg=%g must be >= 0", (double)p->bpreg);
-    if (!(p->elu_param >= 0) || !isfinite(p->elu_param))
-        BAD("gru4rec: elu_param=%g must be >= 0", (double)p->elu_param);
+    sr_status st = sr_gru_params_check(p, err);
+    if (st != SR_OK)
+        return st;
     if (n_items < 1 || n_items >= INT32_MAX)
-        BAD("gru4rec: %lld items (1 to %d supported)", (long long)n_items, INT32_MAX - 1);
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: %lld items (1 to %d supported)",
+                            (long long)n_items, INT32_MAX - 1);
     return SR_OK;
-#undef BAD
 }
 
 static int mode_of(const sr_gru_params *p)
