@@ -326,7 +326,9 @@ void sr_scorer_free(sr_scorer *s);
 void sr_scorer_reset(sr_scorer *s, int slot);
 /* Feeds items[i] (dense index) as the next click of slot i for i < n, then
  * writes the scores of ALL items for each of the n slots into scores, a
- * (n, n_items) row-major array. */
+ * (n, n_items) row-major array. scores may be NULL: the clicks are only fed
+ * (e.g. every click of a session but the last, when only the final ranking
+ * is wanted). */
 void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores);
 /* Copies the session state of slot src into slot dst (used to compact slots). */
 void sr_scorer_move(sr_scorer *s, int dst, int src);

@@ -461,6 +461,8 @@ void sr_bl_i2i_step(sr_scorer *s, const int32_t *items, int n, float *scores)
 {
     const bl_i2i *t = s->m->impl;
     const int64_t ni = t->n_items;
+    if (!scores)
+        return; /* item-to-item scores depend on the current click alone */
     for (int r = 0; r < n; r++) {
         float *row = scores + (size_t)r * (size_t)ni; /* (n_items) */
         memset(row, 0, (size_t)ni * sizeof *row);

@@ -739,12 +739,15 @@ static void knn_step(sr_scorer *s, const int32_t *items, int n, float *scores)
     const knn_model *m = s->m->impl;
     const size_t ni = (size_t)s->m->n_items;
     for (int r = 0; r < n; r++) {
-        float *row = scores + (size_t)r * ni; /* (n_items) */
+        float *row = scores ? scores + (size_t)r * ni : NULL; /* (n_items) */
         if (items[r] < 0 || (int64_t)items[r] >= m->n_items) {
-            memset(row, 0, ni * sizeof *row);
+            if (row)
+                memset(row, 0, ni * sizeof *row);
             continue;
         }
         sr_bl_hist_push(&x->h, r, items[r]);
+        if (!row)
+            continue;
         if (m->p.sampling == SAMPLING_RANDOM) { /* a draw that depends on the session only */
             uint64_t hsh = 0x9e3779b97f4a7c15ull ^ (uint64_t)m->p.seed;
             const int32_t *h = sr_bl_hist_items(&x->h, r);

@@ -124,12 +124,13 @@ static void pop_step(sr_scorer *s, const int32_t *items, int n, float *scores)
     const pop_model *p = s->m->impl;
     const int64_t ni = s->m->n_items;
     for (int r = 0; r < n; r++) {
-        float *row = scores + (size_t)r * (size_t)ni; /* (n_items) */
-        memcpy(row, p->base, (size_t)ni * sizeof *row);
+        float *row = scores ? scores + (size_t)r * (size_t)ni : NULL; /* (n_items) */
+        if (row)
+            memcpy(row, p->base, (size_t)ni * sizeof *row);
         if (items[r] < 0 || items[r] >= ni)
             continue;
         sr_bl_hist_push(&x->h, r, items[r]);
-        if (!p->session_pop)
+        if (!row || !p->session_pop)
             continue;
         const int32_t *h = sr_bl_hist_items(&x->h, r);
         int len = x->h.len[r];

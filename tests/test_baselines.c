@@ -588,6 +588,13 @@ static void test_slots_move(void)
         sr_scorer_step(s, in, 1, buf);
         memcpy(got, buf, (size_t)ni * sizeof *buf);
         CHECK_MSG(!memcmp(want, got, (size_t)ni * sizeof *buf), "%s", a < 8 ? all_algos[a] : "sknn");
+        /* the first clicks fed without scores (NULL) give the same final scores */
+        sr_scorer_reset(s, 0);
+        sr_scorer_step(s, &a0, 1, NULL);
+        sr_scorer_step(s, &b0, 1, NULL);
+        sr_scorer_step(s, &d0, 1, buf);
+        CHECK_MSG(!memcmp(want, buf, (size_t)ni * sizeof *buf), "NULL scores: %s",
+                  a < 8 ? all_algos[a] : "sknn");
         free(buf);
         sr_scorer_free(s);
         sr_model_free(m);

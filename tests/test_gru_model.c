@@ -441,6 +441,13 @@ static void test_scorer_reset_step_move(void)
     sr_scorer_step(b, &s2, 1, sb);
     sr_scorer_step(b, &z, 1, sb);
     CHECK(!memcmp(sa, sb, sizeof sb));
+    /* clicks fed without scores (NULL) carry the state all the same */
+    float sc[17];
+    sr_scorer_reset(a, 0);
+    sr_scorer_step(a, &s1, 1, NULL);
+    sr_scorer_step(a, &s2, 1, NULL);
+    sr_scorer_step(a, &z, 1, sc);
+    CHECK(!memcmp(sc, sb, sizeof sb));
     /* reset gives a fresh session */
     sr_scorer_reset(a, 0);
     sr_scorer_reset(b, 0);

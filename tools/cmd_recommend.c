@@ -133,9 +133,9 @@ static int answer(rec_ctx *c, const char *where)
                         "no recommendation\n", where);
     } else {
         sr_scorer_reset(c->sc, 0);
-        for (size_t i = 0; i < c->known.n; i++) {
+        for (size_t i = 0; i < c->known.n; i++) { /* only the last click's scores are used */
             int32_t it = (int32_t)sr_model_item_index(c->m, c->known.v[i]);
-            sr_scorer_step(c->sc, &it, 1, c->scores);
+            sr_scorer_step(c->sc, &it, 1, i + 1 == c->known.n ? c->scores : NULL);
         }
         got = sr_topk(c->scores, sr_model_n_items(c->m), c->k, c->top, c->topv);
     }
