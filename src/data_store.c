@@ -374,26 +374,13 @@ sr_status sr_split_open(const char *path, sr_split *out, sr_error *err)
 
 /* ---- TSV export ------------------------------------------------------------------ */
 
-static char *put_u64(char *w, uint64_t v)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *w++ = tmp[--n];
-    return w;
-}
-
 static char *put_i64(char *w, int64_t v)
 {
     if (v < 0) {
         *w++ = '-';
-        return put_u64(w, (uint64_t)0 - (uint64_t)v);
+        return sr_put_u64(w, (uint64_t)0 - (uint64_t)v);
     }
-    return put_u64(w, (uint64_t)v);
+    return sr_put_u64(w, (uint64_t)v);
 }
 
 /* Microseconds as seconds with only the fraction digits needed: 1 -> "0.000001",
@@ -403,7 +390,7 @@ static char *put_time(char *w, int64_t us)
     uint64_t u = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
     if (us < 0)
         *w++ = '-';
-    w = put_u64(w, u / 1000000);
+    w = sr_put_u64(w, u / 1000000);
     uint32_t f = (uint32_t)(u % 1000000);
     if (f) {
         char d[6];

@@ -315,17 +315,10 @@ static void shuffle_i32(int32_t *a, uint32_t n, sr_rng *rng)
     }
 }
 
+/* Decimal digits of v at out; returns their count. */
 static int fmt_u64(char *out, uint64_t v)
 {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+    return (int)(sr_put_u64(out, v) - out);
 }
 
 static sr_status world_build(world *W, int64_t n_items, uint64_t seed, sr_error *err)

@@ -63,8 +63,21 @@ static void test_atomic_write_and_abort(void)
     rmdir(test_tmpdir());
 }
 
+static void test_put_u64(void)
+{
+    char b[32];
+    *sr_put_u64(b, 0) = 0;
+    CHECK(!strcmp(b, "0"));
+    *sr_put_u64(b, 214536502) = 0;
+    CHECK(!strcmp(b, "214536502"));
+    char *e = sr_put_u64(b, UINT64_MAX);
+    *e = 0;
+    CHECK(!strcmp(b, "18446744073709551615") && e - b == 20);
+}
+
 int main(void)
 {
+    RUN(test_put_u64);
     RUN(test_crc32_known_value);
     RUN(test_map_put_get_grow);
     RUN(test_rng_deterministic_and_uniform);
