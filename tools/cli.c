@@ -206,3 +206,39 @@ int cli_append_spec(char **acc, const char *piece)
     *acc = p;
     return 0;
 }
+
+const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    /* civil_from_days (H. Hinnant) */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    int w = snprintf(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", (long long)y,
+                     (long long)m, (long long)d, (long long)(rem / 3600),
+                     (long long)(rem / 60 % 60), (long long)(rem % 60));
+    if (w < 0 || (size_t)w >= n)
+        return buf;
+    if (!fraction)
+        frac = 0;
+    if (frac % 1000 == 0 && frac)
+        snprintf(buf + w, n - (size_t)w, ".%03lldZ", (long long)(frac / 1000));
+    else if (frac)
+        snprintf(buf + w, n - (size_t)w, ".%06lldZ", (long long)frac);
+    else
+        snprintf(buf + w, n - (size_t)w, "Z");
+    return buf;
+}

@@ -36,6 +36,10 @@ int cli_days(const char *cmd, const char *opt, const char *s, double *out_days);
 
 /* 1234567 -> "1,234,567" into buf (n bytes); returns buf. */
 const char *cli_grouped(int64_t v, char *buf, size_t n);
+/* Microseconds since the epoch as ISO-8601 UTC into buf: with `fraction`,
+ * only the fraction digits needed ("2014-04-07T10:51:09.277Z"); without,
+ * whole seconds, rounded down ("2014-04-07T10:51:09Z"). Returns buf. */
+const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction);
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_str(FILE *f, const char *s);
 /* Appends "piece" to the heap string *acc with a ',' between parts

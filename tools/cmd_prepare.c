@@ -140,41 +140,6 @@ static int mkdir_p(const char *dir, int *created)
     return -1;
 }
 
-/* Microseconds since the epoch as ISO-8601 UTC ("2014-04-07T10:51:09.277Z"),
- * with only the fraction digits needed. */
-static void fmt_time(char *buf, size_t n, int64_t us)
-{
-    int64_t secs = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    /* civil_from_days (H. Hinnant) */
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    int w = snprintf(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", (long long)y,
-                     (long long)m, (long long)d, (long long)(rem / 3600),
-                     (long long)(rem / 60 % 60), (long long)(rem % 60));
-    if (w < 0 || (size_t)w >= n)
-        return;
-    if (frac % 1000 == 0 && frac)
-        snprintf(buf + w, n - (size_t)w, ".%03lldZ", (long long)(frac / 1000));
-    else if (frac)
-        snprintf(buf + w, n - (size_t)w, ".%06lldZ", (long long)frac);
-    else
-        snprintf(buf + w, n - (size_t)w, "Z");
-}
-
 /* The tutorial's stats_info, plus the first time. */
 static void stats_info(const sr_split *s, const char *name)
 {
@@ -191,8 +156,8 @@ static void stats_info(const sr_split *s, const char *name)
     free(seen);
     char a[64] = "-", b[64] = "-";
     if (s->n_events) {
-        fmt_time(a, sizeof a, tmin);
-        fmt_time(b, sizeof b, tmax);
+        cli_iso_time(a, sizeof a, tmin, 1);
+        cli_iso_time(b, sizeof b, tmax, 1);
     }
     printf("* %s Set Stats Info\n\tEvents: %lld\n\tSessions: %lld\n\tItems: %lld\n"
            "\tFirst Time: %s\n\tLast Time : %s\n",

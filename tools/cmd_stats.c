@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static const char *const split_names[] = {"train_full", "train", "valid", "test"};
 #define N_SPLIT_NAMES 4
@@ -100,19 +99,6 @@ static void file_label(const char *path, char *out, size_t n)
         out[len - 6] = 0;
 }
 
-/* Microseconds since the epoch -> "2014-04-07T10:51:09Z" (whole seconds, floor). */
-static const char *fmt_time(char *buf, size_t n, int64_t us)
-{
-    int64_t s = us / 1000000;
-    if (us % 1000000 < 0)
-        s--;
-    time_t t = (time_t)s;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, n, "%lldus", (long long)us);
-    return buf;
-}
-
 static void print_json(const entries *es)
 {
     char tb[64];
@@ -126,8 +112,8 @@ static void print_json(const entries *es)
         printf(",\n    \"events\": %lld,\n    \"sessions\": %lld,\n    \"items\": %lld,\n",
                (long long)st->events, (long long)st->sessions, (long long)st->items);
         if (st->events > 0) {
-            printf("    \"first_time\": \"%s\",\n", fmt_time(tb, sizeof tb, st->first_time));
-            printf("    \"last_time\": \"%s\",\n", fmt_time(tb, sizeof tb, st->last_time));
+            printf("    \"first_time\": \"%s\",\n", cli_iso_time(tb, sizeof tb, st->first_time, 0));
+            printf("    \"last_time\": \"%s\",\n", cli_iso_time(tb, sizeof tb, st->last_time, 0));
             printf("    \"first_time_us\": %lld,\n    \"last_time_us\": %lld,\n",
                    (long long)st->first_time, (long long)st->last_time);
         } else {
@@ -194,8 +180,8 @@ static void print_table(const entries *es)
     ROW("Events", cli_grouped(st->events, c[i], 64));
     ROW("Sessions", cli_grouped(st->sessions, c[i], 64));
     ROW("Items", cli_grouped(st->items, c[i], 64));
-    ROW("First time", st->events ? fmt_time(c[i], 64, st->first_time) : strcpy(c[i], "-"));
-    ROW("Last time", st->events ? fmt_time(c[i], 64, st->last_time) : strcpy(c[i], "-"));
+    ROW("First time", st->events ? cli_iso_time(c[i], 64, st->first_time, 0) : strcpy(c[i], "-"));
+    ROW("Last time", st->events ? cli_iso_time(c[i], 64, st->last_time, 0) : strcpy(c[i], "-"));
     for (int which = 0; which < 2; which++) {
         ROW(which ? "Item support" : "Session length", c[i][0] = 0);
         ROW("  mean", snprintf(c[i], 64, "%.2f",
