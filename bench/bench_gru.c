@@ -45,44 +45,18 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static sr_gru_params rsc15(void)
+/* A named preset (params.c), one epoch, a fixed seed. */
+static sr_gru_params preset(const char *name)
 {
-    sr_gru_params p;
-    memset(&p, 0, sizeof p);
-    p.n_layers = 1;
-    p.layers[0] = 100;
-    p.constrained_embedding = 1;
-    p.loss = SR_LOSS_XE;
-    p.optim = SR_OPT_ADAGRAD;
-    p.batch_size = 32;
-    p.dropout_p_embed = 0.1f;
-    p.learning_rate = 0.1f;
-    p.adam_beta1 = 0.9f;
-    p.adam_beta2 = 0.999f;
-    p.adam_eps = 1e-8f;
-    p.n_sample = 2048;
-    p.sample_alpha = 0.75f;
-    p.sample_store = 10000000;
-    p.logq = 1;
+    sr_gru_params p = sr_gru_default_params();
+    sr_gru_params_preset(&p, name, NULL);
     p.n_epochs = 1;
     p.seed = 1;
     return p;
 }
 
-static sr_gru_params tutorial(void)
-{
-    sr_gru_params p = rsc15();
-    p.layers[0] = 50;
-    p.constrained_embedding = 0;
-    p.loss = SR_LOSS_FULL_XE;
-    p.optim = SR_OPT_ADAM;
-    p.batch_size = 1024;
-    p.dropout_p_embed = 0.1f;
-    p.learning_rate = 0.001f;
-    p.n_sample = 0;
-    p.logq = 0;
-    return p;
-}
+static sr_gru_params rsc15(void) { return preset("rsc15"); }
+static sr_gru_params tutorial(void) { return preset("tutorial"); }
 
 /* events/s of train_step over `steps` steps (wall; *cpu_rate: per CPU-second);
  * sessions end at random (mean 4 clicks) */
