@@ -12,7 +12,7 @@ CC      ?= gcc
 ARCH    ?= -march=native
 OPT     ?= -O3
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -Iinclude -Isrc -pthread
+CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -Isrc -pthread
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
 LDLIBS  += -lopenblas -lz -lm -pthread
 
@@ -26,7 +26,8 @@ else
 BUILD   := build
 endif
 
-LIB_SRC  := $(wildcard src/*.c)
+LIB_SRC  := $(wildcard src/*/*.c)
+LIB_HDR  := include/sessrec.h $(wildcard src/*/*.h)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:tools/%.c=$(BUILD)/obj/tools/%.o)
@@ -44,12 +45,13 @@ BIN      := $(BUILD)/sessrec
 
 all: deps-check $(BIN)
 
-$(BUILD)/obj/%.o: src/%.c include/sessrec.h $(wildcard src/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h src/*.h) | $(BUILD)/obj/tools
+$(BUILD)/obj/tools/%.o: tools/%.c $(LIB_HDR) $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
 # sqrtf in the optimizer loops vectorises only without errno semantics
-$(BUILD)/obj/optim.o: CFLAGS += -fno-math-errno
+$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
@@ -58,7 +60,7 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
-$(BUILD)/obj $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
+$(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
 	mkdir -p $@
 
 # ---- dependencies --------------------------------------------------------
@@ -86,12 +88,11 @@ test: deps
 FUZZ_CFLAGS = -std=c11 -g -O1 -Iinclude -Isrc -pthread -D_FILE_OFFSET_BITS=64 \
               -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ := $(LIB_SRC:src/%.c=build-fuzz/obj/%.o)
-build-fuzz/obj/%.o: src/%.c include/sessrec.h $(wildcard src/*.h) | build-fuzz/obj
+build-fuzz/obj/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-build-fuzz/%: fuzz/%.c $(FUZZ_OBJ) include/sessrec.h $(wildcard src/*.h fuzz/*.h) | build-fuzz
+build-fuzz/%: fuzz/%.c $(FUZZ_OBJ) $(LIB_HDR) $(wildcard fuzz/*.h) | build-fuzz
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(LDLIBS) -o $@
-build-fuzz/obj:
-	mkdir -p $@
 FUZZ_SECONDS ?= 300
 fuzz-smoke: $(FUZZ_BIN)
 	@scripts/fuzz.sh 10 $(FUZZ_BIN)

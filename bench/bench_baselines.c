@@ -8,7 +8,7 @@
  * suffer when other jobs share the cores). Prints a table; `make bench` runs it.
  */
 #include "sessrec.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,8 +15,8 @@
  * Usage: bench_gru [repeats]   (default 3)
  */
 #define _POSIX_C_SOURCE 200809L
-#include "gru4rec.h"
-#include "util.h"
+#include "gru4rec/gru4rec.h"
+#include "util/util.h"
 
 #include <cblas.h>
 #include <time.h>

@@ -15,7 +15,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "sessrec.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "sessrec.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * Seeds: fuzz/corpus/fuzz_bl_payload/ (payloads of models trained on the tiny
  * data set of tests/test_baselines.c, one per algorithm).
  */
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
  * SR_ERR_FORMAT or give a network that scores without a fault.
  * Seeds: fuzz/corpus/fuzz_gru_payload/ (payloads of tiny trained networks).
  */
-#include "gru4rec.h"
+#include "gru4rec/gru4rec.h"
 
 #include <stdlib.h>
 

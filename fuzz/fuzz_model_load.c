@@ -9,7 +9,7 @@
  * fixed, to reach the payload checks. Seeds: fuzz/corpus/fuzz_model_load/
  * (a testfake model, a bare header, and small gru4rec models of each loss).
  */
-#include "checkpoint.h"
+#include "registry/checkpoint.h"
 #include "../tests/fake_model.h"
 
 #include <stdint.h>

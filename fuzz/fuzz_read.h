@@ -10,7 +10,7 @@
 #ifndef SR_FUZZ_READ_H
 #define SR_FUZZ_READ_H
 
-#include "data_read.h"
+#include "data/read.h"
 #include "sessrec.h"
 
 #include <stdint.h>

@@ -9,8 +9,8 @@
  * recomputed (first byte odd) so that mutations of counts and offsets get in.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "data_store.h"
-#include "util.h"
+#include "data/store.h"
+#include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

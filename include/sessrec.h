@@ -31,6 +31,16 @@ extern "C" {
 
 #define SR_VERSION_STRING "0.1.0"
 
+/* Every exported function carries SR_API. The library is compiled with
+ * -fvisibility=hidden, so a shared build exports these and nothing else. */
+#if defined(_WIN32)
+#define SR_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define SR_API __attribute__((visibility("default")))
+#else
+#define SR_API
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* 1. Status codes and errors                                               */
 /* ------------------------------------------------------------------------ */
@@ -55,12 +65,12 @@ typedef struct sr_error {
 } sr_error;
 
 /* Sets err (if non-NULL) and returns `st`. printf-style. */
-sr_status sr_error_set(sr_error *err, sr_status st, const char *fmt, ...)
+SR_API sr_status sr_error_set(sr_error *err, sr_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-const char *sr_status_name(sr_status st);
+SR_API const char *sr_status_name(sr_status st);
 
 /* ------------------------------------------------------------------------ */
 /* 2. Click logs                                                            */
@@ -96,7 +106,7 @@ typedef struct sr_read_opts {
     int threads;                /* parser threads; <= 0 = all cores */
 } sr_read_opts;
 
-sr_read_opts sr_read_default_opts(void);
+SR_API sr_read_opts sr_read_default_opts(void);
 
 /* Statistics of a read, filled by sr_read_log. */
 typedef struct sr_read_report {
@@ -112,16 +122,16 @@ typedef struct sr_read_report {
  * left empty and err names file:line and the offending text. *out is
  * overwritten, not freed. Formats, detection and every error case:
  * docs/input-formats.md. */
-sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
+SR_API sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
                       sr_read_report *rep, sr_error *err);
 /* Same over a memory buffer; `name` is used in error messages. */
-sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,
+SR_API sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,
                           const sr_read_opts *opts, sr_log *out,
                           sr_read_report *rep, sr_error *err);
-const char *sr_format_name(sr_format f);
-void sr_log_free(sr_log *log);
+SR_API const char *sr_format_name(sr_format f);
+SR_API void sr_log_free(sr_log *log);
 /* Appends one click, growing the arrays. */
-sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us);
+SR_API sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us);
 
 /* ------------------------------------------------------------------------ */
 /* 3-4. Prepared splits                                                     */
@@ -145,7 +155,7 @@ typedef struct sr_split {
     size_t map_len_;
 } sr_split;
 
-void sr_split_free(sr_split *s);
+SR_API void sr_split_free(sr_split *s);
 
 typedef enum sr_filter_mode {
     SR_FILTER_RECURSIVE = 0,  /* repeat short-session + rare-item drops to a fixed point */
@@ -163,7 +173,7 @@ typedef struct sr_prepare_opts {
                                  the result does not depend on it */
 } sr_prepare_opts;
 
-sr_prepare_opts sr_prepare_default_opts(void);
+SR_API sr_prepare_opts sr_prepare_default_opts(void);
 
 /* The outcome of sr_prepare: train_full and test always; train and valid
  * (train_tr / valid) only when valid_days > 0. Each split owns its arrays. */
@@ -176,24 +186,24 @@ typedef struct sr_prepared {
 } sr_prepared;
 
 /* Groups, cleans and splits a log. Does not modify `log`. */
-sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts,
+SR_API sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts,
                      sr_prepared *out, sr_error *err);
-void sr_prepared_free(sr_prepared *p);
+SR_API void sr_prepared_free(sr_prepared *p);
 
 /* Binary split files (docs/formats.md): magic "SRSPLIT\0", version, counts,
  * CRC-32 of the payload. Saving is atomic (temp file + rename). Loading maps the
  * file read-only and verifies everything; the split then points into the map. */
-sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err);
-sr_status sr_split_load(const char *path, sr_split *out, sr_error *err);
+SR_API sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err);
+SR_API sr_status sr_split_load(const char *path, sr_split *out, sr_error *err);
 /* GRU4Rec TSV export: header SessionId<TAB>ItemId<TAB>Time, Time in seconds. */
-sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error *err);
+SR_API sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error *err);
 /* Opens a split for reading: a binary split file (by magic), or `path`.split
  * when `path` itself does not exist, or else any click log sr_read_log accepts
  * (auto format), grouped with sr_split_from_log. */
-sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
+SR_API sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
 /* Builds a split from a log without filtering (e.g. a TSV test file read for
  * eval): groups and orders sessions, item table = distinct items of the log. */
-sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
+SR_API sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* 5. Statistics                                                            */
@@ -215,7 +225,7 @@ typedef struct sr_stats {
  * item supports are clicks per item, over the items present in this split. An
  * empty split gives all zeros and SR_OK. A malformed split (offsets not
  * increasing, item index outside the table) gives SR_ERR_FORMAT. */
-sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
+SR_API sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* 6. Synthetic YOOCHOOSE-like data                                         */
@@ -228,10 +238,10 @@ typedef struct sr_synth_opts {
     int threads;              /* <= 0 = all cores */
 } sr_synth_opts;
 
-sr_synth_opts sr_synth_default_opts(void);
+SR_API sr_synth_opts sr_synth_default_opts(void);
 /* Writes raw YOOCHOOSE clicks to path ("-" = stdout), atomically for files.
  * Reports progress through `progress(done_clicks, total, ud)` if non-NULL. */
-sr_status sr_synth_write(const char *path, const sr_synth_opts *opts,
+SR_API sr_status sr_synth_write(const char *path, const sr_synth_opts *opts,
                          void (*progress)(int64_t done, int64_t total, void *ud),
                          void *ud, sr_error *err);
 /* What sr_synth_run reports about the file it wrote. */
@@ -245,11 +255,11 @@ typedef struct sr_synth_report {
 } sr_synth_report;
 /* sr_synth_write that also fills *rep (may be NULL). The file depends only on
  * clicks, items and seed, never on threads. See docs/synth.md. */
-sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
+SR_API sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
                        void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
                        sr_synth_report *rep, sr_error *err);
 /* Catalogue size used when opts->items == 0 (57,500 at 33M clicks). */
-int64_t sr_synth_default_items(int64_t clicks);
+SR_API int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */
 /* 7. GRU4Rec                                                               */
@@ -293,14 +303,14 @@ typedef struct sr_gru_params {
 } sr_gru_params;
 
 /* Official defaults of GRU4Rec (layers=100, batch 64, xe, adagrad lr 0.05 ...). */
-sr_gru_params sr_gru_default_params(void);
+SR_API sr_gru_params sr_gru_default_params(void);
 /* Applies "name=value,name=value" in the official syntax (layers=100/100,
  * constrained_embedding=True, loss=bpr-max ...). */
-sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err);
+SR_API sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err);
 /* Named presets: "rsc15", "tutorial". */
-sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err);
+SR_API sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err);
 /* Writes a one-line description "loss=... layers=... " into buf. */
-void sr_gru_params_format(const sr_gru_params *p, char *buf, size_t len);
+SR_API void sr_gru_params_format(const sr_gru_params *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* 8. Predictors: anything that scores all items for a session prefix        */
@@ -313,25 +323,25 @@ typedef struct sr_model sr_model;
 typedef struct sr_scorer sr_scorer;
 
 /* Number of items the model knows (dense indices 0..n-1) and their ids. */
-int64_t sr_model_n_items(const sr_model *m);
-const int64_t *sr_model_item_ids(const sr_model *m);
+SR_API int64_t sr_model_n_items(const sr_model *m);
+SR_API const int64_t *sr_model_item_ids(const sr_model *m);
 /* Dense index of an original item id, or -1 if unknown. */
-int64_t sr_model_item_index(const sr_model *m, int64_t item_id);
-const char *sr_model_algo(const sr_model *m);
+SR_API int64_t sr_model_item_index(const sr_model *m, int64_t item_id);
+SR_API const char *sr_model_algo(const sr_model *m);
 
 /* Scoring state: caller frees with sr_scorer_free. */
-sr_scorer *sr_scorer_new(const sr_model *m, int max_batch);
-void sr_scorer_free(sr_scorer *s);
+SR_API sr_scorer *sr_scorer_new(const sr_model *m, int max_batch);
+SR_API void sr_scorer_free(sr_scorer *s);
 /* Slot `slot` starts a new session (hidden state zero / history empty). */
-void sr_scorer_reset(sr_scorer *s, int slot);
+SR_API void sr_scorer_reset(sr_scorer *s, int slot);
 /* Feeds items[i] (dense index) as the next click of slot i for i < n, then
  * writes the scores of ALL items for each of the n slots into scores, a
  * (n, n_items) row-major array. scores may be NULL: the clicks are only fed
  * (e.g. every click of a session but the last, when only the final ranking
  * is wanted). */
-void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores);
+SR_API void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores);
 /* Copies the session state of slot src into slot dst (used to compact slots). */
-void sr_scorer_move(sr_scorer *s, int dst, int src);
+SR_API void sr_scorer_move(sr_scorer *s, int dst, int src);
 
 /* Top-k selection for recommendation: writes the indices of the min(k, n)
  * highest of the n scores, best first, into idx and their scores into val
@@ -341,11 +351,11 @@ void sr_scorer_move(sr_scorer *s, int dst, int src);
  * per session sr_scorer_reset(s, 0) and sr_scorer_step(s, &item, 1, scores)
  * for each click (item = sr_model_item_index(m, id); skip -1), sr_topk on the
  * last scores, and sr_model_item_ids(m)[idx[i]] for the original ids. */
-int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val);
+SR_API int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val);
 
-sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
-sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
-void sr_model_free(sr_model *m);
+SR_API sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
+SR_API sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
+SR_API void sr_model_free(sr_model *m);
 
 /* ------------------------------------------------------------------------ */
 /* 9. Evaluation                                                            */
@@ -381,12 +391,12 @@ typedef struct sr_eval_result {
 
 /* Cutoffs 1,5,10,20; conservative ties (as the official GRU4Rec evaluator);
  * batch_size 512; threads 0 (all cores). */
-sr_eval_opts sr_eval_default_opts(void);
+SR_API sr_eval_opts sr_eval_default_opts(void);
 
 /* Rank of a target score among n scores (target included), per tie mode.
  * The target counts as one equal score even if absent from `scores`; a NaN
  * target ranks last (n); NaN scores never count as higher or equal. */
-double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
+SR_API double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
 
 /* Next-item evaluation of `m` on `test` (a split whose item table may differ
  * from the model's: items are matched by original id, unknown rows dropped).
@@ -398,7 +408,7 @@ double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
  * Results are identical for every batch_size and thread count (given a model
  * whose scores do not depend on the batch). Returns SR_ERR_EMPTY (with *out
  * filled) when no prediction could be made. */
-sr_status sr_evaluate(const sr_model *m, const sr_split *test,
+SR_API sr_status sr_evaluate(const sr_model *m, const sr_split *test,
                       const sr_eval_opts *opts, sr_eval_result *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
@@ -425,20 +435,20 @@ typedef struct sr_train_opts {
     void *ud;
 } sr_train_opts;
 
-sr_train_opts sr_train_default_opts(void);
+SR_API sr_train_opts sr_train_default_opts(void);
 
 /* Trains GRU4Rec on `train` (item map built from train only). On a NaN loss
  * returns SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
-sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
+SR_API sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
                        const sr_train_opts *opts, sr_model **out, sr_error *err);
 
 /* Baselines: "pop", "spop", "iknn", "sr", "sknn", "vsknn", "ar", "stan", with
  * "name=value,..." parameters named as in the session-rec framework (NULL or
  * "" = defaults). Caller frees *out with sr_model_free. */
-sr_status sr_train_baseline(const char *algo, const char *params, const sr_split *train,
+SR_API sr_status sr_train_baseline(const char *algo, const char *params, const sr_split *train,
                             sr_model **out, sr_error *err);
 /* NULL-terminated list of the baseline names. */
-const char *const *sr_baseline_names(void);
+SR_API const char *const *sr_baseline_names(void);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,7 @@
 #ifndef SR_FAKE_MODEL_H
 #define SR_FAKE_MODEL_H
 
-#include "model.h"
+#include "model/model.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * (sr_evaluate) against the session-rec framework's (issue 4's table).
  */
 #include "test.h"
-#include "baselines.h"
+#include "baselines/baselines.h"
 
 #include <math.h>
 #include <sys/wait.h>

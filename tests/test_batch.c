@@ -5,9 +5,9 @@
  * iterator (numpy, minlen chunks), and on random data (every pair exactly
  * once, hidden-state continuity per row).
  */
-#include "batch.h"
+#include "gru4rec/batch.h"
 #include "test.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdint.h>
 

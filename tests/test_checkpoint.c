@@ -6,7 +6,7 @@
  * payloads the algorithm refuses. Uses the "testfake" algorithm of fake_model.h.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "checkpoint.h"
+#include "registry/checkpoint.h"
 #include "fake_model.h"
 #include "test.h"
 

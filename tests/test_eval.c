@@ -6,7 +6,7 @@
  * per-session reference (which also exercises slot refill and compaction).
  */
 #include "test.h"
-#include "model.h"
+#include "model/model.h"
 #include "eval_fixtures.h"
 #include "cli_run.h"
 

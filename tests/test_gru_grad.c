@@ -15,9 +15,9 @@
  * carrying state) and one on a shrunk batch (keep_rows, n < batch_size).
  */
 #include "test.h"
-#include "gru4rec.h"
-#include "gru_kernels.h"
-#include "loss.h"
+#include "gru4rec/gru4rec.h"
+#include "gru4rec/gru_kernels.h"
+#include "gru4rec/loss.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,8 +7,8 @@
  * inconsistent payloads rejected with SR_ERR_FORMAT).
  */
 #include "test.h"
-#include "gru4rec.h"
-#include "sampler.h"
+#include "gru4rec/gru4rec.h"
+#include "gru4rec/sampler.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  *   - every parameter after 3 Adagrad(+momentum) steps and after 3 Adam steps.
  */
 #include "test.h"
-#include "gru4rec.h"
+#include "gru4rec/gru4rec.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * name=value syntax, presets, rejection of unknown names and bad values
  * (naming them), and format -> parse round trips.
  */
-#include "params.h"
+#include "gru4rec/params.h"
 #include "test.h"
 
 /* Field-by-field equality (memcmp would also compare padding bytes). */

@@ -6,7 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdarg.h>
 #include <stdint.h>

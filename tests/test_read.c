@@ -7,7 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
 
-#include "data_read.h"
+#include "data/read.h"
 #include "sessrec.h"
 
 #include <stdint.h>

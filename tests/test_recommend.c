@@ -4,7 +4,7 @@
  * by one, top-k of the last scores) on a fake model defined here.
  */
 #include "test.h"
-#include "model.h"
+#include "model/model.h"
 #include "eval_fixtures.h"
 #include "cli_run.h"
 

@@ -9,8 +9,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
-#include "plot.h"
-#include "util.h"
+#include "data/plot.h"
+#include "util/util.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

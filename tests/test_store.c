@@ -6,8 +6,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
-#include "data_store.h"
-#include "util.h"
+#include "data/store.h"
+#include "util/util.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 /*
- * test_synth.c - the synthetic click generator (src/synth.c, `sessrec synth`):
+ * test_synth.c - the synthetic click generator (src/data/synth.c, `sessrec synth`):
  * exact format of every line (parsed back by a strict checker written here,
  * independent of the library's readers, and by sr_read_log), determinism across seeds and thread
  * counts, the realism statistics promised in docs/synth.md on ~1M clicks, and
@@ -7,7 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <dirent.h>
 #include <stdint.h>

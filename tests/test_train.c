@@ -8,10 +8,10 @@
  * (settings, parameter file errors, NaN -> exit 1 and no file).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "batch.h"
-#include "checkpoint.h"
+#include "gru4rec/batch.h"
+#include "registry/checkpoint.h"
 #include "test.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

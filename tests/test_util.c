@@ -1,6 +1,6 @@
 /* test_util.c - internal helpers: CRC-32, hash map, RNG, atomic writes. */
 #include "test.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <unistd.h>
 

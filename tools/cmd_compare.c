@@ -11,7 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util.h" /* sr_now, sr_resolve_threads */
+#include "util/util.h" /* sr_now, sr_resolve_threads */
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util.h" /* sr_now, sr_atomic_* */
+#include "util/util.h" /* sr_now, sr_atomic_* */
 
 #include <errno.h>
 #include <signal.h>

@@ -7,7 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util.h" /* sr_now, sr_atomic_*, sr_resolve_threads */
+#include "util/util.h" /* sr_now, sr_atomic_*, sr_resolve_threads */
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,0 +1,457 @@
+/*
+ * data_store.c - prepared splits on disk: the binary split file (save, mmap
+ * load with full verification), GRU4Rec TSV export, and sr_split_open, which
+ * accepts a split file or any click log. The byte layout is documented in
+ * docs/formats.md; keep the two in step (and bump the version on any change).
+ *
+ * Must never: trust a byte of a file before checking it (a corrupted or
+ * hostile file gives SR_ERR_FORMAT, never a crash or an out-of-range index),
+ * write a final file name other than by atomic rename, print, or exit.
+ * The checksum is sr_crc32 (CRC-32/IEEE, computed by zlib).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "data/store.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "split files are little-endian and written/mapped as such: byte-swap on a big-endian port"
+#endif
+
+#define SPLIT_MAGIC "SRSPLIT\0"
+#define SPLIT_VERSION 1u
+#define SPLIT_HEADER 96u
+#define SPLIT_MAX_COUNT ((uint64_t)1 << 40) /* keeps every size computation far from overflow */
+
+void sr_split_free(sr_split *s)
+{
+    if (!s)
+        return;
+    if (s->map_) {
+        munmap(s->map_, s->map_len_);
+    } else {
+        free(s->session_ids);
+        free(s->offsets);
+        free(s->items);
+        free(s->times);
+        free(s->item_ids);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- layout ----------------------------------------------------------------- */
+
+enum { SEC_SESSION_IDS, SEC_OFFSETS, SEC_ITEMS, SEC_TIMES, SEC_ITEM_IDS, N_SEC };
+
+typedef struct layout {
+    uint64_t off[N_SEC], size[N_SEC]; /* bytes; sections start 8-byte aligned */
+    uint64_t file_size;
+} layout;
+
+static uint64_t al8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
+
+/* Counts must be <= SPLIT_MAX_COUNT (checked by callers). */
+static void compute_layout(uint64_t E, uint64_t S, uint64_t I, layout *L)
+{
+    L->size[SEC_SESSION_IDS] = S * 8;
+    L->size[SEC_OFFSETS] = (S + 1) * 8;
+    L->size[SEC_ITEMS] = E * 4;
+    L->size[SEC_TIMES] = E * 8;
+    L->size[SEC_ITEM_IDS] = I * 8;
+    uint64_t o = SPLIT_HEADER;
+    for (int k = 0; k < N_SEC; k++) {
+        L->off[k] = o;
+        o += al8(L->size[k]);
+    }
+    L->file_size = o;
+}
+
+sr_status sr_split_check(const sr_split *s, const char *name, sr_status st, sr_error *err)
+{
+    int64_t E = s->n_events, S = s->n_sessions, I = s->n_items;
+    if (E < 0 || S < 0 || I < 0 || I > INT32_MAX || (uint64_t)E > SPLIT_MAX_COUNT ||
+        (uint64_t)S > SPLIT_MAX_COUNT)
+        return sr_error_set(err, st, "%s: bad counts (%lld events, %lld sessions, %lld items)",
+                            name, (long long)E, (long long)S, (long long)I);
+    if ((E && (!s->items || !s->times)) || (S && (!s->offsets || !s->session_ids)) ||
+        (I && !s->item_ids))
+        return sr_error_set(err, st, "%s: split has counts but no arrays", name);
+    if (!s->offsets) /* S == 0: a zeroed split */
+        return E == 0 ? SR_OK
+                      : sr_error_set(err, st, "%s: %lld events but no sessions", name,
+                                     (long long)E);
+    const int64_t *off = s->offsets;
+    if (off[0] != 0)
+        return sr_error_set(err, st, "%s: first session offset is %lld, not 0", name,
+                            (long long)off[0]);
+    for (int64_t k = 0; k < S; k++)
+        if (off[k + 1] < off[k])
+            return sr_error_set(err, st, "%s: session %lld: offset %lld after %lld (offsets "
+                                "must not decrease)", name, (long long)k + 1,
+                                (long long)off[k + 1], (long long)off[k]);
+    if (off[S] != E)
+        return sr_error_set(err, st, "%s: last session offset is %lld, but there are %lld events",
+                            name, (long long)off[S], (long long)E);
+    /* Item indices: one branch-free pass, then find the culprit if any. */
+    uint32_t bad = 0;
+    const int32_t *it = s->items;
+    for (int64_t j = 0; j < E; j++)
+        bad |= (uint32_t)((uint32_t)it[j] >= (uint64_t)I);
+    if (bad)
+        for (int64_t j = 0; j < E; j++)
+            if (it[j] < 0 || it[j] >= I)
+                return sr_error_set(err, st, "%s: event %lld: item index %d is outside the "
+                                    "item table [0, %lld)", name, (long long)j, it[j],
+                                    (long long)I);
+    return SR_OK;
+}
+
+/* ---- save ------------------------------------------------------------------- */
+
+static const uint8_t zeros[8];
+static const int64_t zero_offset[1];
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* The payload CRC of a split about to be written, computed by a helper thread
+ * while the main thread writes (the two take about as long). */
+typedef struct crc_job {
+    const void *sec[N_SEC];
+    const layout *L;
+    uint32_t crc;
+} crc_job;
+
+static void *crc_payload(void *arg)
+{
+    crc_job *j = arg;
+    uint32_t pc = 0;
+    for (int k = 0; k < N_SEC; k++) {
+        if (j->L->size[k])
+            pc = sr_crc32(pc, j->sec[k], j->L->size[k]);
+        pc = sr_crc32(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
+    }
+    j->crc = pc;
+    return NULL;
+}
+
+static void make_header(uint8_t *h, const sr_split *s, const layout *L, uint32_t payload_crc)
+{
+    memset(h, 0, SPLIT_HEADER);
+    memcpy(h, SPLIT_MAGIC, 8);
+    put32(h + 8, SPLIT_VERSION);
+    put32(h + 12, SPLIT_HEADER);
+    put64(h + 16, (uint64_t)s->n_events);
+    put64(h + 24, (uint64_t)s->n_sessions);
+    put64(h + 32, (uint64_t)s->n_items);
+    for (int k = 0; k < N_SEC; k++)
+        put64(h + 40 + 8 * k, L->off[k]);
+    put64(h + 80, L->file_size);
+    put32(h + 88, payload_crc);
+    put32(h + 92, sr_crc32(0, h, 92));
+}
+
+sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
+{
+    sr_status st = sr_split_check(s, path, SR_ERR_ARG, err);
+    if (st != SR_OK)
+        return st;
+    layout L;
+    compute_layout((uint64_t)s->n_events, (uint64_t)s->n_sessions, (uint64_t)s->n_items, &L);
+    crc_job job = {{s->session_ids, s->offsets ? (const void *)s->offsets : zero_offset,
+                    s->items, s->times, s->item_ids}, &L, 0};
+    sr_atomic a;
+    if ((st = sr_atomic_open(&a, path, err)) != SR_OK)
+        return st;
+    pthread_t th;
+    int threaded = L.file_size >= ((uint64_t)8 << 20) && pthread_create(&th, NULL, crc_payload, &job) == 0;
+    if (!threaded)
+        crc_payload(&job);
+    /* The header goes last (it holds the CRC): a zeroed placeholder first. */
+    uint8_t h[SPLIT_HEADER];
+    memset(h, 0, sizeof h);
+    int ok = fwrite(h, 1, sizeof h, a.f) == sizeof h;
+    for (int k = 0; k < N_SEC && ok; k++) {
+        size_t n = (size_t)L.size[k], pad = (size_t)(al8(L.size[k]) - L.size[k]);
+        ok = (!n || fwrite(job.sec[k], 1, n, a.f) == n) && (!pad || fwrite(zeros, 1, pad, a.f) == pad);
+    }
+    int e = errno;
+    if (threaded)
+        pthread_join(th, NULL);
+    if (ok) {
+        make_header(h, s, &L, job.crc);
+        ok = fseek(a.f, 0, SEEK_SET) == 0 && fwrite(h, 1, sizeof h, a.f) == sizeof h;
+        e = errno;
+    }
+    if (!ok) {
+        sr_atomic_abort(&a);
+        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return sr_atomic_commit(&a, err);
+}
+
+/* ---- load ------------------------------------------------------------------- */
+
+sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split *out,
+                        sr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const uint8_t *p = buf;
+    if (memcmp(p, SPLIT_MAGIC, len < 8 ? len : 8) != 0)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: not a sessrec split file (bad magic)", name);
+    if (len < 12)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: truncated split file (%zu bytes)", name, len);
+    uint32_t version = get32(p + 8);
+    if (version != SPLIT_VERSION)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: split format version %u is not supported "
+                            "(this build reads version %u)", name, version, SPLIT_VERSION);
+    if (len < SPLIT_HEADER)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: truncated split file (%zu bytes, the header "
+                            "alone has %u)", name, len, SPLIT_HEADER);
+    if (get32(p + 92) != sr_crc32(0, p, 92))
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: header checksum mismatch (corrupted file)",
+                            name);
+    if (get32(p + 12) != SPLIT_HEADER)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: header size %u, expected %u", name,
+                            get32(p + 12), SPLIT_HEADER);
+    uint64_t E = get64(p + 16), S = get64(p + 24), I = get64(p + 32);
+    if (E > SPLIT_MAX_COUNT || S > SPLIT_MAX_COUNT || I > INT32_MAX)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: implausible counts (%llu events, %llu "
+                            "sessions, %llu items)", name, (unsigned long long)E,
+                            (unsigned long long)S, (unsigned long long)I);
+    layout L;
+    compute_layout(E, S, I, &L);
+    static const char *const sec_name[N_SEC] = {"session ids", "offsets", "items", "times",
+                                                "item ids"};
+    for (int k = 0; k < N_SEC; k++)
+        if (get64(p + 40 + 8 * k) != L.off[k])
+            return sr_error_set(err, SR_ERR_FORMAT, "%s: %s section at byte %llu, expected %llu",
+                                name, sec_name[k], (unsigned long long)get64(p + 40 + 8 * k),
+                                (unsigned long long)L.off[k]);
+    if (get64(p + 80) != L.file_size)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: header says %llu bytes, the counts need "
+                            "%llu", name, (unsigned long long)get64(p + 80),
+                            (unsigned long long)L.file_size);
+    if ((uint64_t)len < L.file_size)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: truncated split file (%zu bytes of %llu)",
+                            name, len, (unsigned long long)L.file_size);
+    if ((uint64_t)len > L.file_size)
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: %llu unexpected bytes after the end of the "
+                            "split", name, (unsigned long long)((uint64_t)len - L.file_size));
+    if (sr_crc32(0, p + SPLIT_HEADER, L.file_size - SPLIT_HEADER) != get32(p + 88))
+        return sr_error_set(err, SR_ERR_FORMAT, "%s: payload checksum mismatch (corrupted file)",
+                            name);
+    if ((uintptr_t)buf % 8)
+        return sr_error_set(err, SR_ERR_ARG, "%s: split image not 8-byte aligned in memory", name);
+    sr_split v;
+    memset(&v, 0, sizeof v);
+    v.n_events = (int64_t)E;
+    v.n_sessions = (int64_t)S;
+    v.n_items = (int64_t)I;
+    /* Casts drop const: a mapped split is read-only by contract (PROT_READ). */
+    v.session_ids = (int64_t *)(uintptr_t)(p + L.off[SEC_SESSION_IDS]);
+    v.offsets = (int64_t *)(uintptr_t)(p + L.off[SEC_OFFSETS]);
+    v.items = (int32_t *)(uintptr_t)(p + L.off[SEC_ITEMS]);
+    v.times = (int64_t *)(uintptr_t)(p + L.off[SEC_TIMES]);
+    v.item_ids = (int64_t *)(uintptr_t)(p + L.off[SEC_ITEM_IDS]);
+    sr_status st = sr_split_check(&v, name, SR_ERR_FORMAT, err);
+    if (st != SR_OK)
+        return st;
+    *out = v;
+    return SR_OK;
+}
+
+sr_status sr_split_load(const char *path, sr_split *out, sr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return sr_error_set(err, SR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return sr_error_set(err, SR_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return sr_error_set(err, SR_ERR_IO, "%s: not a regular file", path);
+    }
+    if (sb.st_size < (off_t)SPLIT_HEADER || (uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2) {
+        /* too short to map usefully: read what is there for the message */
+        uint8_t h[SPLIT_HEADER];
+        ssize_t got = read(fd, h, sizeof h);
+        close(fd);
+        sr_split v;
+        sr_status st = sr_split_view(h, got > 0 ? (size_t)got : 0, path, &v, err);
+        return st != SR_OK ? st : sr_error_set(err, SR_ERR_FORMAT, "%s: bad size", path);
+    }
+    size_t len = (size_t)sb.st_size;
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return sr_error_set(err, SR_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+    sr_status st = sr_split_view(m, len, path, out, err);
+    if (st != SR_OK) {
+        munmap(m, len);
+        return st;
+    }
+    out->map_ = m;
+    out->map_len_ = len;
+    return SR_OK;
+}
+
+/* ---- open anything ------------------------------------------------------------- */
+
+static int is_split_file(const char *path)
+{
+    char magic[8];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    int yes = fread(magic, 1, 8, f) == 8 && memcmp(magic, SPLIT_MAGIC, 8) == 0;
+    fclose(f);
+    return yes;
+}
+
+sr_status sr_split_open(const char *path, sr_split *out, sr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int e = errno;
+        if (e == ENOENT) {
+            char alt[4096];
+            if (snprintf(alt, sizeof alt, "%s.split", path) >= (int)sizeof alt)
+                return sr_error_set(err, SR_ERR_ARG, "%s: path too long", path);
+            if (stat(alt, &sb) == 0)
+                return sr_split_load(alt, out, err);
+            return sr_error_set(err, SR_ERR_IO, "%s: no such file (nor %s)", path, alt);
+        }
+        return sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (S_ISDIR(sb.st_mode))
+        return sr_error_set(err, SR_ERR_ARG, "%s is a folder; name a split in it (e.g. %s/test)",
+                            path, path);
+    if (is_split_file(path))
+        return sr_split_load(path, out, err);
+    sr_read_opts ro = sr_read_default_opts();
+    sr_log log;
+    memset(&log, 0, sizeof log);
+    sr_status st = sr_read_log(path, &ro, &log, NULL, err);
+    if (st != SR_OK)
+        return st;
+    st = sr_split_from_log(&log, out, err);
+    sr_log_free(&log);
+    return st;
+}
+
+/* ---- TSV export ------------------------------------------------------------------ */
+
+static char *put_i64(char *w, int64_t v)
+{
+    if (v < 0) {
+        *w++ = '-';
+        return sr_put_u64(w, (uint64_t)0 - (uint64_t)v);
+    }
+    return sr_put_u64(w, (uint64_t)v);
+}
+
+/* Microseconds as seconds with only the fraction digits needed: 1 -> "0.000001",
+ * 1500000 -> "1.5", 3000000 -> "3". */
+static char *put_time(char *w, int64_t us)
+{
+    uint64_t u = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    if (us < 0)
+        *w++ = '-';
+    w = sr_put_u64(w, u / 1000000);
+    uint32_t f = (uint32_t)(u % 1000000);
+    if (f) {
+        char d[6];
+        for (int i = 5; i >= 0; i--) {
+            d[i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        int n = 6;
+        while (d[n - 1] == '0')
+            n--;
+        *w++ = '.';
+        memcpy(w, d, (size_t)n);
+        w += n;
+    }
+    return w;
+}
+
+sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error *err)
+{
+    sr_status st = sr_split_check(s, path, SR_ERR_ARG, err);
+    if (st != SR_OK)
+        return st;
+    sr_atomic a;
+    if ((st = sr_atomic_open(&a, path, err)) != SR_OK)
+        return st;
+    enum { CAP = 1 << 20, LINE = 96 };
+    char *buf = malloc(CAP);
+    if (!buf) {
+        sr_atomic_abort(&a);
+        return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+    }
+    static const char head[] = "SessionId\tItemId\tTime\n";
+    memcpy(buf, head, sizeof head - 1);
+    char *w = buf + sizeof head - 1;
+    int ok = 1;
+    for (int64_t k = 0; k < s->n_sessions && ok; k++) {
+        char sid[24];
+        size_t sl = (size_t)(put_i64(sid, s->session_ids[k]) - sid);
+        for (int64_t j = s->offsets[k]; j < s->offsets[k + 1]; j++) {
+            if (w - buf > CAP - LINE) {
+                ok = fwrite(buf, 1, (size_t)(w - buf), a.f) == (size_t)(w - buf);
+                w = buf;
+                if (!ok)
+                    break;
+            }
+            memcpy(w, sid, sl);
+            w += sl;
+            *w++ = '\t';
+            w = put_i64(w, s->item_ids[s->items[j]]);
+            *w++ = '\t';
+            w = put_time(w, s->times[j]);
+            *w++ = '\n';
+        }
+    }
+    if (ok && w > buf)
+        ok = fwrite(buf, 1, (size_t)(w - buf), a.f) == (size_t)(w - buf);
+    int e = errno;
+    free(buf);
+    if (!ok) {
+        sr_atomic_abort(&a);
+        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return sr_atomic_commit(&a, err);
+}

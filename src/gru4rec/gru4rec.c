@@ -1,0 +1,758 @@
+/*
+ * gru4rec.c - the GRU4Rec network: parameter arena and initialisation,
+ * optimizer state, the training step (negatives, dropout, kernels, sparse
+ * optimizer update), inference, and the "gru4rec" model plug-in (scorer,
+ * model-file payload). The math lives in gru_kernels.c / loss.c / optim.c.
+ *
+ * Must never print or exit; sr_gru_train_step and sr_gru_infer_step allocate
+ * nothing (every buffer is sized in sr_gru_new / the scorer).
+ */
+#include "gru4rec/gru4rec.h"
+#include "gru4rec/params.h"
+#include "gru4rec/optim.h"
+#include "gru4rec/sampler.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TENSORS (3 + 4 * SR_MAX_LAYERS)
+#define ADAGRAD_EPS 1e-6f
+
+/* How the optimizer reaches a tensor's rows. */
+enum { TK_DENSE, TK_WY, TK_BY, TK_IN };
+
+typedef struct gten {
+    char name[8];
+    float *w;                    /* (rows, cols) in the parameter arena */
+    int64_t rows, cols;
+    int kind;
+    int role, layer;
+    float sigma;                 /* init: uniform(-sigma, sigma); 0 = zeros */
+    float *s1, *s2;              /* optimizer state: (acc, mom) or (m, v); s2 NULL if unused */
+    float *grad;                 /* gradient of the last step: dense, or compact rows (tables) */
+    float *dgrad;                /* dense_grads mode: full-size gradient, else NULL */
+} gten;
+
+struct sr_gru {
+    sr_gru_params p;
+    grk_shape sh;
+    grk_net_f net;
+    int nt;
+    gten t[MAX_TENSORS];
+    float *params;               /* arena of every tensor */
+    size_t n_params;
+
+    /* ---- training only (NULL in a loaded / wrapped model) ---- */
+    int training;
+    float *opt;                  /* optimizer state arena */
+    float *logsup;               /* (N) log(max(support, 1)) for logq */
+    float *ws_mem, *gr_mem;
+    grk_ws_f ws;
+    grk_grads_f gr;
+    int32_t *plan_buf, *marker;  /* marker: (N), all -1 between steps */
+    grk_plan plan;
+    float *state, *state_new;    /* (Bmax, S) */
+    uint8_t *masks;              /* (Bmax, din + S) dropout keep flags */
+    sr_sampler smp;
+    int32_t *fixed;              /* (nsmp) test hook: fixed negatives, or NULL */
+    sr_rng rng;                  /* dropout */
+    int64_t adam_t;
+    float *dgrad_mem;            /* dense_grads mode */
+    grk_grads_f dg;
+};
+
+/* ---- parameters ------------------------------------------------------------------ */
+
+/* The hyperparameters as params.c checks them for every user, plus the item
+ * count this network can index. */
+static sr_status check_params(const sr_gru_params *p, int64_t n_items, sr_error *err)
+{
+    sr_status st = sr_gru_params_check(p, err);
+    if (st != SR_OK)
+        return st;
+    if (n_items < 1 || n_items >= INT32_MAX)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: %lld items (1 to %d supported)",
+                            (long long)n_items, INT32_MAX - 1);
+    return SR_OK;
+}
+
+static int mode_of(const sr_gru_params *p)
+{
+    return p->constrained_embedding ? GRK_CONSTRAINED : p->embedding > 0 ? GRK_EMBED : GRK_ONEHOT;
+}
+
+/* The role of a tensor in the kernel view. */
+enum { R_E, R_WX, R_WH, R_BX, R_BH, R_WY, R_BY };
+
+static void add_tensor(sr_gru *g, const char *name, int role, int l, int64_t rows, int64_t cols,
+                       int kind, double fan_in, double fan_out)
+{
+    gten *t = &g->t[g->nt++];
+    if (role != R_E && role != R_WY && role != R_BY)
+        snprintf(t->name, sizeof t->name, "%s%d", name, l);
+    else
+        snprintf(t->name, sizeof t->name, "%s", name);
+    t->role = role;
+    t->layer = l;
+    t->rows = rows;
+    t->cols = cols;
+    t->kind = kind;
+    t->sigma = fan_in > 0 ? (float)sqrt(6.0 / (fan_in + fan_out)) : 0;
+    g->n_params += (size_t)(rows * cols);
+}
+
+/* Lays out the tensors (fixed order: E, per layer Wx Wh bx bh, Wy, By) and the
+ * shape. Allocates nothing. */
+static void layout(sr_gru *g, int64_t n_items)
+{
+    const sr_gru_params *p = &g->p;
+    int mode = mode_of(p);
+    grk_shape_init(&g->sh, mode, p->n_layers, p->layers, p->embedding, n_items,
+                   p->loss == SR_LOSS_FULL_XE, p->batch_size, p->n_sample);
+    const grk_shape *sh = &g->sh;
+    int Hl = sh->H[sh->L - 1];
+    double N = (double)n_items;
+    g->nt = 0;
+    g->n_params = 0;
+    if (mode == GRK_EMBED)
+        add_tensor(g, "E", R_E, 0, n_items, sh->din, TK_IN, N, sh->din);
+    for (int l = 0; l < sh->L; l++) {
+        int H = sh->H[l];
+        int onehot0 = l == 0 && mode == GRK_ONEHOT;
+        add_tensor(g, "Wx", R_WX, l, grk_in_dim(sh, l), 3 * H, onehot0 ? TK_IN : TK_DENSE,
+                   (double)grk_in_dim(sh, l), H);
+        add_tensor(g, "Wh", R_WH, l, H, 3 * H, TK_DENSE, H, H);
+        add_tensor(g, "bx", R_BX, l, 1, 3 * H, TK_DENSE, 0, 0);
+        if (!onehot0)
+            add_tensor(g, "bh", R_BH, l, 1, 3 * H, TK_DENSE, 0, 0);
+    }
+    add_tensor(g, "Wy", R_WY, 0, n_items, Hl, TK_WY, N, Hl);
+    add_tensor(g, "By", R_BY, 0, n_items, 1, TK_BY, 0, 0);
+}
+
+/* The slot of tensor t in a net or grads struct (same field names). */
+#define ROLE_SLOT(s, t)                                                                  \
+    ((t)->role == R_E    ? &(s)->E                                                       \
+     : (t)->role == R_WY ? &(s)->Wy                                                      \
+     : (t)->role == R_BY ? &(s)->By                                                      \
+     : (t)->role == R_WX ? &(s)->Wx[(t)->layer]                                          \
+     : (t)->role == R_WH ? &(s)->Wh[(t)->layer]                                          \
+     : (t)->role == R_BX ? &(s)->bx[(t)->layer]                                          \
+                         : &(s)->bh[(t)->layer])
+
+/* Allocates the parameter arena (zeros) and points the kernel view at it. */
+static sr_status alloc_params(sr_gru *g, sr_error *err)
+{
+    const sr_gru_params *p = &g->p;
+    g->params = calloc(g->n_params ? g->n_params : 1, sizeof *g->params);
+    if (!g->params)
+        return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for %zu parameters",
+                            g->n_params);
+    grk_net_f *net = &g->net;
+    memset(net, 0, sizeof *net);
+    net->sh = g->sh;
+    float *w = g->params;
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        t->w = w;
+        w += t->rows * t->cols;
+        *ROLE_SLOT(net, t) = t->w;
+    }
+    net->loss = p->loss;
+    net->logq = p->loss == SR_LOSS_XE ? p->logq : 0;
+    net->alpha = p->sample_alpha;
+    net->bpreg = p->bpreg;
+    net->elu = p->elu_param;
+    return SR_OK;
+}
+
+static void init_weights(sr_gru *g)
+{
+    sr_rng r;
+    sr_rng_seed(&r, g->p.seed);
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        size_t n = (size_t)(t->rows * t->cols);
+        if (t->sigma > 0)
+            for (size_t j = 0; j < n; j++)
+                t->w[j] = (2 * sr_rng_uniformf(&r) - 1) * t->sigma;
+    }
+}
+
+static void free_training(sr_gru *g)
+{
+    free(g->opt);
+    free(g->logsup);
+    free(g->ws_mem);
+    free(g->gr_mem);
+    free(g->plan_buf);
+    free(g->marker);
+    free(g->state);
+    free(g->state_new);
+    free(g->masks);
+    free(g->fixed);
+    free(g->dgrad_mem);
+    sr_sampler_free(&g->smp);
+    g->opt = g->logsup = g->ws_mem = g->gr_mem = g->state = g->state_new = g->dgrad_mem = NULL;
+    g->plan_buf = g->marker = g->fixed = NULL;
+    g->masks = NULL;
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].s1 = g->t[i].s2 = g->t[i].grad = g->t[i].dgrad = NULL;
+    g->training = 0;
+}
+
+void sr_gru_free(sr_gru *g)
+{
+    if (!g)
+        return;
+    free_training(g);
+    free(g->params);
+    free(g);
+}
+
+/* Points each tensor's grad (or dense grad) at its part of a grads struct. */
+static void bind_grads(sr_gru *g, grk_grads_f *gr, int dense)
+{
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        float *p = *ROLE_SLOT(gr, t);
+        if (dense)
+            t->dgrad = p;
+        else
+            t->grad = p;
+    }
+}
+
+static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err)
+{
+    const sr_gru_params *p = &g->p;
+    const grk_shape *sh = &g->sh;
+    int64_t N = sh->N;
+    int need_support = (!sh->full && sh->nsmp > 0) || g->net.logq > 0;
+    if (need_support && !support)
+        return sr_error_set(err, SR_ERR_ARG,
+                            "gru4rec: item supports are needed for sampling and logq");
+    size_t per = p->optim == SR_OPT_ADAM || p->momentum > 0 ? 2 : 1;
+    g->opt = calloc(g->n_params * per + 1, sizeof *g->opt);
+    g->ws_mem = malloc((grk_ws_count_f(sh) + 1) * sizeof *g->ws_mem);
+    g->gr_mem = malloc((grk_grads_count_f(sh) + 1) * sizeof *g->gr_mem);
+    g->plan_buf = malloc((grk_plan_ints(sh) + 1) * sizeof *g->plan_buf);
+    g->marker = malloc((size_t)N * sizeof *g->marker);
+    size_t st = (size_t)sh->Bmax * (size_t)sh->S;
+    g->state = calloc(st, sizeof *g->state);
+    g->state_new = calloc(st, sizeof *g->state_new);
+    g->masks = malloc((size_t)sh->Bmax * (size_t)(sh->din + sh->S) + 1);
+    if (g->net.logq > 0)
+        g->logsup = malloc((size_t)N * sizeof *g->logsup);
+    if (!g->opt || !g->ws_mem || !g->gr_mem || !g->plan_buf || !g->marker || !g->state ||
+        !g->state_new || !g->masks || (g->net.logq > 0 && !g->logsup))
+        return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for the training state");
+    for (int64_t i = 0; i < N; i++)
+        g->marker[i] = -1;
+    float *o = g->opt;
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        size_t n = (size_t)(t->rows * t->cols);
+        t->s1 = o, o += n;
+        if (per == 2)
+            t->s2 = o, o += n;
+    }
+    grk_ws_carve_f(&g->ws, sh, g->ws_mem);
+    grk_grads_carve_f(&g->gr, sh, g->gr_mem);
+    bind_grads(g, &g->gr, 0);
+    if (g->logsup) {
+        for (int64_t i = 0; i < N; i++) {
+            if (support[i] < 0)
+                return sr_error_set(err, SR_ERR_ARG, "gru4rec: negative support %lld of item %lld",
+                                    (long long)support[i], (long long)i);
+            g->logsup[i] = (float)log(support[i] > 1 ? (double)support[i] : 1.0);
+        }
+        g->net.logsup = g->logsup;
+    }
+    if (!sh->full && sh->nsmp > 0) {
+        sr_status s = sr_sampler_init(&g->smp, support, N, p->sample_alpha, sh->nsmp,
+                                      p->sample_store, p->seed ^ 0x5a3c9e1b7d2f4861ULL, err);
+        if (s != SR_OK)
+            return s;
+    }
+    sr_rng_seed(&g->rng, p->seed ^ 0x1f83d9abfb41bd6bULL);
+    g->training = 1;
+    return SR_OK;
+}
+
+/* A network with its tensors laid out but nothing allocated. */
+static sr_gru *gru_layout(const sr_gru_params *p, int64_t n_items, sr_error *err, sr_status *st)
+{
+    *st = check_params(p, n_items, err);
+    if (*st != SR_OK)
+        return NULL;
+    sr_gru *g = calloc(1, sizeof *g);
+    if (!g) {
+        *st = sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory");
+        return NULL;
+    }
+    g->p = *p;
+    if (g->p.n_layers < SR_MAX_LAYERS)
+        memset(g->p.layers + g->p.n_layers, 0,
+               (size_t)(SR_MAX_LAYERS - g->p.n_layers) * sizeof g->p.layers[0]);
+    layout(g, n_items);
+    return g;
+}
+
+sr_status sr_gru_new(sr_gru **out, const sr_gru_params *p, int64_t n_items,
+                     const int64_t *support, sr_error *err)
+{
+    sr_status st;
+    *out = NULL;
+    sr_gru *g = gru_layout(p, n_items, err, &st);
+    if (!g)
+        return st;
+    st = alloc_params(g, err);
+    if (st != SR_OK) {
+        sr_gru_free(g);
+        return st;
+    }
+    init_weights(g);
+    st = alloc_training(g, support, err);
+    if (st != SR_OK) {
+        sr_gru_free(g);
+        return st;
+    }
+    *out = g;
+    return SR_OK;
+}
+
+const sr_gru_params *sr_gru_params_of(const sr_gru *g) { return &g->p; }
+int64_t sr_gru_n_items(const sr_gru *g) { return g->sh.N; }
+int sr_gru_state_size(const sr_gru *g) { return g->sh.S; }
+
+int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max)
+{
+    for (int i = 0; i < g->nt && i < max; i++) {
+        out[i].name = g->t[i].name;
+        out[i].data = g->t[i].w;
+        out[i].grad = g->t[i].dgrad;
+        out[i].rows = g->t[i].rows;
+        out[i].cols = g->t[i].cols;
+    }
+    return g->nt;
+}
+
+/* ---- training ------------------------------------------------------------------ */
+
+void sr_gru_reset_row(sr_gru *g, int row)
+{
+    assert(g->training && row >= 0 && row < g->sh.Bmax);
+    memset(g->state + (size_t)row * g->sh.S, 0, (size_t)g->sh.S * sizeof *g->state);
+}
+
+void sr_gru_keep_rows(sr_gru *g, const int *keep, int n_keep)
+{
+    size_t S = (size_t)g->sh.S;
+    for (int i = 0; i < n_keep; i++) {
+        assert(keep[i] >= i && keep[i] < g->sh.Bmax && (i == 0 || keep[i] > keep[i - 1]));
+        if (keep[i] != i)
+            memcpy(g->state + (size_t)i * S, g->state + (size_t)keep[i] * S, S * sizeof *g->state);
+    }
+}
+
+/* keep flags for n values: 1 with probability 1 - p */
+static void draw_mask(sr_rng *r, uint8_t *m, size_t n, float p)
+{
+    for (size_t j = 0; j < n; j++)
+        m[j] = sr_rng_uniformf(r) >= p;
+}
+
+/* Forward + backward of one step; leaves the gradients in g->gr (compact) and
+ * the plan in g->plan, advances the hidden state of rows 0..n-1. */
+static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
+{
+    const grk_shape *sh = &g->sh;
+    assert(g->training && n >= 1 && n <= sh->Bmax);
+#ifndef NDEBUG
+    for (int i = 0; i < n; i++)
+        assert(in[i] >= 0 && in[i] < sh->N && out[i] >= 0 && out[i] < sh->N);
+#endif
+    const int32_t *smp = NULL;
+    if (!sh->full && sh->nsmp > 0)
+        smp = g->fixed ? g->fixed : sr_sampler_next(&g->smp);
+    grk_plan *pl = &g->plan;
+    grk_plan_build(pl, sh, g->plan_buf, in, out, n, g->p.batch_size, smp, g->marker);
+
+    /* dropout: the official code applies dropout_p_embed to the input vector,
+     * or, in one-hot mode, to layer 0's output; dropout_p_hidden to the others */
+    uint8_t *m = g->masks;
+    float pe = g->p.dropout_p_embed, ph = g->p.dropout_p_hidden;
+    if (sh->mode != GRK_ONEHOT && pe > 0) {
+        draw_mask(&g->rng, m, (size_t)n * sh->din, pe);
+        pl->mask_x = m, pl->scale_x = 1.0 / (1.0 - pe);
+        m += (size_t)n * sh->din;
+    }
+    for (int l = 0; l < sh->L; l++) {
+        float pl_p = l == 0 && sh->mode == GRK_ONEHOT ? pe : ph;
+        if (pl_p > 0) {
+            draw_mask(&g->rng, m, (size_t)n * sh->H[l], pl_p);
+            pl->mask_h[l] = m, pl->scale_h[l] = 1.0 / (1.0 - pl_p);
+            m += (size_t)n * sh->H[l];
+        }
+    }
+    double loss = grk_step_f(&g->net, pl, g->state, g->state_new, &g->ws, &g->gr);
+    memcpy(g->state, g->state_new, (size_t)n * sh->S * sizeof *g->state);
+    return loss;
+}
+
+static void update(sr_gru *g)
+{
+    const sr_gru_params *p = &g->p;
+    const grk_plan *pl = &g->plan;
+    int full = g->sh.full;
+    if (p->optim == SR_OPT_ADAM)
+        g->adam_t++;
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        const int32_t *rows = NULL;
+        size_t nr = 0;
+        switch (t->kind) {
+        case TK_DENSE: nr = (size_t)t->rows; break;
+        case TK_WY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nW; break;
+        case TK_BY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nU; break;
+        case TK_IN: rows = pl->irows, nr = (size_t)pl->nI; break;
+        }
+        size_t cols = (size_t)t->cols;
+        if (p->optim == SR_OPT_ADAM) {
+            if (t->kind == TK_DENSE)
+                sr_adam_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
+                              p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+            else
+                sr_adam_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
+                             p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+        } else {
+            if (t->kind == TK_DENSE)
+                sr_adagrad_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
+                                 p->momentum, ADAGRAD_EPS);
+            else
+                sr_adagrad_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
+                                p->momentum, ADAGRAD_EPS);
+        }
+    }
+}
+
+double sr_gru_train_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
+{
+    double loss = fwd_bwd(g, in, out, n);
+    if (!isfinite(loss))
+        return NAN;
+    if (g->dgrad_mem)
+        grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
+    update(g);
+    return loss;
+}
+
+/* ---- test hooks ------------------------------------------------------------------ */
+
+sr_status sr_gru_dense_grads(sr_gru *g)
+{
+    if (!g->training)
+        return SR_ERR_ARG;
+    if (g->dgrad_mem)
+        return SR_OK;
+    g->dgrad_mem = calloc(grk_grads_dense_count(&g->sh) + 1, sizeof *g->dgrad_mem);
+    if (!g->dgrad_mem)
+        return SR_ERR_NOMEM;
+    grk_grads_dense_carve_f(&g->dg, &g->sh, g->dgrad_mem);
+    bind_grads(g, &g->dg, 1);
+    return SR_OK;
+}
+
+double sr_gru_grad_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
+{
+    double loss = fwd_bwd(g, in, out, n);
+    if (isfinite(loss) && g->dgrad_mem)
+        grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
+    return loss;
+}
+
+sr_status sr_gru_fix_samples(sr_gru *g, const int32_t *samples)
+{
+    if (!samples) {
+        free(g->fixed);
+        g->fixed = NULL;
+        return SR_OK;
+    }
+    if (!g->training || g->sh.full || g->sh.nsmp == 0)
+        return SR_ERR_ARG;
+    if (!g->fixed && !(g->fixed = malloc((size_t)g->sh.nsmp * sizeof *g->fixed)))
+        return SR_ERR_NOMEM;
+    memcpy(g->fixed, samples, (size_t)g->sh.nsmp * sizeof *samples);
+    return SR_OK;
+}
+
+float *sr_gru_train_state(sr_gru *g) { return g->training ? g->state : NULL; }
+const grk_net_f *sr_gru_net(const sr_gru *g) { return &g->net; }
+const grk_plan *sr_gru_last_plan(const sr_gru *g) { return &g->plan; }
+
+int sr_gru_opt_state(sr_gru *g, int i, float **s1, float **s2)
+{
+    if (i < 0 || i >= g->nt || !g->training)
+        return 0;
+    *s1 = g->t[i].s1;
+    *s2 = g->t[i].s2;
+    return 1;
+}
+
+/* ---- inference ----------------------------------------------------------------- */
+
+size_t sr_gru_infer_work_size(const sr_gru *g, int n)
+{
+    return grk_infer_count_f(&g->sh, n);
+}
+
+void sr_gru_infer_step(const sr_gru *g, float *h, const int32_t *in, int n, float *scores,
+                       float *work)
+{
+    grk_infer_f(&g->net, h, in, n, scores, work);
+}
+
+/* ---- the "gru4rec" model plug-in ---------------------------------------------------- */
+
+typedef struct gru_scorer {
+    sr_scorer base;
+    float *h;                    /* (max_batch, S) */
+    float *work;
+} gru_scorer;
+
+static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
+{
+    const sr_gru *g = m->impl;
+    gru_scorer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->h = calloc((size_t)max_batch * (size_t)g->sh.S, sizeof *s->h);
+    s->work = malloc((sr_gru_infer_work_size(g, max_batch) + 1) * sizeof *s->work);
+    if (!s->h || !s->work) {
+        free(s->h);
+        free(s->work);
+        free(s);
+        return NULL;
+    }
+    return &s->base;
+}
+
+static void vt_scorer_free(sr_scorer *sc)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    free(s->h);
+    free(s->work);
+    free(s);
+}
+
+static void vt_reset(sr_scorer *sc, int slot)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    memset(s->h + (size_t)slot * g->sh.S, 0, (size_t)g->sh.S * sizeof *s->h);
+}
+
+static void vt_step(sr_scorer *sc, const int32_t *items, int n, float *scores)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    sr_gru_infer_step(sc->m->impl, s->h, items, n, scores, s->work);
+}
+
+static void vt_move(sr_scorer *sc, int dst, int src)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    size_t S = (size_t)g->sh.S;
+    memcpy(s->h + (size_t)dst * S, s->h + (size_t)src * S, S * sizeof *s->h);
+}
+
+/* Payload: "GRU4", version, hyperparameters, n_items, then each tensor as
+ * name, rows, cols and rows*cols little-endian floats (docs/gru4rec.md). */
+#define PAYLOAD_VERSION 1
+
+static sr_status vt_serialize(const sr_model *m, sr_buf *b)
+{
+    const sr_gru *g = m->impl;
+    const sr_gru_params *p = &g->p;
+    sr_buf_append(b, "GRU4", 4);
+    sr_buf_u32(b, PAYLOAD_VERSION);
+    sr_buf_u32(b, (uint32_t)p->n_layers);
+    for (int l = 0; l < p->n_layers; l++)
+        sr_buf_u32(b, (uint32_t)p->layers[l]);
+    sr_buf_u32(b, (uint32_t)p->embedding);
+    sr_buf_u32(b, (uint32_t)p->constrained_embedding);
+    sr_buf_u32(b, (uint32_t)p->loss);
+    sr_buf_u32(b, (uint32_t)p->optim);
+    sr_buf_u32(b, (uint32_t)p->batch_size);
+    sr_buf_f32(b, p->dropout_p_embed);
+    sr_buf_f32(b, p->dropout_p_hidden);
+    sr_buf_f32(b, p->learning_rate);
+    sr_buf_f32(b, p->momentum);
+    sr_buf_f32(b, p->adam_beta1);
+    sr_buf_f32(b, p->adam_beta2);
+    sr_buf_f32(b, p->adam_eps);
+    sr_buf_u32(b, (uint32_t)p->n_sample);
+    sr_buf_f32(b, p->sample_alpha);
+    sr_buf_u64(b, (uint64_t)p->sample_store);
+    sr_buf_f32(b, p->logq);
+    sr_buf_f32(b, p->bpreg);
+    sr_buf_f32(b, p->elu_param);
+    sr_buf_u32(b, (uint32_t)p->n_epochs);
+    sr_buf_u64(b, p->seed);
+    sr_buf_u64(b, (uint64_t)g->sh.N);
+    sr_buf_u32(b, (uint32_t)g->nt);
+    for (int i = 0; i < g->nt; i++) {
+        const gten *t = &g->t[i];
+        uint32_t len = (uint32_t)strlen(t->name);
+        sr_buf_u32(b, len);
+        sr_buf_append(b, t->name, len);
+        sr_buf_u64(b, (uint64_t)t->rows);
+        sr_buf_u64(b, (uint64_t)t->cols);
+        size_t n = (size_t)(t->rows * t->cols);
+        sr_buf_reserve(b, n * 4);
+        for (size_t j = 0; j < n; j++)
+            sr_buf_f32(b, t->w[j]);
+    }
+    return b->oom ? SR_ERR_NOMEM : SR_OK;
+}
+
+static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr_error *err)
+{
+#define FMT(...) return sr_error_set(err, SR_ERR_FORMAT, __VA_ARGS__)
+#define FAILG(...)                                                                        \
+    do {                                                                                  \
+        sr_error_set(err, SR_ERR_FORMAT, __VA_ARGS__);                                    \
+        sr_gru_free(g);                                                                   \
+        return SR_ERR_FORMAT;                                                             \
+    } while (0)
+    sr_rd r = {data, len, 0, 0};
+    const uint8_t *magic = sr_rd_bytes(&r, 4);
+    if (!magic || memcmp(magic, "GRU4", 4))
+        FMT("gru4rec model: payload does not start with GRU4");
+    uint32_t ver = sr_rd_u32(&r);
+    if (r.bad || ver != PAYLOAD_VERSION)
+        FMT("gru4rec model: payload version %u (this build reads %d)", ver, PAYLOAD_VERSION);
+    sr_gru_params p;
+    memset(&p, 0, sizeof p);
+    uint32_t nl = sr_rd_u32(&r);
+    if (r.bad || nl < 1 || nl > SR_MAX_LAYERS)
+        FMT("gru4rec model: bad layer count %u", nl);
+    p.n_layers = (int)nl;
+    for (uint32_t l = 0; l < nl; l++)
+        p.layers[l] = (int)(sr_rd_u32(&r) & 0x7fffffff);
+    p.embedding = (int)(sr_rd_u32(&r) & 0x7fffffff);
+    p.constrained_embedding = sr_rd_u32(&r) != 0;
+    p.loss = (sr_loss)(sr_rd_u32(&r) & 0xff);
+    p.optim = (sr_optim)(sr_rd_u32(&r) & 0xff);
+    p.batch_size = (int)(sr_rd_u32(&r) & 0x7fffffff);
+    p.dropout_p_embed = sr_rd_f32(&r);
+    p.dropout_p_hidden = sr_rd_f32(&r);
+    p.learning_rate = sr_rd_f32(&r);
+    p.momentum = sr_rd_f32(&r);
+    p.adam_beta1 = sr_rd_f32(&r);
+    p.adam_beta2 = sr_rd_f32(&r);
+    p.adam_eps = sr_rd_f32(&r);
+    p.n_sample = (int)(sr_rd_u32(&r) & 0x7fffffff);
+    p.sample_alpha = sr_rd_f32(&r);
+    p.sample_store = (int64_t)(sr_rd_u64(&r) & 0x7fffffffffffffffULL);
+    p.logq = sr_rd_f32(&r);
+    p.bpreg = sr_rd_f32(&r);
+    p.elu_param = sr_rd_f32(&r);
+    p.n_epochs = (int)(sr_rd_u32(&r) & 0x7fffffff);
+    p.seed = sr_rd_u64(&r);
+    uint64_t n_items = sr_rd_u64(&r);
+    uint32_t nt = sr_rd_u32(&r);
+    if (r.bad)
+        FMT("gru4rec model: truncated hyperparameters");
+    if (m->n_items > 0 && (uint64_t)m->n_items != n_items)
+        FMT("gru4rec model: %llu items in the network but %lld in the item table",
+            (unsigned long long)n_items, (long long)m->n_items);
+    sr_error e2;
+    if (n_items >= INT32_MAX || check_params(&p, (int64_t)n_items, &e2) != SR_OK)
+        FMT("gru4rec model: bad hyperparameters (%s)",
+            n_items >= INT32_MAX ? "item count" : e2.msg);
+    /* Shapes follow from the hyperparameters: check the payload holds exactly
+     * them before allocating anything large. */
+    sr_status st;
+    sr_gru *g = gru_layout(&p, (int64_t)n_items, &e2, &st);
+    if (!g)
+        return sr_error_set(err, st == SR_ERR_NOMEM ? st : SR_ERR_FORMAT, "gru4rec model: %s",
+                            e2.msg);
+    if (nt != (uint32_t)g->nt)
+        FAILG("gru4rec model: %u tensors, expected %d", nt, g->nt);
+    /* each tensor: name (4 + len), rows and cols (16), data */
+    if (len - r.off < g->n_params * 4 + (size_t)g->nt * 20)
+        FAILG("gru4rec model: payload truncated (%zu bytes left for %zu parameters)",
+              len - r.off, g->n_params);
+    if ((st = alloc_params(g, &e2)) != SR_OK) {
+        sr_gru_free(g);
+        return sr_error_set(err, st, "gru4rec model: %s", e2.msg);
+    }
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        uint32_t nlen = sr_rd_u32(&r);
+        const char *name = nlen < 8 ? sr_rd_bytes(&r, nlen) : NULL;
+        uint64_t rows = sr_rd_u64(&r), cols = sr_rd_u64(&r);
+        size_t n = (size_t)(t->rows * t->cols);
+        if (r.bad || !name || nlen != strlen(t->name) || memcmp(name, t->name, nlen) ||
+            rows != (uint64_t)t->rows || cols != (uint64_t)t->cols)
+            FAILG("gru4rec model: tensor %d is not the expected %s (%lld x %lld)", i, t->name,
+                  (long long)t->rows, (long long)t->cols);
+        const uint8_t *raw = sr_rd_bytes(&r, n * 4);
+        if (!raw)
+            FAILG("gru4rec model: tensor %s is truncated", t->name);
+        for (size_t j = 0; j < n; j++) {
+            uint32_t u = (uint32_t)raw[4 * j] | (uint32_t)raw[4 * j + 1] << 8 |
+                         (uint32_t)raw[4 * j + 2] << 16 | (uint32_t)raw[4 * j + 3] << 24;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            if (!isfinite(f))
+                FAILG("gru4rec model: tensor %s holds a non-finite value at %zu", t->name, j);
+            t->w[j] = f;
+        }
+    }
+    if (r.off != len)
+        FAILG("gru4rec model: %zu unexpected bytes after the parameters", len - r.off);
+    m->impl = g;
+    return SR_OK;
+#undef FMT
+#undef FAILG
+}
+
+static void vt_free_impl(void *impl) { sr_gru_free(impl); }
+
+/* Every member but free_impl, shared by the owning plug-in and the view. */
+#define GRU4REC_VT_COMMON                                                                 \
+    .algo = "gru4rec", .scorer_new = vt_scorer_new, .scorer_free = vt_scorer_free,        \
+    .reset = vt_reset, .step = vt_step, .move = vt_move, .serialize = vt_serialize,       \
+    .deserialize = vt_deserialize
+
+const sr_model_vt sr_gru4rec_vt = {GRU4REC_VT_COMMON, .free_impl = vt_free_impl};
+
+/* The same plug-in without ownership: freeing the model leaves the network. */
+static const sr_model_vt gru4rec_view_vt = {GRU4REC_VT_COMMON, .free_impl = NULL};
+#undef GRU4REC_VT_COMMON
+
+sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids)
+{
+    sr_model *m = sr_model_new_shell(&gru4rec_view_vt, g->sh.N, item_ids);
+    if (m)
+        m->impl = g;
+    return m;
+}
+
+sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids)
+{
+    sr_model *m = sr_model_new_shell(&sr_gru4rec_vt, g->sh.N, item_ids);
+    if (!m) {
+        sr_gru_free(g);
+        return NULL;
+    }
+    free_training(g);
+    m->impl = g;
+    return m;
+}

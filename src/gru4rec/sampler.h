@@ -1,0 +1,35 @@
+/*
+ * sampler.h - internal: negative sampling for GRU4Rec. Item j is drawn with
+ * probability proportional to support[j]^alpha (Walker/Vose alias table: O(1)
+ * a draw). As in the official code, samples are pre-drawn into a store of
+ * max(1, store / k) batches of k samples and handed out batch by batch; the
+ * store is redrawn when used up. Deterministic from the seed.
+ */
+#ifndef SR_SAMPLER_H
+#define SR_SAMPLER_H
+
+#include "sessrec.h"
+#include "util/util.h"
+
+typedef struct sr_sampler {
+    int64_t n;            /* items */
+    float *prob;          /* (n) alias acceptance probabilities */
+    int32_t *alias;       /* (n) */
+    int k;                /* samples per batch */
+    int32_t *store;       /* (len) pre-drawn samples */
+    int64_t len, pos;
+    sr_rng rng;
+} sr_sampler;
+
+/* support: (n) non-negative counts, not all zero (with alpha == 0 every item
+ * counts, as support^0 = 1). k > 0. Frees nothing on failure (call
+ * sr_sampler_free, which accepts a zeroed struct). */
+sr_status sr_sampler_init(sr_sampler *s, const int64_t *support, int64_t n, double alpha,
+                          int k, int64_t store, uint64_t seed, sr_error *err);
+/* The next k samples (valid until the next call). Allocates nothing. */
+const int32_t *sr_sampler_next(sr_sampler *s);
+/* One draw straight from the distribution (tests). */
+int32_t sr_sampler_draw(sr_sampler *s);
+void sr_sampler_free(sr_sampler *s);
+
+#endif

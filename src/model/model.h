@@ -1,0 +1,56 @@
+/*
+ * model.h - internal: how an algorithm plugs into sr_model / sr_scorer.
+ *
+ * Every algorithm (gru4rec, pop, iknn, ...) provides one sr_model_vt. The
+ * generic part (item table, id lookup, model files, the public sr_model_* and
+ * sr_scorer_* functions) lives in model.c and checkpoint.c and knows nothing
+ * about any algorithm's internals.
+ */
+#ifndef SR_MODEL_H
+#define SR_MODEL_H
+
+#include "sessrec.h"
+#include "util/util.h"
+
+typedef struct sr_model_vt {
+    const char *algo;                       /* "gru4rec", "pop", ... (stored in model files) */
+    /* Scoring state for up to max_batch slots. The returned struct must begin
+     * with an `sr_scorer` header (see below). NULL on OOM. */
+    sr_scorer *(*scorer_new)(const sr_model *m, int max_batch);
+    void (*scorer_free)(sr_scorer *s);
+    void (*reset)(sr_scorer *s, int slot);
+    void (*step)(sr_scorer *s, const int32_t *items, int n, float *scores);
+    void (*move)(sr_scorer *s, int dst, int src);
+    /* Model files: the algorithm's own payload (hyperparameters + parameters).
+     * serialize appends to `out`; deserialize fills m->impl from the payload
+     * and must reject anything inconsistent with SR_ERR_FORMAT (never crash). */
+    sr_status (*serialize)(const sr_model *m, sr_buf *out);
+    sr_status (*deserialize)(sr_model *m, const uint8_t *p, size_t len, sr_error *err);
+    void (*free_impl)(void *impl);
+} sr_model_vt;
+
+struct sr_model {
+    const sr_model_vt *vt;
+    int64_t n_items;
+    int64_t *item_ids;          /* (n_items) dense index -> original id, owned */
+    sr_map index;               /* original id -> dense index */
+    void *impl;                 /* the algorithm's own state, owned */
+};
+
+/* Common header of every algorithm's scorer struct (first member). */
+struct sr_scorer {
+    const sr_model *m;
+    int max_batch;
+};
+
+/* Creates a model shell with a copy of the item table (builds the index).
+ * The caller then sets vt and impl. NULL on OOM. */
+sr_model *sr_model_new_shell(const sr_model_vt *vt, int64_t n_items, const int64_t *item_ids);
+
+/* Registry of algorithms for model loading: returns the vt for a name or NULL. */
+const sr_model_vt *sr_model_vt_find(const char *algo);
+/* Tests and fuzz targets only: makes sr_model_vt_find also know `vt` (one
+ * slot; NULL unregisters). Not thread-safe; never called by the library. */
+void sr_model_vt_register_test(const sr_model_vt *vt);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * checkpoint.h - internal: model files in memory (the format is in
+ * docs/model-format.md). sr_model_save / sr_model_load (sessrec.h) are thin
+ * wrappers that add the atomic write and the file read. Never prints.
+ */
+#ifndef SR_CHECKPOINT_H
+#define SR_CHECKPOINT_H
+
+#include "model/model.h"
+
+#define SR_MODEL_MAGIC "SRMODEL"   /* 8 bytes on disk, the NUL included */
+#define SR_MODEL_VERSION 1u
+#define SR_MODEL_MAX_ALGO 64
+
+/* Appends the complete model file (header, item ids, payload, CRC) to out. */
+sr_status sr_model_to_bytes(const sr_model *m, sr_buf *out, sr_error *err);
+/* Parses a complete model file held in memory; `name` (the file name) starts
+ * every error message. Rejects anything truncated, corrupted or foreign with
+ * SR_ERR_FORMAT; never reads outside [data, data + len). On success *out is a
+ * new model (caller frees with sr_model_free). */
+sr_status sr_model_load_mem(const uint8_t *data, size_t len, const char *name, sr_model **out,
+                            sr_error *err);
+
+#endif
