@@ -12,7 +12,9 @@ CC      ?= gcc
 ARCH    ?= -march=native
 OPT     ?= -O3
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -Isrc -pthread
+CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pthread
+# the library and its tests see src/; tools/ sees the public header only
+LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
 LDLIBS  += -lopenblas -lz -lm -pthread
 
@@ -47,8 +49,8 @@ all: deps-check $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(BUILD)/obj/tools/%.o: tools/%.c $(LIB_HDR) $(wildcard tools/*.h) | $(BUILD)/obj/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -c $< -o $@
+$(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
 # sqrtf in the optimizer loops vectorises only without errno semantics
 $(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
@@ -57,9 +59,9 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
 $(BUILD)/tests/%: tests/%.c tests/test.h $(LIB) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
 	mkdir -p $@
 

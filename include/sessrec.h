@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -226,6 +227,15 @@ typedef struct sr_stats {
  * empty split gives all zeros and SR_OK. A malformed split (offsets not
  * increasing, item index outside the table) gives SR_ERR_FORMAT. */
 SR_API sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err);
+
+/* At most this many splits in one chart. */
+#define SR_PLOT_MAX_SPLITS 10
+/* Writes, atomically to `path`, a standalone SVG chart of the session-length
+ * distribution of n splits (1..SR_PLOT_MAX_SPLITS): bars per length 1..29 and
+ * 30+, mean and median marks, and a log-log tail panel. names: (n) legend
+ * labels. Details: src/data/plot.h. */
+SR_API sr_status sr_plot_lengths_svg(const char *path, const sr_split *const *splits,
+                                     const char *const *names, int n, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* 6. Synthetic YOOCHOOSE-like data                                         */
@@ -449,6 +459,31 @@ SR_API sr_status sr_train_baseline(const char *algo, const char *params, const s
                             sr_model **out, sr_error *err);
 /* NULL-terminated list of the baseline names. */
 SR_API const char *const *sr_baseline_names(void);
+
+/* ------------------------------------------------------------------------ */
+/* 11. Helpers for programs built on the library                             */
+/* ------------------------------------------------------------------------ */
+
+/* The thread count every `threads` option means: `requested` if > 0, else the
+ * number of online cores. Thread-safe. */
+SR_API int sr_resolve_threads(int requested);
+
+/* Atomic file writer, the one the library uses for its own files: the data
+ * goes to a temporary file next to `path`, and `path` appears only when
+ * sr_atomic_file_commit succeeds (it never holds a partial file). The handle
+ * belongs to one thread. */
+typedef struct sr_atomic_file sr_atomic_file;
+/* Creates the temporary file; on success *out is the handle (finish it with
+ * exactly one of commit or abort). Fails with SR_ERR_IO (naming the file)
+ * when the directory is not writable. */
+SR_API sr_status sr_atomic_file_open(const char *path, sr_atomic_file **out, sr_error *err);
+/* The stream to write to; owned by the handle (do not fclose it). */
+SR_API FILE *sr_atomic_file_stream(sr_atomic_file *f);
+/* Flushes, syncs and renames into place; on a write error removes the
+ * temporary and returns SR_ERR_IO. Frees the handle either way. */
+SR_API sr_status sr_atomic_file_commit(sr_atomic_file *f, sr_error *err);
+/* Removes the temporary file and frees the handle (NULL: no-op). */
+SR_API void sr_atomic_file_abort(sr_atomic_file *f);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,11 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double cli_now(void)
+{
+    return now_s();
+}
+
 void cli_progress_init(cli_progress *p, const char *label)
 {
     p->label = label;

@@ -34,6 +34,9 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
 /* Durations: "1", "0.5" (days) or "86400s" (seconds); result in days. */
 int cli_days(const char *cmd, const char *opt, const char *s, double *out_days);
 
+/* Monotonic seconds, for the timings the commands print. */
+double cli_now(void);
+
 /* 1234567 -> "1,234,567" into buf (n bytes); returns buf. */
 const char *cli_grouped(int64_t v, char *buf, size_t n);
 /* Microseconds since the epoch as ISO-8601 UTC into buf: with `fraction`,

@@ -11,7 +11,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util/util.h" /* sr_now, sr_resolve_threads */
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -447,9 +446,9 @@ int cmd_compare(int argc, char **argv)
         sr_model *m = NULL;
         fprintf(stderr, "compare: training %s%s%s ...\n", w->algo, w->params ? " " : "",
                 w->params ? w->params : "");
-        double t0 = sr_now();
+        double t0 = cli_now();
         sr_status st = train_one(w->algo, w->params, preset, &train, threads, &m, &err);
-        w->train_s = sr_now() - t0;
+        w->train_s = cli_now() - t0;
         if (st != SR_OK) {
             snprintf(w->error, sizeof w->error, "%s", err.msg);
             fprintf(stderr, "compare: %s: %s\n", w->algo, err.msg);

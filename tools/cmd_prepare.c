@@ -12,7 +12,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util/util.h" /* sr_now, sr_atomic_* */
 
 #include <errno.h>
 #include <signal.h>
@@ -251,13 +250,14 @@ static int write_same(writer *w, const char *name, const char *same, const sr_sp
 static int write_items(writer *w, const sr_split *s)
 {
     const char *p = add_file(w, "items.tsv");
-    sr_atomic a; /* writes g_inner[k], as the library does for the other files */
-    if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
+    sr_atomic_file *a; /* writes g_inner[k], as the library does for the other files */
+    if (!p || sr_atomic_file_open(p, &a, &w->err) != SR_OK)
         return -1;
-    fputs("ItemIndex\tItemId\n", a.f);
-    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
-        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
-    if (sr_atomic_commit(&a, &w->err) != SR_OK)
+    FILE *f = sr_atomic_file_stream(a);
+    fputs("ItemIndex\tItemId\n", f);
+    for (int64_t i = 0; i < s->n_items && !ferror(f); i++)
+        fprintf(f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    if (sr_atomic_file_commit(a, &w->err) != SR_OK)
         return -1;
     count_bytes(w, p);
     return 0;
@@ -436,7 +436,7 @@ int cmd_prepare(int argc, char **argv)
     if (mkdir_p(dir, &created) != 0)
         return cli_fail(cmd, "%s: cannot create the output folder: %s", dir, strerror(errno));
 
-    double t0 = sr_now();
+    double t0 = cli_now();
     sr_error err;
     memset(&err, 0, sizeof err);
     sr_log log;
@@ -450,7 +450,7 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t1 = sr_now();
+    double t1 = cli_now();
     if (chatty)
         fprintf(stderr, "prepare: read %lld clicks in %.1f s; cleaning and splitting...\n",
                 (long long)log.n, t1 - t0);
@@ -463,7 +463,7 @@ int cmd_prepare(int argc, char **argv)
             rmdir(dir);
         return cli_fail_err(cmd, &err);
     }
-    double t2 = sr_now();
+    double t2 = cli_now();
     if (chatty)
         fprintf(stderr, "prepare: done in %.1f s; writing %s...\n", t2 - t1, dir);
 
@@ -508,7 +508,7 @@ int cmd_prepare(int argc, char **argv)
         sr_prepared_free(&p);
         return cli_fail_err(cmd, &w.err);
     }
-    double t3 = sr_now();
+    double t3 = cli_now();
 
     /* The report. */
     char d1[64], d2[64];

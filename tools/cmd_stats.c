@@ -6,7 +6,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "data/plot.h"
 
 #include <stdlib.h>
 #include <string.h>

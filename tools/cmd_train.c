@@ -7,7 +7,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util/util.h" /* sr_now, sr_atomic_*, sr_resolve_threads */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -315,12 +314,12 @@ int cmd_train(int argc, char **argv)
         free(bspec);
         return cli_fail(CMD, "-o %s: is a directory (give a file name)", out_path);
     }
-    sr_atomic probe;
-    if (sr_atomic_open(&probe, out_path, &err) != SR_OK) {
+    sr_atomic_file *probe;
+    if (sr_atomic_file_open(out_path, &probe, &err) != SR_OK) {
         free(bspec);
         return cli_fail_err(CMD, &err);
     }
-    sr_atomic_abort(&probe);
+    sr_atomic_file_abort(probe);
 
     sr_split train, valid;
     memset(&train, 0, sizeof train);
@@ -359,7 +358,7 @@ int cmd_train(int argc, char **argv)
     ui.quiet = quiet;
     ui.cutoff = cutoff;
     ui.tty = isatty(2);
-    double t0 = sr_now();
+    double t0 = cli_now();
     sr_status st;
     if (is_gru) {
         sr_train_opts to = sr_train_default_opts();
@@ -396,7 +395,7 @@ int cmd_train(int argc, char **argv)
         cli_fail_err(CMD, &err);
         goto out;
     }
-    double secs = sr_now() - t0;
+    double secs = cli_now() - t0;
     if (sr_model_save(model, out_path, &err) != SR_OK) {
         cli_fail_err(CMD, &err);
         goto out;

@@ -95,6 +95,6 @@ static inline char *sr_put_u64(char *w, uint64_t v)
 /* ---- misc ------------------------------------------------------------------ */
 double sr_now(void);                     /* monotonic seconds */
 int sr_ncores(void);
-int sr_resolve_threads(int requested);   /* <= 0 -> all cores */
+/* sr_resolve_threads (<= 0 -> all cores) is public: sessrec.h */
 
 #endif
