@@ -10,9 +10,9 @@
  * to the model's matrix product, the hot spot) allocates nothing.
  */
 #include "model/model.h"
+#include "util/blas.h"
 #include "util/util.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -363,10 +363,8 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
      * its share to the calling thread too. With several workers, each one's
      * matrix products run single-threaded: OpenBLAS's own threads would only
      * contend with the workers (measured: 1.7x the CPU time on 2 cores). The
-     * setting is process-wide and restored afterwards. */
-    int blas_threads = openblas_get_num_threads();
-    if (T > 1)
-        openblas_set_num_threads(1);
+     * setting is process-wide and restored afterwards (util/blas.h). */
+    int blas_prev = T > 1 ? sr_blas_threads_enter(1) : 0;
     for (int t = 1; t < T; t++)
         running[t] = pthread_create(&tid[t], NULL, eval_worker, &jobs[t]) == 0;
     eval_worker(&jobs[0]);
@@ -377,7 +375,7 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
             eval_worker(&jobs[t]);
     }
     if (T > 1)
-        openblas_set_num_threads(blas_threads);
+        sr_blas_threads_leave(blas_prev);
 
     /* Merge in fixed order; metrics from the summed histogram. */
     for (int t = 0; t < T; t++) {

@@ -9,9 +9,9 @@
 #include "gru4rec/batch.h"
 #include "gru4rec/gru4rec.h"
 #include "gru4rec/params.h"
+#include "util/blas.h"
 #include "util/util.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +134,7 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     if (st != SR_OK)
         return st;
 
-    openblas_set_num_threads(threads);
+    int blas_prev = sr_blas_threads_enter(threads); /* restored at done: */
     sr_gru *g = NULL;
     sr_batch_iter it;
     memset(&it, 0, sizeof it);
@@ -199,7 +199,6 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
         sr_eval_result res;
         if (o.valid) {
             st = validate(g, d.item_ids, &o, &res, err);
-            openblas_set_num_threads(threads); /* the evaluator may have changed it */
             if (st != SR_OK)
                 goto done;
             pr.valid = &res;
@@ -213,6 +212,7 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     if (!*out)
         st = sr_error_set(err, SR_ERR_NOMEM, "out of memory building the model");
 done:
+    sr_blas_threads_leave(blas_prev);
     sr_batch_free(&it);
     if (g)
         sr_gru_free(g);
