@@ -129,7 +129,12 @@ SR_API sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log 
 SR_API sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,
                           const sr_read_opts *opts, sr_log *out,
                           sr_read_report *rep, sr_error *err);
+/* Names of the formats: "auto", "yoochoose", "tsv", "diginetica" ("unknown"
+ * for a value outside the enum). sr_format_parse is the inverse; an unknown
+ * name is SR_ERR_ARG with a message listing the known ones. The same pair
+ * exists for every enum of this header (sr_loss_name/parse, ...). */
 SR_API const char *sr_format_name(sr_format f);
+SR_API sr_status sr_format_parse(const char *name, sr_format *out, sr_error *err);
 SR_API void sr_log_free(sr_log *log);
 /* Appends one click, growing the arrays. */
 SR_API sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us);
@@ -162,6 +167,10 @@ typedef enum sr_filter_mode {
     SR_FILTER_RECURSIVE = 0,  /* repeat short-session + rare-item drops to a fixed point */
     SR_FILTER_RSC15           /* official one pass: len<2, support<5, len<2 */
 } sr_filter_mode;
+
+/* "recursive", "rsc15". */
+SR_API const char *sr_filter_name(sr_filter_mode m);
+SR_API sr_status sr_filter_parse(const char *name, sr_filter_mode *out, sr_error *err);
 
 typedef struct sr_prepare_opts {
     sr_filter_mode filter;
@@ -288,6 +297,14 @@ typedef enum sr_optim {
     SR_OPT_ADAM
 } sr_optim;
 
+/* "cross-entropy", "bpr-max", "full-cross-entropy"; parsing also accepts the
+ * official short forms xe, ce, full-xe, full-ce. */
+SR_API const char *sr_loss_name(sr_loss l);
+SR_API sr_status sr_loss_parse(const char *name, sr_loss *out, sr_error *err);
+/* "adagrad", "adam". */
+SR_API const char *sr_optim_name(sr_optim o);
+SR_API sr_status sr_optim_parse(const char *name, sr_optim *out, sr_error *err);
+
 /* Hyperparameters, named as in the official GRU4Rec. */
 typedef struct sr_gru_params {
     int n_layers;
@@ -377,6 +394,10 @@ typedef enum sr_ties {
     SR_TIES_MEDIAN             /* rank = 1 + #higher + (#equal-1)/2 */
 } sr_ties;
 
+/* "standard", "conservative", "median". */
+SR_API const char *sr_ties_name(sr_ties t);
+SR_API sr_status sr_ties_parse(const char *name, sr_ties *out, sr_error *err);
+
 #define SR_MAX_CUTOFFS 16
 
 typedef struct sr_eval_opts {
@@ -405,7 +426,8 @@ SR_API sr_eval_opts sr_eval_default_opts(void);
 
 /* Rank of a target score among n scores (target included), per tie mode.
  * The target counts as one equal score even if absent from `scores`; a NaN
- * target ranks last (n); NaN scores never count as higher or equal. */
+ * target ranks last (n); NaN scores never count as higher or equal. A tie
+ * mode outside the enum gives NaN. */
 SR_API double sr_rank(const float *scores, int64_t n, float target, sr_ties ties);
 
 /* Next-item evaluation of `m` on `test` (a split whose item table may differ

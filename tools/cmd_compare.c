@@ -74,11 +74,6 @@ static void usage(FILE *f)
         "  sessrec compare data/train_full data/test --preset rsc15 --algos pop,sr,stan\n", f);
 }
 
-static const char *ties_name(sr_ties t)
-{
-    return t == SR_TIES_STANDARD ? "standard" : t == SR_TIES_MEDIAN ? "median" : "conservative";
-}
-
 /* ---- coverage and popularity of the top-20 lists ---------------------------------- */
 
 typedef struct toplists {
@@ -344,15 +339,9 @@ int cmd_compare(int argc, char **argv)
                 if (parse_cutoffs(v, &o))
                     return 1;
             } else if (!strcmp(a, "--ties")) {
-                if (!strcmp(v, "conservative"))
-                    o.ties = SR_TIES_CONSERVATIVE;
-                else if (!strcmp(v, "standard"))
-                    o.ties = SR_TIES_STANDARD;
-                else if (!strcmp(v, "median"))
-                    o.ties = SR_TIES_MEDIAN;
-                else
-                    return cli_fail(CMD, "--ties: expected conservative, standard or median, "
-                                    "got '%s'", v);
+                sr_error e;
+                if (sr_ties_parse(v, &o.ties, &e) != SR_OK)
+                    return cli_fail(CMD, "--ties: %s", e.msg);
             } else if (!strcmp(a, "--threads")) {
                 if (cli_int(CMD, "--threads", v, 0, 4096, &threads))
                     return 1;
@@ -476,7 +465,7 @@ int cmd_compare(int argc, char **argv)
         cli_json_str(stdout, test_path);
         printf(", \"preset\": ");
         cli_json_str(stdout, preset ? preset : "");
-        printf(", \"ties\": \"%s\", \"cutoffs\": [", ties_name(o.ties));
+        printf(", \"ties\": \"%s\", \"cutoffs\": [", sr_ties_name(o.ties));
         for (int c = 0; c < o.n_cutoffs; c++)
             printf("%s%d", c ? ", " : "", o.cutoffs[c]);
         printf("], \"results\": [");
@@ -508,7 +497,7 @@ int cmd_compare(int argc, char **argv)
         }
         printf("\n]}\n");
     } else {
-        printf("%s -> %s, %s ties%s%s\n", train_path, test_path, ties_name(o.ties),
+        printf("%s -> %s, %s ties%s%s\n", train_path, test_path, sr_ties_name(o.ties),
                preset ? ", preset " : "", preset ? preset : "");
         printf("%-8s", "algo");
         for (int c = 0; c < o.n_cutoffs; c++) {

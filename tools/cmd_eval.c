@@ -46,11 +46,6 @@ static void usage(FILE *f)
         SR_MAX_CUTOFFS);
 }
 
-static const char *ties_name(sr_ties t)
-{
-    return t == SR_TIES_STANDARD ? "standard" : t == SR_TIES_MEDIAN ? "median" : "conservative";
-}
-
 /* "1,5,10,20" -> cutoffs. */
 static int parse_cutoffs(const char *s, sr_eval_opts *o)
 {
@@ -96,14 +91,9 @@ int cmd_eval(int argc, char **argv)
                 if (parse_cutoffs(v, &o))
                     return 1;
             } else if (!strcmp(a, "--ties")) {
-                if (!strcmp(v, "standard"))
-                    o.ties = SR_TIES_STANDARD;
-                else if (!strcmp(v, "conservative"))
-                    o.ties = SR_TIES_CONSERVATIVE;
-                else if (!strcmp(v, "median"))
-                    o.ties = SR_TIES_MEDIAN;
-                else
-                    return cli_fail("eval", "--ties: expected standard, conservative or median, got '%s'", v);
+                sr_error e;
+                if (sr_ties_parse(v, &o.ties, &e) != SR_OK)
+                    return cli_fail("eval", "--ties: %s", e.msg);
             } else if (!strcmp(a, "--batch")) {
                 if (cli_int("eval", a, v, 1, 1000000, &o.batch_size))
                     return 1;
@@ -155,7 +145,7 @@ int cmd_eval(int argc, char **argv)
         cli_json_str(stdout, test_path);
         printf(", \"test_sessions\": %lld, \"test_events\": %lld", (long long)test.n_sessions,
                (long long)test.n_events);
-        printf(", \"ties\": \"%s\", \"batch_size\": %d, \"threads\": %d", ties_name(o.ties),
+        printf(", \"ties\": \"%s\", \"batch_size\": %d, \"threads\": %d", sr_ties_name(o.ties),
                o.batch_size, r.threads);
         printf(", \"n_predictions\": %lld, \"n_skipped\": %lld, \"seconds\": %.6f"
                ", \"predictions_per_sec\": %.1f, \"metrics\": [",
@@ -170,7 +160,7 @@ int cmd_eval(int argc, char **argv)
                cli_grouped(sr_model_n_items(m), b1, sizeof b1));
         printf("test:  %s (%s sessions, %s clicks)\n", test_path,
                cli_grouped(test.n_sessions, b2, sizeof b2), cli_grouped(test.n_events, b3, sizeof b3));
-        printf("ties:  %s   batch %d x %d thread%s\n\n", ties_name(o.ties), o.batch_size,
+        printf("ties:  %s   batch %d x %d thread%s\n\n", sr_ties_name(o.ties), o.batch_size,
                r.threads, r.threads == 1 ? "" : "s");
         printf("  cutoff    Recall       MRR      NDCG\n");
         for (int c = 0; c < r.n_cutoffs; c++)

@@ -298,19 +298,6 @@ static int commit(writer *w, const char *const *stale, int nstale)
 
 /* ---- the command ------------------------------------------------------------------ */
 
-static int parse_format(const char *v, sr_format *f)
-{
-    static const struct { const char *name; sr_format f; } t[] = {
-        {"auto", SR_FMT_AUTO}, {"yoochoose", SR_FMT_YOOCHOOSE}, {"tsv", SR_FMT_TSV},
-        {"diginetica", SR_FMT_DIGINETICA}};
-    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        if (!strcmp(v, t[i].name)) {
-            *f = t[i].f;
-            return 0;
-        }
-    return -1;
-}
-
 int cmd_prepare(int argc, char **argv)
 {
     const char *cmd = "prepare", *input = NULL, *dir = NULL;
@@ -373,9 +360,9 @@ int cmd_prepare(int argc, char **argv)
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             dir = v;
         } else if (!strcmp(a, "--format")) {
-            if (parse_format(v, &ro.format))
-                return cli_fail(cmd, "--format: expected auto, yoochoose, tsv or diginetica, "
-                                "got '%s'", v);
+            sr_error e;
+            if (sr_format_parse(v, &ro.format, &e) != SR_OK)
+                return cli_fail(cmd, "--format: %s", e.msg);
         } else if (!strcmp(a, "--nrows")) {
             if (cli_int64(cmd, a, v, 1, INT64_MAX, &ro.nrows))
                 return 1;
@@ -386,12 +373,9 @@ int cmd_prepare(int argc, char **argv)
         } else if (!strcmp(a, "--time-key")) {
             ro.time_key = v;
         } else if (!strcmp(a, "--filter")) {
-            if (!strcmp(v, "recursive"))
-                po.filter = SR_FILTER_RECURSIVE;
-            else if (!strcmp(v, "rsc15"))
-                po.filter = SR_FILTER_RSC15;
-            else
-                return cli_fail(cmd, "--filter: expected recursive or rsc15, got '%s'", v);
+            sr_error e;
+            if (sr_filter_parse(v, &po.filter, &e) != SR_OK)
+                return cli_fail(cmd, "--filter: %s", e.msg);
         } else if (!strcmp(a, "--min-session-length")) {
             if (cli_int(cmd, a, v, 1, 1000000000, &po.min_session_length))
                 return 1;
@@ -520,7 +504,7 @@ int cmd_prepare(int argc, char **argv)
     int64_t kept = p.filtered_events;
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "
            "%lld clicks kept (%.1f%%)\n",
-           po.filter == SR_FILTER_RSC15 ? "rsc15" : "recursive", po.dedup ? " after dedup" : "",
+           sr_filter_name(po.filter), po.dedup ? " after dedup" : "",
            po.min_session_length, po.min_item_support, (long long)p.filter_rounds,
            p.filter_rounds == 1 ? "" : "s", (long long)kept,
            n_clicks ? 100.0 * (double)kept / (double)n_clicks : 0.0);

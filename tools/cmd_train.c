@@ -211,10 +211,10 @@ static void describe_gru(const sr_gru_params *p)
         printf("%-8s full-cross-entropy: softmax over all items\n", "loss");
     else
         printf("%-8s %s over the mini-batch's targets + %d samples (support^%g)%s\n", "loss",
-               p->loss == SR_LOSS_XE ? "cross-entropy" : "bpr-max", p->n_sample,
+               sr_loss_name(p->loss), p->n_sample,
                (double)p->sample_alpha, p->loss == SR_LOSS_XE && p->logq > 0 ? ", logq" : "");
     printf("%-8s %s, learning_rate %g%s, batch %d, %d epochs\n", "optim",
-           p->optim == SR_OPT_ADAM ? "adam" : "adagrad", (double)p->learning_rate,
+           sr_optim_name(p->optim), (double)p->learning_rate,
            p->optim == SR_OPT_ADAGRAD && p->momentum > 0 ? " + momentum" : "", p->batch_size,
            p->n_epochs);
 }

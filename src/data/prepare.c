@@ -1191,7 +1191,7 @@ sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts, sr_prepared
         return sr_error_set(err, SR_ERR_EMPTY,
                             "no clicks survive the filter (%s, min session length %d, min item "
                             "support %d) of %lld clicks",
-                            o.filter == SR_FILTER_RSC15 ? "rsc15" : "recursive",
+                            sr_filter_name(o.filter),
                             o.min_session_length, o.min_item_support, (long long)log->n);
     }
     st = materialize(&g, log, o.test_days, o.min_session_length, "test", &out->train_full,

@@ -21,6 +21,7 @@
 #include "data/read.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -51,17 +52,6 @@ sr_read_opts sr_read_default_opts(void)
     memset(&o, 0, sizeof o);
     o.format = SR_FMT_AUTO;
     return o;
-}
-
-const char *sr_format_name(sr_format f)
-{
-    switch (f) {
-    case SR_FMT_AUTO: return "auto";
-    case SR_FMT_YOOCHOOSE: return "yoochoose";
-    case SR_FMT_TSV: return "tsv";
-    case SR_FMT_DIGINETICA: return "diginetica";
-    }
-    return "unknown";
 }
 
 void sr_log_free(sr_log *log)
@@ -407,7 +397,11 @@ static void parse_piece(piece *w)
     switch (w->lay->fmt) {
     case SR_FMT_YOOCHOOSE: parse_loop(w, SR_FMT_YOOCHOOSE); break;
     case SR_FMT_TSV: parse_loop(w, SR_FMT_TSV); break;
-    default: parse_loop(w, SR_FMT_DIGINETICA); break;
+    case SR_FMT_DIGINETICA: parse_loop(w, SR_FMT_DIGINETICA); break;
+    case SR_FMT_AUTO: /* a layout always names the format it found (read.h) */
+        assert(!"parse_piece: layout without a format");
+        w->st = SR_ERR_ARG;
+        break;
     }
 }
 

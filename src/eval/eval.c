@@ -72,13 +72,15 @@ static int64_t rank2_of(const float *s, int64_t n, float t, sr_ties ties)
     switch (ties) {
     case SR_TIES_CONSERVATIVE: return 2 * (gt + eq);
     case SR_TIES_MEDIAN: return 2 * (1 + gt) + (eq - 1);
-    case SR_TIES_STANDARD:
-    default: return 2 * (1 + gt);
+    case SR_TIES_STANDARD: return 2 * (1 + gt);
     }
+    return -1; /* not a tie mode: sr_evaluate and sr_rank check it first */
 }
 
 double sr_rank(const float *scores, int64_t n, float target, sr_ties ties)
 {
+    if ((unsigned)ties > SR_TIES_MEDIAN) /* not a tie mode */
+        return NAN;
     return 0.5 * (double)rank2_of(scores, n, target, ties);
 }
 

@@ -8,6 +8,7 @@
 #include "gru4rec/fastmath.h"
 #include "gru4rec/loss.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <string.h>

@@ -346,9 +346,12 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
             ws->Bc[c] = ws->Bu[pl->col_u[c]];
         for (int i = 0; i < B; i++)
             FN(gather)(R + (size_t)i * C, ws->su + (size_t)i * nU, pl->col_u, ws->Bc, C);
-        if (net->loss == SR_LOSS_BPR_MAX) {
+        loss = NAN; /* stays for a value outside the enum (sr_gru_params_check rejects it) */
+        switch (net->loss) {
+        case SR_LOSS_BPR_MAX:
             loss = FN(sr_loss_bprmax)(R, B, C, net->elu, net->bpreg, scale, ws->lt);
-        } else {
+            break;
+        case SR_LOSS_XE: {
             const REAL *off = NULL;
             if (net->logq > 0) {
                 for (int64_t c = 0; c < C; c++)
@@ -357,6 +360,11 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
                 off = ws->off;
             }
             loss = FN(sr_loss_xe)(R, B, C, NULL, off, scale);
+            break;
+        }
+        case SR_LOSS_FULL_XE: /* the shape is `full`: handled above */
+            assert(!"sampled output with the full-softmax loss");
+            break;
         }
     }
     if (!gr || isnan(loss))

@@ -120,29 +120,6 @@ static int parse_layers(const char *s, sr_gru_params *p)
     return 0;
 }
 
-static int parse_loss(const char *s, sr_loss *out)
-{
-    if (!strcmp(s, "cross-entropy") || !strcmp(s, "xe") || !strcmp(s, "ce"))
-        *out = SR_LOSS_XE;
-    else if (!strcmp(s, "bpr-max"))
-        *out = SR_LOSS_BPR_MAX;
-    else if (!strcmp(s, "full-cross-entropy") || !strcmp(s, "full-xe") || !strcmp(s, "full-ce"))
-        *out = SR_LOSS_FULL_XE;
-    else
-        return -1;
-    return 0;
-}
-
-static const char *loss_name(sr_loss l)
-{
-    switch (l) {
-    case SR_LOSS_XE: return "cross-entropy";
-    case SR_LOSS_BPR_MAX: return "bpr-max";
-    case SR_LOSS_FULL_XE: return "full-cross-entropy";
-    }
-    return "?";
-}
-
 /* ---- the table of names ------------------------------------------------------- */
 
 /* Sets one parameter; returns 0, or -1 for a bad value, -2 for an unknown name.
@@ -157,7 +134,7 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
     }
     if (IS("loss")) {
         *expect = "cross-entropy (xe, ce), bpr-max or full-cross-entropy";
-        return parse_loss(v, &p->loss);
+        return sr_loss_parse(v, &p->loss, NULL) == SR_OK ? 0 : -1;
     }
     if (IS("constrained_embedding")) {
         *expect = "True or False (1/0, true/false)";
@@ -220,13 +197,7 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
     }
     if (IS("optim") || IS("optimizer")) {
         *expect = "adagrad or adam";
-        if (!strcmp(v, "adagrad"))
-            p->optim = SR_OPT_ADAGRAD;
-        else if (!strcmp(v, "adam"))
-            p->optim = SR_OPT_ADAM;
-        else
-            return -1;
-        return 0;
+        return sr_optim_parse(v, &p->optim, NULL) == SR_OK ? 0 : -1;
     }
     if (IS("adam_beta1")) {
         *expect = "a number in [0, 1)";
@@ -385,10 +356,10 @@ void sr_gru_params_format(const sr_gru_params *p, char *buf, size_t len)
                      "dropout_p_embed=%s,dropout_p_hidden=%s,learning_rate=%s,momentum=%s,"
                      "n_sample=%d,sample_alpha=%s,sample_store_size=%lld,logq=%s,bpreg=%s,"
                      "elu_param=%s,n_epochs=%d,optim=%s",
-                     layers, loss_name(p->loss), p->constrained_embedding ? "True" : "False",
+                     layers, sr_loss_name(p->loss), p->constrained_embedding ? "True" : "False",
                      p->embedding, p->batch_size, de, dh, lr, mo, p->n_sample, sa,
                      (long long)p->sample_store, lq, bp, el, p->n_epochs,
-                     p->optim == SR_OPT_ADAM ? "adam" : "adagrad");
+                     sr_optim_name(p->optim));
     if (o > 0 && (size_t)o < len && p->optim == SR_OPT_ADAM) {
         char b1[32], b2[32], ep[32];
         fmt_float(b1, sizeof b1, p->adam_beta1);
