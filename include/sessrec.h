@@ -1,23 +1,90 @@
 /*
- * sessrec.h - the only public header of libsessrec, a session-based recommender.
+ * sessrec.h - the only public header of libsessrec, a session-based recommender
+ * (GRU4Rec and eight baselines: pop, spop, iknn, sr, ar, sknn, vsknn, stan).
  *
- * Read it top to bottom as a tutorial:
+ * A worked example: the top 5 items after the clicks of one session, from a
+ * model file that `sessrec train` (or sr_model_save) wrote. Item ids are the
+ * ones of the click log. tests/test_header_example.c holds the same code,
+ * checks that the two copies agree, compiles it and runs it.
+ *
+ *   static int print_top5(const char *model_path, const int64_t *clicks, int n_clicks,
+ *                         FILE *out)
+ *   {
+ *       sr_error err;
+ *       sr_model *m;
+ *       if (sr_model_load(model_path, &m, &err) != SR_OK) {
+ *           fprintf(stderr, "%s\n", err.msg);  // names the file and what is wrong
+ *           return 1;
+ *       }
+ *       int64_t n = sr_model_n_items(m);
+ *       float *scores = malloc((size_t)n * sizeof *scores);
+ *       sr_scorer *s = sr_scorer_new(m, 1);     // one session at a time: slot 0
+ *       int fed = 0;
+ *       if (scores && s) {
+ *           sr_scorer_reset(s, 0);              // slot 0 starts a new session
+ *           for (int i = 0; i < n_clicks; i++) {
+ *               int32_t item = (int32_t)sr_model_item_index(m, clicks[i]);
+ *               if (item < 0)
+ *                   continue;                   // an item the model never saw
+ *               sr_scorer_step(s, &item, 1, scores);  // feed it, score every item
+ *               fed = 1;
+ *           }
+ *       }
+ *       if (fed) {
+ *           int32_t top[5];
+ *           int k = sr_topk(scores, n, 5, top, NULL);  // best first
+ *           for (int i = 0; i < k; i++)
+ *               fprintf(out, "%lld\n", (long long)sr_model_item_ids(m)[top[i]]);
+ *       }
+ *       sr_scorer_free(s);                      // before the model it belongs to
+ *       sr_model_free(m);
+ *       free(scores);
+ *       return fed ? 0 : 1;
+ *   }
+ *
+ * Read the rest top to bottom as a tutorial:
  *   1. status codes and error reports          (sr_status, sr_error)
- *   2. click logs: reading raw files           (sr_log, sr_read_log)
- *   3. cleaning and splitting                  (sr_filter_*, sr_split_by_time)
- *   4. prepared splits on disk                 (sr_split, sr_split_save/load)
- *   5. statistics                              (sr_stats)
- *   6. synthetic data                          (sr_synth)
- *   7. models: GRU4Rec                         (sr_gru_params, sr_model)
- *   8. scoring sessions, the predictor vtable  (sr_predictor)
- *   9. evaluation                              (sr_eval_*)
+ *   2. click logs: reading raw files           (sr_log, sr_read_log, sr_format_*)
+ *   3. cleaning and splitting                  (sr_prepare, sr_prepare_opts, sr_filter_*)
+ *   4. prepared splits on disk                 (sr_split, sr_split_save/load/open)
+ *   5. statistics and charts                   (sr_split_stats, sr_plot_lengths_svg)
+ *   6. synthetic data                          (sr_synth_run)
+ *   7. GRU4Rec hyperparameters                 (sr_gru_params, sr_loss_*, sr_optim_*)
+ *   8. models and scoring                      (sr_model, sr_scorer, sr_topk)
+ *   9. evaluation                              (sr_evaluate, sr_rank, sr_ties_*)
  *  10. training: GRU4Rec and the baselines     (sr_train_gru, sr_train_baseline)
+ *  11. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
  * because of the user (bad file, bad parameter) return an sr_status and fill an
- * sr_error with a message naming the file, line and offending text. The library
- * never prints (except through callbacks you give it) and never calls exit().
- * Each function says who owns what it returns; "caller frees with X" is the rule.
+ * sr_error with a message naming the file, line and offending text; a value
+ * outside one of the enums below is SR_ERR_ARG, never silently another value.
+ * Every enum has sr_<enum>_name (its canonical name) and sr_<enum>_parse.
+ * The library never prints (except through callbacks you give it) and never
+ * calls exit(). Each function says who owns what it returns; "caller frees
+ * with X" is the rule.
+ *
+ * Threads (what a server may rely on):
+ *  - A model (sr_model_load, sr_train_*) is immutable once returned: any number
+ *    of threads may use one model at once through the functions that take a
+ *    `const sr_model *` (sr_scorer_new, sr_model_item_index, sr_evaluate,
+ *    sr_model_save, ...). sr_model_free it only after the last user is done.
+ *  - A scorer belongs to one thread at a time (it holds the session state and
+ *    its scratch space, without locks): give each thread its own. It must not
+ *    outlive its model: sr_scorer_free first.
+ *  - Loaded splits are read-only too and may be shared the same way; a split
+ *    or log being built or freed must not be used by another thread.
+ *  - Everything else works only on its arguments (and the files it names), so
+ *    calls on different objects may run in parallel. There is no global state
+ *    with one exception: OpenBLAS's thread count is process-wide in the
+ *    OpenBLAS we build against (0.3.21), so sr_train_gru and sr_evaluate set it
+ *    for the duration of the call and restore it before returning. Calls that
+ *    overlap share one count, and the program's own value is back once the
+ *    last of them returns. A training run that overlaps other calls may see
+ *    their count, which changes its results in the last bits (OpenBLAS
+ *    partitions products by thread count, docs/gru4rec.md): train alone for
+ *    bit-identical models.
+ *  - Progress callbacks run on the thread that called the function.
  */
 #ifndef SESSREC_H
 #define SESSREC_H
@@ -140,7 +207,7 @@ SR_API void sr_log_free(sr_log *log);
 SR_API sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us);
 
 /* ------------------------------------------------------------------------ */
-/* 3-4. Prepared splits                                                     */
+/* 3-4. Cleaning, splitting and prepared splits                              */
 /* ------------------------------------------------------------------------ */
 
 /* A cleaned, session-grouped set of clicks. Sessions are ordered by the time of
@@ -216,7 +283,7 @@ SR_API sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
 SR_API sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
 
 /* ------------------------------------------------------------------------ */
-/* 5. Statistics                                                            */
+/* 5. Statistics and charts                                                 */
 /* ------------------------------------------------------------------------ */
 
 typedef struct sr_stats {
@@ -281,7 +348,7 @@ SR_API sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
 SR_API int64_t sr_synth_default_items(int64_t clicks);
 
 /* ------------------------------------------------------------------------ */
-/* 7. GRU4Rec                                                               */
+/* 7. GRU4Rec hyperparameters                                               */
 /* ------------------------------------------------------------------------ */
 
 #define SR_MAX_LAYERS 4
@@ -340,7 +407,7 @@ SR_API sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_err
 SR_API void sr_gru_params_format(const sr_gru_params *p, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
-/* 8. Predictors: anything that scores all items for a session prefix        */
+/* 8. Models and scoring: anything that scores all items for a session    */
 /* ------------------------------------------------------------------------ */
 
 /* A trained model of any algorithm (GRU4Rec or a baseline), opaque. */
@@ -356,7 +423,8 @@ SR_API const int64_t *sr_model_item_ids(const sr_model *m);
 SR_API int64_t sr_model_item_index(const sr_model *m, int64_t item_id);
 SR_API const char *sr_model_algo(const sr_model *m);
 
-/* Scoring state: caller frees with sr_scorer_free. */
+/* Scoring state for one thread at a time; NULL on out of memory. Caller frees
+ * with sr_scorer_free, before the model (see "Threads" at the top). */
 SR_API sr_scorer *sr_scorer_new(const sr_model *m, int max_batch);
 SR_API void sr_scorer_free(sr_scorer *s);
 /* Slot `slot` starts a new session (hidden state zero / history empty). */

@@ -7,7 +7,8 @@
  * the global setting only inside a scope and puts it back on the way out:
  * after the outermost scope of the process ends, the count is the one the
  * program had before. Overlapping scopes on several threads share one count
- * (the latest entered wins), which changes speed, never results.
+ * (the latest entered, or the last restored, wins): that changes speed, and
+ * the last bits of products whose partition depends on the thread count.
  */
 #ifndef SR_BLAS_H
 #define SR_BLAS_H
