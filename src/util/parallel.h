@@ -1,9 +1,9 @@
 /*
  * parallel.h - the library's one parallel-for. Every fan-out of the library
  * (prepare's passes, evaluation shares, reader pieces, synth's block counts,
- * the split writer's CRC) runs through sr_parallel_for; nothing else starts
- * threads except the two pipelines that say why in their own comments (the
- * reader's chunk producer, synth's ordered writer).
+ * the split writer's CRC, the reader's chunk read-ahead) runs through
+ * sr_parallel_for; nothing else starts threads except synth's ordered writer,
+ * a pipeline whose comment (data/synth.c, phase 2) says why.
  * Nothing here prints, exits or allocates per task.
  */
 #ifndef SR_PARALLEL_H
