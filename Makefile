@@ -74,8 +74,10 @@ deps-check:
 # ---- tests ----------------------------------------------------------------
 # Each test program runs from the project root (it finds ../shared/data) and
 # prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
+# scripts/check-layers.sh (no import circles, layer order) reads this build's
+# objects and counts the same way.
 check: deps-check $(BIN) $(TEST_BIN)
-	@SR_BIN=$(BIN) scripts/run-tests.sh $(TEST_BIN)
+	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) scripts/check-layers.sh
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps

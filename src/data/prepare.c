@@ -17,8 +17,8 @@
  *   6. the validation split, when asked, copies train_full into train / valid.
  * No comparison sort touches n rows; everything is linear passes, counting
  * arrays and radix passes over S keys. The passes of steps 1, 2, 4 and 5
- * over clicks or sessions run in opts.threads contiguous parts (pthreads, at
- * most PREP_MAX_THREADS); a part writes only its own rows or sessions, or
+ * over clicks or sessions run in opts.threads contiguous parts (sr_parallel_for,
+ * at most PREP_MAX_THREADS); a part writes only its own rows or sessions, or
  * per-part counts merged in part order, so the result is bit-identical for
  * any thread count (tests/test_prepare.c compares them). Measured on a 33 M-click synthetic log
  * (bench/bench_prepare.c): about 2 s on one thread, 1.4-1.6 s on two
@@ -30,11 +30,11 @@
  * Limits: at most INT32_MAX - 1 clicks (indices are int32).
  */
 #define _POSIX_C_SOURCE 200809L
+#include "util/parallel.h"
 #include "util/util.h"
 
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,34 +81,22 @@ typedef void (*par_fn)(void *ctx, int t, int nt);
 typedef struct par_arg {
     par_fn fn;
     void *ctx;
-    int t, nt;
+    int nt;
 } par_arg;
 
-static void *par_main(void *a)
+static void par_task(int task, int thread, void *ud)
 {
-    par_arg *p = a;
-    p->fn(p->ctx, p->t, p->nt);
-    return NULL;
+    (void)thread;
+    const par_arg *p = ud;
+    p->fn(p->ctx, task, p->nt);
 }
 
-/* Runs parts 1..nt-1 on new threads and part 0 here; a part whose thread
- * cannot be started runs here too, after part 0. */
+/* Runs parts 0..nt-1 through sr_parallel_for, one thread a part (a part
+ * whose thread cannot be started runs on another one). */
 static void run_par(int nt, par_fn fn, void *ctx)
 {
-    pthread_t th[PREP_MAX_THREADS];
-    par_arg a[PREP_MAX_THREADS];
-    int started[PREP_MAX_THREADS] = {0};
-    for (int t = 1; t < nt; t++) {
-        a[t] = (par_arg){fn, ctx, t, nt};
-        started[t] = pthread_create(&th[t], NULL, par_main, &a[t]) == 0;
-    }
-    fn(ctx, 0, nt);
-    for (int t = 1; t < nt; t++) {
-        if (started[t])
-            pthread_join(th[t], NULL);
-        else
-            fn(ctx, t, nt);
-    }
+    par_arg a = {fn, ctx, nt};
+    sr_parallel_for(nt, nt, par_task, &a);
 }
 
 /* First index of part t of [0, n) split into nt parts. */

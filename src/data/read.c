@@ -19,13 +19,12 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* madvise(MADV_POPULATE_WRITE) where Linux has it */
 #include "data/read.h"
+#include "util/parallel.h"
 #include "util/util.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,63 +42,6 @@
 #define SRR_INLINE static inline
 #define SRR_UNLIKELY(x) (x)
 #endif
-
-/* ---- log basics -------------------------------------------------------------------- */
-
-sr_read_opts sr_read_default_opts(void)
-{
-    sr_read_opts o;
-    memset(&o, 0, sizeof o);
-    o.format = SR_FMT_AUTO;
-    return o;
-}
-
-void sr_log_free(sr_log *log)
-{
-    if (!log)
-        return;
-    free(log->session);
-    free(log->item);
-    free(log->time);
-    memset(log, 0, sizeof *log);
-}
-
-sr_status srr_log_reserve(sr_log *log, int64_t need)
-{
-    if (need <= log->cap)
-        return SR_OK;
-    int64_t cap = log->cap ? log->cap : 1024;
-    while (cap < need)
-        cap = cap > INT64_MAX / 4 ? need : cap * 2;
-    if ((uint64_t)cap > SIZE_MAX / sizeof(int64_t))
-        return SR_ERR_NOMEM;
-    size_t bytes = (size_t)cap * sizeof(int64_t);
-    int64_t *s = realloc(log->session, bytes);
-    if (!s)
-        return SR_ERR_NOMEM;
-    log->session = s;
-    int64_t *i = realloc(log->item, bytes);
-    if (!i)
-        return SR_ERR_NOMEM;
-    log->item = i;
-    int64_t *t = realloc(log->time, bytes);
-    if (!t)
-        return SR_ERR_NOMEM;
-    log->time = t;
-    log->cap = cap; /* only once all three arrays have it */
-    return SR_OK;
-}
-
-sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us)
-{
-    if (log->n == log->cap && srr_log_reserve(log, log->n + 1) != SR_OK)
-        return SR_ERR_NOMEM;
-    log->session[log->n] = session;
-    log->item[log->n] = item;
-    log->time[log->n] = time_us;
-    log->n++;
-    return SR_OK;
-}
 
 /* ---- fast parsers ------------------------------------------------------------------------ */
 /* Each takes p at a line start inside a piece (whole lines, SRR_PAD readable
@@ -714,11 +656,6 @@ static void src_fill(source *s)
         fill_buffered(s);
 }
 
-static void *producer_main(void *arg)
-{
-    src_fill(arg);
-    return NULL;
-}
 
 /* Makes s->next the current chunk. */
 static void src_advance(source *s)
@@ -853,7 +790,6 @@ typedef struct reader {
     int max_pieces;          /* PIECES_PER_THREAD * nthreads (1 for one thread) */
     piece *pc;               /* (max_pieces) the pieces of the current chunk */
     int npieces;
-    atomic_int next_piece;   /* threads take pieces in this order */
     srr_layout lay;
     unsigned char *roles;    /* (lay.ncols) TSV column roles */
     int ready;               /* format and header known */
@@ -867,22 +803,13 @@ typedef struct reader {
     sr_error *err;
 } reader;
 
-/* Each thread takes the next piece until none is left, so a thread that the
- * (shared, busy) machine slows down simply parses fewer pieces. */
-static void run_pieces(reader *r)
+/* Task `task` of sr_parallel_for: parse piece `task`. Threads take the next
+ * piece as they become free, so a thread that the (shared, busy) machine slows
+ * down simply parses fewer pieces. */
+static void piece_task(int task, int thread, void *ud)
 {
-    for (;;) {
-        int i = atomic_fetch_add(&r->next_piece, 1);
-        if (i >= r->npieces)
-            return;
-        parse_piece(&r->pc[i]);
-    }
-}
-
-static void *pool_main(void *arg)
-{
-    run_pieces(arg);
-    return NULL;
+    (void)thread;
+    parse_piece(&((reader *)ud)->pc[task]);
 }
 
 static void rd_error(reader *r, sr_status st, int64_t line, const char *what)
@@ -1056,15 +983,7 @@ static void rd_chunk(reader *r, const chunk *c)
         w->dst = i == 0 ? r->out : &w->own;
     }
     r->npieces = k;
-    atomic_store(&r->next_piece, 0);
-    int nt = r->nthreads < k ? r->nthreads : k, started = 0;
-    pthread_t tid[MAX_THREADS];
-    for (int i = 1; i < nt; i++) /* a thread that cannot start leaves its share to the others */
-        if (pthread_create(&tid[started], NULL, pool_main, r) == 0)
-            started++;
-    run_pieces(r);
-    for (int i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
+    sr_parallel_for(k, r->nthreads, piece_task, r);
 
     /* merge in file order */
     for (int i = 0; i < k; i++) {
@@ -1094,6 +1013,26 @@ static void rd_chunk(reader *r, const chunk *c)
             return;
         }
     }
+}
+
+/* A round of read_run: task 0 parses the current chunk, task 1 fills the
+ * next. When they do not overlap (one thread, or memory input) the fill runs
+ * after the parse and only when the parse wants more. */
+typedef struct read_round {
+    reader *r;
+    source *src;
+    const chunk *c;
+    int overlap;
+} read_round;
+
+static void round_task(int task, int thread, void *ud)
+{
+    (void)thread;
+    read_round *w = ud;
+    if (task == 0)
+        rd_chunk(w->r, w->c);
+    else if (w->overlap || (w->r->st == SR_OK && !w->r->done))
+        src_fill(w->src);
 }
 
 static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
@@ -1129,15 +1068,10 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
         src_advance(src);
         chunk c = src->next;
         r.got_chunk = 1;
-        pthread_t tid;
-        int started = 0;
-        if (producer && !src->finished)
-            started = pthread_create(&tid, NULL, producer_main, src) == 0;
-        rd_chunk(&r, &c);
-        if (started)
-            pthread_join(tid, NULL);
-        else if (r.st == SR_OK && !r.done)
-            src_fill(src);
+        /* One round, two tasks side by side: parse this chunk (fanning out
+         * itself) while the next one is read into the other buffer. */
+        read_round w = {&r, src, &c, producer && !src->finished};
+        sr_parallel_for(2, w.overlap ? 2 : 1, round_task, &w);
     }
     if (r.st == SR_OK && src->st != SR_OK) {
         r.st = src->st;

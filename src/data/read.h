@@ -14,6 +14,7 @@
 #ifndef SR_DATA_READ_H
 #define SR_DATA_READ_H
 
+#include "data/log.h"
 #include "sessrec.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -85,8 +86,6 @@ sr_status srr_read_mem_tuned(const char *buf, size_t len, const char *name,
                              const sr_read_opts *opts, const srr_tuning *tu, sr_log *out,
                              sr_read_report *rep, sr_error *err);
 
-/* Grows log to hold at least `need` clicks (amortized doubling). */
-sr_status srr_log_reserve(sr_log *log, int64_t need);
 
 /* ---- calendar -------------------------------------------------------------------- */
 

@@ -146,6 +146,16 @@ static int first_field_is_number(const char *s, size_t n, char delim)
     return all_digits(s, e ? (size_t)(e - s) : n);
 }
 
+/* The options live here, with the code that interprets them (the layout), so
+ * that the fast reader (read.c) sits above this file and not beside it. */
+sr_read_opts sr_read_default_opts(void)
+{
+    sr_read_opts o;
+    memset(&o, 0, sizeof o);
+    o.format = SR_FMT_AUTO;
+    return o;
+}
+
 sr_status srr_layout_make(sr_format fmt, const sr_read_opts *opts, const char *line,
                           size_t len, srr_layout *lay, char *what, size_t wcap)
 {

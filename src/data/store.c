@@ -1,7 +1,7 @@
 /*
  * data_store.c - prepared splits on disk: the binary split file (save, mmap
- * load with full verification), GRU4Rec TSV export, and sr_split_open, which
- * accepts a split file or any click log. The byte layout is documented in
+ * load with full verification) and GRU4Rec TSV export (opening "a split or
+ * a click log" is data/open.c, above this file). The byte layout is documented in
  * docs/formats.md; keep the two in step (and bump the version on any change).
  *
  * Must never: trust a byte of a file before checking it (a corrupted or
@@ -11,11 +11,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "data/store.h"
+#include "util/parallel.h"
 #include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,25 +139,41 @@ static uint32_t get32(const uint8_t *p)
 
 static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-/* The payload CRC of a split about to be written, computed by a helper thread
- * while the main thread writes (the two take about as long). */
-typedef struct crc_job {
+/* Writing a split is two tasks run side by side by sr_parallel_for (they take
+ * about as long): task 0 computes the payload CRC, task 1 writes the zeroed
+ * header placeholder and the sections. */
+typedef struct save_job {
     const void *sec[N_SEC];
     const layout *L;
-    uint32_t crc;
-} crc_job;
+    FILE *f;
+    uint32_t crc;    /* task 0 */
+    int ok, errnum;  /* task 1: all written; errno after the writes */
+} save_job;
 
-static void *crc_payload(void *arg)
+static void save_task(int task, int thread, void *ud)
 {
-    crc_job *j = arg;
-    uint32_t pc = 0;
-    for (int k = 0; k < N_SEC; k++) {
-        if (j->L->size[k])
-            pc = sr_crc32(pc, j->sec[k], j->L->size[k]);
-        pc = sr_crc32(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
+    (void)thread;
+    save_job *j = ud;
+    if (task == 0) {
+        uint32_t pc = 0;
+        for (int k = 0; k < N_SEC; k++) {
+            if (j->L->size[k])
+                pc = sr_crc32(pc, j->sec[k], j->L->size[k]);
+            pc = sr_crc32(pc, zeros, al8(j->L->size[k]) - j->L->size[k]);
+        }
+        j->crc = pc;
+        return;
     }
-    j->crc = pc;
-    return NULL;
+    uint8_t h[SPLIT_HEADER];
+    memset(h, 0, sizeof h);
+    int ok = fwrite(h, 1, sizeof h, j->f) == sizeof h;
+    for (int k = 0; k < N_SEC && ok; k++) {
+        size_t n = (size_t)j->L->size[k], pad = (size_t)(al8(j->L->size[k]) - j->L->size[k]);
+        ok = (!n || fwrite(j->sec[k], 1, n, j->f) == n) &&
+             (!pad || fwrite(zeros, 1, pad, j->f) == pad);
+    }
+    j->ok = ok;
+    j->errnum = errno;
 }
 
 static void make_header(uint8_t *h, const sr_split *s, const layout *L, uint32_t payload_crc)
@@ -183,27 +199,17 @@ sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
         return st;
     layout L;
     compute_layout((uint64_t)s->n_events, (uint64_t)s->n_sessions, (uint64_t)s->n_items, &L);
-    crc_job job = {{s->session_ids, s->offsets ? (const void *)s->offsets : zero_offset,
-                    s->items, s->times, s->item_ids}, &L, 0};
+    save_job job = {{s->session_ids, s->offsets ? (const void *)s->offsets : zero_offset,
+                     s->items, s->times, s->item_ids}, &L, NULL, 0, 0, 0};
     sr_atomic a;
     if ((st = sr_atomic_open(&a, path, err)) != SR_OK)
         return st;
-    pthread_t th;
-    int threaded = L.file_size >= ((uint64_t)8 << 20) && pthread_create(&th, NULL, crc_payload, &job) == 0;
-    if (!threaded)
-        crc_payload(&job);
-    /* The header goes last (it holds the CRC): a zeroed placeholder first. */
-    uint8_t h[SPLIT_HEADER];
-    memset(h, 0, sizeof h);
-    int ok = fwrite(h, 1, sizeof h, a.f) == sizeof h;
-    for (int k = 0; k < N_SEC && ok; k++) {
-        size_t n = (size_t)L.size[k], pad = (size_t)(al8(L.size[k]) - L.size[k]);
-        ok = (!n || fwrite(job.sec[k], 1, n, a.f) == n) && (!pad || fwrite(zeros, 1, pad, a.f) == pad);
-    }
-    int e = errno;
-    if (threaded)
-        pthread_join(th, NULL);
+    job.f = a.f;
+    /* The header goes last (it holds the CRC); small files in one thread. */
+    sr_parallel_for(2, L.file_size >= ((uint64_t)8 << 20) ? 2 : 1, save_task, &job);
+    int ok = job.ok, e = job.errnum;
     if (ok) {
+        uint8_t h[SPLIT_HEADER];
         make_header(h, s, &L, job.crc);
         ok = fseek(a.f, 0, SEEK_SET) == 0 && fwrite(h, 1, sizeof h, a.f) == sizeof h;
         e = errno;
@@ -327,9 +333,9 @@ sr_status sr_split_load(const char *path, sr_split *out, sr_error *err)
     return SR_OK;
 }
 
-/* ---- open anything ------------------------------------------------------------- */
+/* ---- recognising a split file ---------------------------------------------------- */
 
-static int is_split_file(const char *path)
+int sr_split_is_file(const char *path)
 {
     char magic[8];
     FILE *f = fopen(path, "rb");
@@ -338,38 +344,6 @@ static int is_split_file(const char *path)
     int yes = fread(magic, 1, 8, f) == 8 && memcmp(magic, SPLIT_MAGIC, 8) == 0;
     fclose(f);
     return yes;
-}
-
-sr_status sr_split_open(const char *path, sr_split *out, sr_error *err)
-{
-    memset(out, 0, sizeof *out);
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        int e = errno;
-        if (e == ENOENT) {
-            char alt[4096];
-            if (snprintf(alt, sizeof alt, "%s.split", path) >= (int)sizeof alt)
-                return sr_error_set(err, SR_ERR_ARG, "%s: path too long", path);
-            if (stat(alt, &sb) == 0)
-                return sr_split_load(alt, out, err);
-            return sr_error_set(err, SR_ERR_IO, "%s: no such file (nor %s)", path, alt);
-        }
-        return sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (S_ISDIR(sb.st_mode))
-        return sr_error_set(err, SR_ERR_ARG, "%s is a folder; name a split in it (e.g. %s/test)",
-                            path, path);
-    if (is_split_file(path))
-        return sr_split_load(path, out, err);
-    sr_read_opts ro = sr_read_default_opts();
-    sr_log log;
-    memset(&log, 0, sizeof log);
-    sr_status st = sr_read_log(path, &ro, &log, NULL, err);
-    if (st != SR_OK)
-        return st;
-    st = sr_split_from_log(&log, out, err);
-    sr_log_free(&log);
-    return st;
 }
 
 /* ---- TSV export ------------------------------------------------------------------ */

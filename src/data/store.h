@@ -1,5 +1,5 @@
 /*
- * data_store.h - internal entry points of the binary split store (data_store.c),
+ * store.h - internal entry points of the binary split store (data/store.c),
  * for the fuzzer and for other parts of the library. The file format is in
  * docs/formats.md.
  */
@@ -21,5 +21,9 @@ sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split 
  * offsets[0] = 0, non-decreasing, offsets[n_sessions] = n_events, every item
  * index in [0, n_items). Failure -> `st` with a message naming `name`. */
 sr_status sr_split_check(const sr_split *s, const char *name, sr_status st, sr_error *err);
+
+/* 1 when `path` can be opened and starts with the split file magic, else 0
+ * (the file is not verified: sr_split_load does that). */
+int sr_split_is_file(const char *path);
 
 #endif

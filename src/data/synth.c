@@ -19,6 +19,7 @@
  * output depend on the number of threads or on timing.
  */
 #define _GNU_SOURCE /* sync_file_range */
+#include "util/parallel.h"
 #include "util/util.h"
 
 #include <fcntl.h>
@@ -747,17 +748,22 @@ typedef struct worker {
     int started;
 } worker;
 
-/* Phase 1: worker t counts blocks t, t + T, t + 2T, ... */
-static void *phase1_main(void *arg)
+/* Phase 1, a fan-out (sr_parallel_for): task t counts blocks t, t + T,
+ * t + 2T, ...; each block's counts depend on the block alone. */
+static void phase1_task(int task, int thread, void *ud)
 {
-    worker *wk = arg;
-    job *J = wk->J;
-    for (int64_t b = wk->t; b < J->n_blocks; b += J->threads)
+    (void)thread;
+    job *J = ud;
+    for (int64_t b = task; b < J->n_blocks; b += J->threads)
         block_count(J->W, J->seed, b, J->clicks, &J->blk_sess[b], &J->blk_id[b]);
-    return NULL;
 }
 
-/* Phase 2: take the next block, wait for its slot to be written out, fill it. */
+/* Phase 2 is a pipeline, not a fan-out, so it keeps its own threads: workers
+ * generate blocks into a ring of slots while the calling thread writes them
+ * out in order, and a worker WAITS for the writer to free a slot. Run inline
+ * one after another (sr_parallel_for's fallback) that would deadlock, so all
+ * workers must really start (else synth fails with "cannot start").
+ * Phase 2: take the next block, wait for its slot to be written out, fill it. */
 static void *phase2_main(void *arg)
 {
     worker *wk = arg;
@@ -918,16 +924,11 @@ sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
         }
 
     /* phase 1: sessions and id spans per block */
+    sr_parallel_for(threads, threads, phase1_task, &J);
     for (int t = 0; t < threads; t++) {
         wk[t].J = &J;
         wk[t].t = t;
     }
-    if (start_workers(wk, threads, phase1_main) != threads) {
-        join_workers(wk, threads);
-        st = sr_error_set(err, SR_ERR_NOMEM, "synth: cannot start %d threads", threads);
-        goto done;
-    }
-    join_workers(wk, threads);
     int64_t sess = 0, idc = 0;
     for (int64_t b = 0; b < J.n_blocks; b++) {
         int64_t ns = J.blk_sess[b], sp = J.blk_id[b];

@@ -11,10 +11,10 @@
  */
 #include "model/model.h"
 #include "util/blas.h"
+#include "util/parallel.h"
 #include "util/util.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,15 +172,17 @@ typedef struct eval_job {
     sr_status st;
 } eval_job;
 
-static void *eval_worker(void *arg)
+/* Task `task` of sr_parallel_for: share `task` of the jobs array `ud`. */
+static void eval_task(int task, int thread, void *ud)
 {
-    eval_job *J = arg;
+    (void)thread;
+    eval_job *J = (eval_job *)ud + task;
     const known_sessions *ks = J->ks;
     const int64_t N = sr_model_n_items(J->m);
     int64_t share = J->s1 - J->s0;
     int B = share < J->batch ? (int)share : J->batch;
     if (B < 1)
-        return NULL;
+        return;
 
     sr_scorer *sc = sr_scorer_new(J->m, B);
     float *scores = malloc((size_t)B * (size_t)N * sizeof *scores);   /* (B, N) */
@@ -239,7 +241,6 @@ done:
     free(sess);
     free(pos);
     free(in);
-    return NULL;
 }
 
 /* Maps the test split to model indices, dropping unknown rows and sessions
@@ -339,9 +340,7 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
     int64_t max_rank2 = 2 * (int64_t)max_cut;
     eval_job *jobs = calloc((size_t)T, sizeof *jobs);
     int64_t *hist = calloc((size_t)T * (size_t)(max_rank2 + 1), sizeof *hist); /* (T, max_rank2+1) */
-    pthread_t *tid = calloc((size_t)T, sizeof *tid);
-    int *running = calloc((size_t)T, sizeof *running);
-    if (!jobs || !hist || !tid || !running) {
+    if (!jobs || !hist) {
         st = sr_error_set(err, SR_ERR_NOMEM, "evaluation: out of memory");
         goto done;
     }
@@ -361,21 +360,13 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
             s++;
         J->s1 = s;
     }
-    /* The calling thread takes share 0; a thread that cannot start leaves
-     * its share to the calling thread too. With several workers, each one's
+    /* One task a share (sr_parallel_for: a thread that cannot start leaves
+     * its share to the others). With several workers, each one's
      * matrix products run single-threaded: OpenBLAS's own threads would only
      * contend with the workers (measured: 1.7x the CPU time on 2 cores). The
      * setting is process-wide and restored afterwards (util/blas.h). */
     int blas_prev = T > 1 ? sr_blas_threads_enter(1) : 0;
-    for (int t = 1; t < T; t++)
-        running[t] = pthread_create(&tid[t], NULL, eval_worker, &jobs[t]) == 0;
-    eval_worker(&jobs[0]);
-    for (int t = 1; t < T; t++) {
-        if (running[t])
-            pthread_join(tid[t], NULL);
-        else
-            eval_worker(&jobs[t]);
-    }
+    sr_parallel_for(T, T, eval_task, jobs);
     if (T > 1)
         sr_blas_threads_leave(blas_prev);
 
@@ -417,8 +408,6 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
 done:
     free(jobs);
     free(hist);
-    free(tid);
-    free(running);
     free(ks.offsets);
     free(ks.items);
     out->seconds = sr_now() - t0;
