@@ -1,10 +1,13 @@
 /*
  * params.c - GRU4Rec hyperparameters: the official defaults, the official
  * "name=value,name=value" syntax (layers=100/100, constrained_embedding=True,
- * loss=bpr-max ...), named presets and a one-line, re-parseable description.
+ * loss=bpr-max ...), named presets, a one-line, re-parseable description, and
+ * gru4rec's row of the algorithm table (registry/registry.h).
  * Never prints; every bad name or value is an SR_ERR_ARG naming it.
  */
 #include "gru4rec/params.h"
+#include "gru4rec/gru4rec.h"
+#include "registry/registry.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -322,33 +325,104 @@ sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err)
 
 /* ---- presets ------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name, *spec;
-} presets[] = {
+static const sr_preset_info presets[] = {
     /* The official tuned RSC15 settings (GRU4REC.md). */
     {"rsc15", "loss=cross-entropy,constrained_embedding=True,embedding=0,layers=100,"
               "batch_size=32,dropout_p_embed=0.1,dropout_p_hidden=0,learning_rate=0.1,"
-              "momentum=0,n_sample=2048,sample_alpha=0.75,logq=1,n_epochs=10"},
+              "momentum=0,n_sample=2048,sample_alpha=0.75,logq=1,n_epochs=10",
+     "the official tuned RSC15 settings: cross-entropy, constrained embedding, layers=100, "
+     "batch 32, dropout_p_embed 0.1, lr 0.1, 2048 samples, sample_alpha 0.75, logq 1, "
+     "10 epochs"},
     /* The tutorial notebook: one-hot input, GRU(50), Dropout(0.1) on its output,
      * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. */
     {"tutorial", "loss=full-cross-entropy,constrained_embedding=False,embedding=0,layers=50,"
                  "batch_size=1024,dropout_p_embed=0,dropout_p_hidden=0.1,optim=adam,"
-                 "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3"},
+                 "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3",
+     "the tutorial notebook: one-hot input, one GRU layer of 50, dropout 0.1 on its output, "
+     "full softmax cross-entropy, Adam lr 0.001, batch 1024, 3 epochs"},
 };
+#define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
 sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err)
 {
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+    for (int i = 0; i < N_PRESETS; i++)
         if (name && !strcmp(name, presets[i].name)) {
             sr_gru_params q = sr_gru_default_params();
-            sr_status st = sr_gru_params_parse(&q, presets[i].spec, err);
+            sr_status st = sr_gru_params_parse(&q, presets[i].params, err);
             if (st == SR_OK)
                 *p = q;
             return st;
         }
-    return sr_error_set(err, SR_ERR_ARG, "unknown preset '%s' (known: rsc15, tutorial)",
-                        name ? name : "(null)");
+    char known[128] = "";
+    size_t used = 0;
+    for (int i = 0; i < N_PRESETS && used < sizeof known; i++) {
+        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                         presets[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return sr_error_set(err, SR_ERR_ARG, "unknown preset '%s' (known: %s)",
+                        name ? name : "(null)", known);
 }
+
+/* ---- the algorithm table's row ------------------------------------------------------- */
+
+/* What --help and sr_algo_find("gru4rec") show. The parser above (set_one)
+ * does the parsing; test_params checks that every name here parses and that
+ * each default reads back as sr_gru_default_params(). */
+static const char *const loss_choices[] = {"cross-entropy", "bpr-max", "full-cross-entropy", NULL};
+static const char *const optim_choices[] = {"adagrad", "adam", NULL};
+static const sr_param_info gru_params[] = {
+    {"layers", NULL, SR_PARAM_TEXT, 0, 0, 0, NULL, "100",
+     "GRU layer sizes, '/' between layers: 100, 480/480 (1 to 4 layers)"},
+    {"loss", NULL, SR_PARAM_CHOICE, 0, 0, 0, loss_choices, "cross-entropy",
+     "cross-entropy (also xe, ce): sampled softmax; bpr-max; full-cross-entropy"},
+    {"constrained_embedding", NULL, SR_PARAM_BOOL, 0, 0, 1, NULL, "True",
+     "True: the input is the item's row of the output weights"},
+    {"embedding", NULL, SR_PARAM_INT, 0, 0, 16384, NULL, "0",
+     "size of a separate input embedding, 0 = one-hot input (constrained_embedding=False)"},
+    {"batch_size", NULL, SR_PARAM_INT, 0, 1, 1048576, NULL, "64",
+     "parallel sessions per mini-batch"},
+    {"dropout_p_embed", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "0",
+     "dropout on the input embedding, < 1 (one-hot input: on the first GRU layer's output)"},
+    {"dropout_p_hidden", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "0",
+     "dropout on each GRU layer's output, < 1 (one-hot input: on the layers above the first)"},
+    {"learning_rate", "lr", SR_PARAM_NUMBER, 0, 0, 3.4e38, NULL, "0.05", "> 0"},
+    {"momentum", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "0",
+     "Nesterov-style momentum of Adagrad, < 1"},
+    {"optim", "optimizer", SR_PARAM_CHOICE, 0, 0, 0, optim_choices, "adagrad", "the optimizer"},
+    {"adam_beta1", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "0.9", "Adam's beta1, < 1"},
+    {"adam_beta2", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "0.999", "Adam's beta2, < 1"},
+    {"adam_eps", NULL, SR_PARAM_NUMBER, 0, 0, 1, NULL, "1e-08", "Adam's epsilon, > 0"},
+    {"n_sample", NULL, SR_PARAM_INT, 0, 0, 16777216, NULL, "2048",
+     "extra negative samples shared by a mini-batch"},
+    {"sample_alpha", NULL, SR_PARAM_NUMBER, 0, 0, 10, NULL, "0.5",
+     "samples drawn with probability ~ support^sample_alpha"},
+    {"sample_store_size", "sample_store", SR_PARAM_INT, 0, 0, 1e9, NULL, "10000000",
+     "negative samples pre-drawn at once (also sample_cache_max_size)"},
+    {"logq", NULL, SR_PARAM_NUMBER, 0, 0, 100, NULL, "0", "logQ correction of cross-entropy"},
+    {"bpreg", NULL, SR_PARAM_NUMBER, 0, 0, 1e6, NULL, "1", "score regularisation of bpr-max"},
+    {"elu_param", NULL, SR_PARAM_NUMBER, 0, 0, 1e6, NULL, "0.5",
+     "ELU on bpr-max scores, 0 = none"},
+    {"n_epochs", NULL, SR_PARAM_INT, 0, 0, 100000, NULL, "10", "passes over the training data"},
+    {"seed", NULL, SR_PARAM_TEXT, 0, 0, 0, NULL, "42", "random seed, an unsigned 64-bit integer"},
+};
+
+static sr_status train_gru_spec(const sr_split *train, const char *params,
+                                const sr_train_opts *opts, sr_model **out, sr_error *err)
+{
+    sr_gru_params p = sr_gru_default_params();
+    sr_status st = sr_gru_params_parse(&p, params, err);
+    if (st != SR_OK)
+        return st;
+    return sr_train_gru(train, &p, opts, out, err);
+}
+
+const sr_algo sr_algo_gru4rec = {
+    {"gru4rec", "GRU4Rec: a recurrent network trained on session-parallel mini-batches",
+     gru_params, (int)(sizeof gru_params / sizeof gru_params[0]), presets, N_PRESETS},
+    &sr_gru4rec_vt, train_gru_spec};
 
 /* ---- formatting ------------------------------------------------------------------------ */
 
