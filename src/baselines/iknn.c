@@ -11,7 +11,7 @@
  * keeps its n_sims most similar items (ties: lower item index first); scoring
  * writes the list of the session's last item.
  *
- * Must never print or exit; scoring lives in baselines.c (sr_bl_i2i_step).
+ * Must never print or exit; scoring lives in common.c (sr_bl_i2i_step).
  */
 #include "baselines/common.h"
 

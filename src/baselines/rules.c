@@ -15,7 +15,7 @@
  * Scoring: the rules of the session's last item (session-rec also divides by
  * the maximum; that does not change the order, so we skip it).
  *
- * Must never print or exit; scoring lives in baselines.c (sr_bl_i2i_step).
+ * Must never print or exit; scoring lives in common.c (sr_bl_i2i_step).
  */
 #include "baselines/common.h"
 
