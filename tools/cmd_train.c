@@ -262,7 +262,7 @@ int cmd_train(int argc, char **argv)
         for (int k = 0; k < ainfo->n_presets; k++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
                      ainfo->presets[k].name);
-        return cli_fail(CMD, "--preset: %s has no preset '%s' (known: %s)", algo, preset,
+        return cli_fail(CMD, "--preset: unknown preset '%s' for %s (known: %s)", preset, algo,
                         ainfo->n_presets ? names : "none");
     }
     int is_gru = !strcmp(algo, "gru4rec");
@@ -328,10 +328,9 @@ int cmd_train(int argc, char **argv)
         describe_split("train", train_path, &train);
         if (valid_path)
             describe_split("valid", valid_path, &valid);
-        if (is_gru)
+        if (is_gru) {
             describe_gru(&p);
-        else
-        {
+        } else {
             if (preset)
                 printf("%-8s %s (%s)\n", "preset", preset, sr_algo_preset(ainfo, preset)->params);
             printf("%-8s %s\n", "params", bspec && *bspec ? bspec : "(defaults)");
