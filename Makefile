@@ -58,7 +58,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
-$(BUILD)/tests/%: tests/%.c tests/test.h $(LIB) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@

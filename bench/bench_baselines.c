@@ -1,7 +1,8 @@
 /*
  * bench_baselines.c - training time and next-item prediction throughput of
  * every baseline on ../shared/data/yoochoose1_64 (train.tsv -> test.tsv), with
- * issue 4's parameters, measured through sr_evaluate on ONE thread (batch 512):
+ * issue 4's parameters (each algorithm's rsc15 preset in the library's
+ * algorithm table; defaults where it has none), measured through sr_evaluate on ONE thread (batch 512):
  * a "prediction" scores all items for one session prefix and ranks the true
  * next item among them (GRU4REC.md's protocol). Throughput is given per
  * wall-clock second and per CPU second of the process (the latter does not
@@ -12,20 +13,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
-
-static const struct {
-    const char *algo, *params;
-} runs[] = {
-    {"pop", ""},
-    {"spop", ""},
-    {"iknn", "n_sims=100,lambda=20,alpha=0.5"},
-    {"ar", "pruning=20"},
-    {"sr", "steps=10,weighting=div,pruning=20"},
-    {"sknn", "k=500,sample_size=10000,similarity=jaccard,sampling=recent"},
-    {"vsknn", "k=1000,sample_size=5000,weighting=log,weighting_score=quadratic,idf_weighting=2"},
-    {"stan", "k=500,sample_size=5000,lambda_spw=1,lambda_snh=10,lambda_inh=1"},
-};
 
 int main(void)
 {
@@ -42,12 +31,16 @@ int main(void)
            (long long)tr.n_events);
     printf("%-6s %9s %12s %11s %13s %10s %10s\n", "algo", "train s", "predictions", "pred/s",
            "pred/CPU-s", "Recall@20", "MRR@20");
-    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+    for (int i = 0; i < sr_algo_count(); i++) {
+        const sr_algo_info *a = sr_algo_at(i);
+        if (!strcmp(a->name, "gru4rec"))
+            continue; /* bench_gru */
+        const char *preset = sr_algo_preset(a, "rsc15") ? "rsc15" : NULL;
         sr_model *m = NULL;
         sr_error err;
         double t0 = sr_now();
-        if (sr_train_baseline(runs[i].algo, runs[i].params, &tr, &m, &err) != SR_OK) {
-            printf("%-6s failed: %s\n", runs[i].algo, err.msg);
+        if (sr_train(a->name, &tr, preset, NULL, NULL, &m, &err) != SR_OK) {
+            printf("%-6s failed: %s\n", a->name, err.msg);
             continue;
         }
         double tt = sr_now() - t0;
@@ -58,12 +51,12 @@ int main(void)
         sr_eval_result r;
         clock_t c0 = clock();
         if (sr_evaluate(m, &te, &o, &r, &err) != SR_OK) {
-            printf("%-6s evaluation failed: %s\n", runs[i].algo, err.msg);
+            printf("%-6s evaluation failed: %s\n", a->name, err.msg);
             sr_model_free(m);
             continue;
         }
         double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-        printf("%-6s %9.2f %12lld %11.0f %13.0f %10.4f %10.4f\n", runs[i].algo, tt,
+        printf("%-6s %9.2f %12lld %11.0f %13.0f %10.4f %10.4f\n", a->name, tt,
                (long long)r.n_predictions, (double)r.n_predictions / r.seconds,
                cpu > 0 ? (double)r.n_predictions / cpu : 0, r.recall[0], r.mrr[0]);
         fflush(stdout);

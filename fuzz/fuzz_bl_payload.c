@@ -8,7 +8,7 @@
  * Seeds: fuzz/corpus/fuzz_bl_payload/ (payloads of models trained on the tiny
  * data set of tests/test_baselines.c, one per algorithm).
  */
-#include "baselines/baselines.h"
+#include "registry/registry.h"
 
 #include <stdlib.h>
 
@@ -16,11 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const sr_model_vt *const vts[] = {&sr_vt_pop, &sr_vt_spop, &sr_vt_iknn, &sr_vt_sr,
-                                             &sr_vt_ar, &sr_vt_sknn, &sr_vt_vsknn, &sr_vt_stan};
+    static const sr_algo *const rows[] = {&sr_algo_pop, &sr_algo_spop, &sr_algo_iknn,
+                                          &sr_algo_sr,  &sr_algo_ar,   &sr_algo_sknn,
+                                          &sr_algo_vsknn, &sr_algo_stan};
     if (size < 1)
         return 0;
-    const sr_model_vt *vt = vts[data[0] % 8];
+    const sr_model_vt *vt = rows[data[0] % 8]->vt;
     const int64_t ids[6] = {10, 11, 12, 13, 14, 15};
     sr_model *m = sr_model_new_shell(vt, 6, ids);
     sr_error err;

@@ -3,9 +3,9 @@
  * any byte string must be rejected cleanly or yield a model that is usable.
  * A loaded model is re-serialized, reloaded, and scored one step (so an
  * algorithm's deserialize that accepts inconsistent shapes shows up as a
- * crash here). The "testfake" algorithm (tests/fake_model.h) is registered so
- * that the container is reachable past the algorithm lookup; the real
- * algorithms come from the registry. Each input is also tried with its CRC
+ * crash here). Models load through fake_table (tests/fake_model.h): the
+ * library's algorithms plus "testfake", so that the container is reachable
+ * past the algorithm lookup. Each input is also tried with its CRC
  * fixed, to reach the payload checks. Seeds: fuzz/corpus/fuzz_model_load/
  * (a testfake model, a bare header, and small gru4rec models of each loss).
  */
@@ -21,7 +21,6 @@ static void load_one(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    sr_model_vt_register_test(&fake_vt);
     load_one(data, size);
     /* Random mutations almost never keep the CRC right, which would hide the
      * algorithms' payload checks behind it: load a copy with the CRC fixed too. */
@@ -43,7 +42,7 @@ static void load_one(const uint8_t *data, size_t size)
 {
     sr_model *m = NULL;
     sr_error err = {0};
-    if (sr_model_load_mem(data, size, "fuzz.srm", &m, &err) != SR_OK) {
+    if (sr_model_load_mem_from(&fake_table, data, size, "fuzz.srm", &m, &err) != SR_OK) {
         if (m || err.msg[0] == 0)
             abort(); /* failures return no model and always say why */
         return;
@@ -52,7 +51,7 @@ static void load_one(const uint8_t *data, size_t size)
     if (sr_model_to_bytes(m, &b, &err) != SR_OK)
         abort();
     sr_model *m2 = NULL;
-    if (sr_model_load_mem(b.data, b.len, "again.srm", &m2, &err) != SR_OK)
+    if (sr_model_load_mem_from(&fake_table, b.data, b.len, "again.srm", &m2, &err) != SR_OK)
         abort(); /* what we write, we read */
     sr_model_free(m2);
     sr_buf_free(&b);

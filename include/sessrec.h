@@ -544,11 +544,72 @@ SR_API sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
 
 /* Baselines: "pop", "spop", "iknn", "sr", "sknn", "vsknn", "ar", "stan", with
  * "name=value,..." parameters named as in the session-rec framework (NULL or
- * "" = defaults). Caller frees *out with sr_model_free. */
+ * "" = defaults). The same as sr_train(algo, train, NULL, params, NULL, ...)
+ * for any algorithm but gru4rec. Caller frees *out with sr_model_free. */
 SR_API sr_status sr_train_baseline(const char *algo, const char *params, const sr_split *train,
                             sr_model **out, sr_error *err);
-/* NULL-terminated list of the baseline names. */
-SR_API const char *const *sr_baseline_names(void);
+
+/* ------------------------------------------------------------------------ */
+/* 11. The algorithm table                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Every algorithm (gru4rec and the baselines) is one row of one read-only
+ * table: its name, a one-line summary, its parameters and its named presets.
+ * Training (sr_train), model loading (sr_model_load), the CLI's --help,
+ * --algo and --preset all read it; an unknown name is an error everywhere.
+ * Everything it returns is static and read-only: never free it. */
+
+typedef enum sr_param_type {
+    SR_PARAM_INT = 0,          /* an integer in [lo, hi] */
+    SR_PARAM_NUMBER,           /* a number in [lo, hi] */
+    SR_PARAM_BOOL,             /* true/false (True/False, 1/0) */
+    SR_PARAM_CHOICE,           /* one of `choices` */
+    SR_PARAM_TEXT              /* free text described by `help` (e.g. layers=100/100) */
+} sr_param_type;
+
+typedef struct sr_param_info {
+    const char *name;
+    const char *alias;                 /* a second accepted name, or NULL */
+    sr_param_type type;
+    size_t offset;                     /* internal: where the library's parser stores it */
+    double lo, hi;                     /* INT, NUMBER: the accepted range */
+    const char *const *choices;        /* CHOICE: NULL-terminated accepted values */
+    const char *def;                   /* the default, as text ("None" = off) */
+    const char *help;                  /* one line */
+} sr_param_info;
+
+typedef struct sr_preset_info {
+    const char *name;                  /* "rsc15", ... */
+    const char *params;                /* "name=value,..." applied on top of the defaults */
+    const char *help;                  /* one line */
+} sr_preset_info;
+
+typedef struct sr_algo_info {
+    const char *name;                  /* "gru4rec", "pop", ... (stored in model files) */
+    const char *summary;               /* one line */
+    const sr_param_info *params;       /* (n_params) */
+    int n_params;
+    const sr_preset_info *presets;     /* (n_presets) */
+    int n_presets;
+} sr_algo_info;
+
+/* The rows of the table: i in [0, sr_algo_count()); NULL outside. */
+SR_API int sr_algo_count(void);
+SR_API const sr_algo_info *sr_algo_at(int i);
+/* The row named `name`, or NULL. */
+SR_API const sr_algo_info *sr_algo_find(const char *name);
+/* A preset of an algorithm by name, or NULL. */
+SR_API const sr_preset_info *sr_algo_preset(const sr_algo_info *a, const char *name);
+
+/* Trains any algorithm of the table: its defaults, then the preset (NULL =
+ * none), then `params` ("name=value,..."; NULL or "" = none) on top. opts
+ * (NULL = sr_train_default_opts()) matters to gru4rec; the baselines are
+ * single-threaded and report no progress. SR_ERR_ARG for an unknown
+ * algorithm, preset or parameter, naming it. Caller frees *out with
+ * sr_model_free. */
+SR_API sr_status sr_train(const char *algo, const sr_split *train, const char *preset,
+                          const char *params, const sr_train_opts *opts, sr_model **out,
+                          sr_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* 11. Helpers for programs built on the library                             */

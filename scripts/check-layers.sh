@@ -81,7 +81,7 @@ awk '
             if ((d[e], u[e]) in reach && !seen[u[e], d[e]]++)
                 print u[e] " uses " s[e] " from " d[e] ", and " d[e] " (directly or through other files) uses " u[e]
     }' "$tmp/edges" >"$tmp/cycles"
-pending=${SR_LAYERS_PENDING-baselines}
+pending=${SR_LAYERS_PENDING-}
 : >"$tmp/pending"
 for d in $pending; do
     grep "^$d/[^ ]* uses [^ ]* from $d/" "$tmp/cycles" >>"$tmp/pending"

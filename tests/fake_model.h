@@ -3,12 +3,15 @@
  * fuzz target: exercises the generic model container without any real
  * algorithm. Payload: u32 tag 0x454b4146 ("FAKE"), u32 k, k floats (k >= 1).
  * Scores of item j = w[j % k] + (last item fed) * 0.001. Header-only; include
- * once per program and register with sr_model_vt_register_test(&fake_vt).
+ * once per program. It is a row of fake_table (the library's rows plus this
+ * one): pass that table to sr_train_in / sr_model_load_mem_from /
+ * sr_model_load_from. The library's own table does not know it.
  */
 #ifndef SR_FAKE_MODEL_H
 #define SR_FAKE_MODEL_H
 
 #include "model/model.h"
+#include "registry/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,5 +129,50 @@ static inline sr_model *fake_model_new(int64_t n, const int64_t *ids, uint32_t k
     m->impl = im;
     return m;
 }
+
+/* Training: w[j] = clicks of the split's item j (j < k), the model holds
+ * every item of the split's table. Parameters: "k=N,..." (1..1000, default 3). */
+static sr_status fake_train(const sr_split *train, const char *params, const sr_train_opts *opts,
+                            sr_model **out, sr_error *err)
+{
+    (void)opts;
+    *out = NULL;
+    long k = 3;
+    for (const char *s = params; s && *s;) { /* "k=N,k=N,...": the last one wins */
+        char *end;
+        if (strncmp(s, "k=", 2) || (k = strtol(s + 2, &end, 10)) < 1 || k > 1000 ||
+            (*end && *end != ','))
+            return sr_error_set(err, SR_ERR_ARG, "testfake: bad parameters '%s'", params);
+        s = *end ? end + 1 : end;
+    }
+    if (!train || train->n_items < 1)
+        return sr_error_set(err, SR_ERR_EMPTY, "testfake: no items");
+    float *w = calloc((size_t)k, sizeof *w);
+    if (!w)
+        return SR_ERR_NOMEM;
+    for (int64_t e = 0; e < train->n_events; e++)
+        if (train->items[e] < k)
+            w[train->items[e]] += 1;
+    *out = fake_model_new(train->n_items, train->item_ids, (uint32_t)k, w);
+    free(w);
+    return *out ? SR_OK : SR_ERR_NOMEM;
+}
+
+static const sr_param_info fake_params[] = {
+    {"k", NULL, SR_PARAM_INT, 0, 1, 1000, NULL, "3", "number of weights"},
+};
+static const sr_preset_info fake_presets[] = {
+    {"five", "k=5", "five weights"},
+};
+static const sr_algo fake_algo = {
+    {"testfake", "a tiny algorithm of the tests", fake_params, 1, fake_presets, 1},
+    &fake_vt, fake_train};
+
+/* The library's rows and testfake: a table of the test's own, const. */
+static const sr_algo *const fake_rows[] = {
+    &sr_algo_gru4rec, &sr_algo_pop,  &sr_algo_spop,  &sr_algo_iknn, &sr_algo_ar,
+    &sr_algo_sr,      &sr_algo_sknn, &sr_algo_vsknn, &sr_algo_stan, &fake_algo,
+};
+static const sr_algo_table fake_table = {fake_rows, (int)(sizeof fake_rows / sizeof fake_rows[0])};
 
 #endif

@@ -4,6 +4,9 @@
  * named, no crash) of every truncation, every corrupted byte, foreign files,
  * unknown algorithms, other versions, repeated ids, trailing bytes and
  * payloads the algorithm refuses. Uses the "testfake" algorithm of fake_model.h.
+ * Also the algorithm table: a test's own table (the library's rows plus
+ * testfake) trains, saves, loads and scores testfake through the same
+ * machinery as the real algorithms, while the library's table refuses it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "registry/checkpoint.h"
@@ -92,7 +95,7 @@ static void test_roundtrip_and_atomic_save(void)
     CHECK_EQ_INT(others, 0);
 
     sr_model *l = NULL;
-    CHECK(sr_model_load(path, &l, &err) == SR_OK);
+    CHECK(sr_model_load_from(&fake_table, path, &l, &err) == SR_OK);
     CHECK(l != NULL);
     if (l) {
         CHECK(!strcmp(sr_model_algo(l), "testfake"));
@@ -132,7 +135,7 @@ static void expect_format(const uint8_t *d, size_t len, const char *needle, cons
 {
     sr_model *m = (sr_model *)1;
     sr_error err = {0};
-    sr_status st = sr_model_load_mem(d, len, "x/model.srm", &m, &err);
+    sr_status st = sr_model_load_mem_from(&fake_table, d, len, "x/model.srm", &m, &err);
     CHECK_MSG(st == SR_ERR_FORMAT, "%s: status %d", what, (int)st);
     CHECK_MSG(m == NULL, "%s: model returned", what);
     CHECK_MSG(strstr(err.msg, "x/model.srm: ") == err.msg, "%s: message '%s' does not start with the file", what, err.msg);
@@ -260,14 +263,141 @@ static void test_save_refuses(void)
     sr_model_free(m);
 }
 
+/* ---- the algorithm table --------------------------------------------------------------- */
+
+static void test_table_public(void)
+{
+    /* every row has a vt of its own name, a train function, and parameter
+     * and preset descriptions that are complete */
+    CHECK_EQ_INT(sr_algo_count(), sr_algo_default.n);
+    CHECK_EQ_INT(sr_algo_count(), 9);
+    for (int i = 0; i < sr_algo_count(); i++) {
+        const sr_algo *row = sr_algo_default.rows[i];
+        const sr_algo_info *a = sr_algo_at(i);
+        CHECK(a == &row->info);
+        CHECK(sr_algo_find(a->name) == a);
+        CHECK_MSG(row->vt && !strcmp(row->vt->algo, a->name), "%s", a->name);
+        CHECK(row->train != NULL);
+        CHECK_MSG(a->summary && *a->summary, "%s", a->name);
+        for (int j = i + 1; j < sr_algo_count(); j++)
+            CHECK(strcmp(a->name, sr_algo_at(j)->name));
+        for (int k = 0; k < a->n_params; k++) {
+            const sr_param_info *p = &a->params[k];
+            CHECK_MSG(p->name && p->def && p->help && *p->help, "%s param %d", a->name, k);
+            CHECK_MSG(p->type != SR_PARAM_CHOICE || p->choices, "%s.%s", a->name, p->name);
+        }
+        for (int k = 0; k < a->n_presets; k++)
+            CHECK(sr_algo_preset(a, a->presets[k].name) == &a->presets[k]);
+    }
+    CHECK(sr_algo_at(-1) == NULL);
+    CHECK(sr_algo_at(sr_algo_count()) == NULL);
+    CHECK(sr_algo_find("testfake") == NULL);
+    CHECK(sr_algo_find("knn") == NULL);
+    CHECK(sr_algo_find(NULL) == NULL);
+    CHECK(sr_algo_preset(sr_algo_find("pop"), "rsc15") == NULL);
+    CHECK(sr_algo_preset(sr_algo_find("stan"), "rsc15") != NULL);
+    CHECK(sr_algo_preset(sr_algo_find("gru4rec"), "tutorial") != NULL);
+    /* the test's table holds every row of the library's, plus testfake */
+    for (int i = 0; i < sr_algo_default.n; i++)
+        CHECK(sr_algo_find_in(&fake_table, sr_algo_default.rows[i]->info.name) ==
+              sr_algo_default.rows[i]);
+    CHECK(sr_algo_find_in(&fake_table, "testfake") == &fake_algo);
+}
+
+static void test_table_new_algorithm(void)
+{
+    /* a split of 4 items, clicks 0 0 1 | 2 3 0 */
+    int64_t offs[] = {0, 3, 6}, times[] = {1, 2, 3, 4, 5, 6}, sids[] = {1, 2};
+    int64_t items_ids[] = {70, 71, 72, 73};
+    int32_t clicks[] = {0, 0, 1, 2, 3, 0};
+    sr_split sp;
+    memset(&sp, 0, sizeof sp);
+    sp.n_events = 6;
+    sp.n_sessions = 2;
+    sp.n_items = 4;
+    sp.session_ids = sids;
+    sp.offsets = offs;
+    sp.items = clicks;
+    sp.times = times;
+    sp.item_ids = items_ids;
+
+    sr_model *m = NULL;
+    sr_error err = {0};
+    /* the library's table knows no testfake: training and loading refuse it */
+    CHECK(sr_train("testfake", &sp, NULL, NULL, NULL, &m, &err) == SR_ERR_ARG);
+    CHECK(m == NULL);
+    CHECK(strstr(err.msg, "unknown algorithm 'testfake'") != NULL);
+    CHECK(strstr(err.msg, "gru4rec") != NULL && strstr(err.msg, "stan") != NULL);
+    /* through the test's table: preset, then parameters on top */
+    CHECK(sr_train_in(&fake_table, "testfake", &sp, "nine", NULL, NULL, &m, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "unknown preset 'nine' (known: five)") != NULL);
+    CHECK(sr_train_in(&fake_table, "testfake", &sp, "five", "k=x", NULL, &m, &err) == SR_ERR_ARG);
+    CHECK(m == NULL);
+    CHECK(sr_train_in(&fake_table, "testfake", &sp, "five", NULL, NULL, &m, &err) == SR_OK);
+    CHECK(m && ((const fake_impl *)m->impl)->k == 5);
+    sr_model_free(m);
+    m = NULL;
+    CHECK_MSG(sr_train_in(&fake_table, "testfake", &sp, "five", "k=2", NULL, &m, &err) == SR_OK,
+              "%s", err.msg);
+    if (!m)
+        return;
+    const fake_impl *im = m->impl;
+    CHECK(im->k == 2 && im->w[0] == 3.0f && im->w[1] == 1.0f);
+    CHECK(!strcmp(sr_model_algo(m), "testfake"));
+    /* save -> load through the test's table -> the same scores */
+    char path[512];
+    path_in_tmp(path, sizeof path, "tiny.srm");
+    CHECK(sr_model_save(m, path, &err) == SR_OK);
+    sr_model *l = NULL;
+    CHECK(sr_model_load(path, &l, &err) == SR_ERR_FORMAT);
+    CHECK(l == NULL);
+    CHECK(strstr(err.msg, "unknown algorithm 'testfake'") != NULL);
+    CHECK_MSG(sr_model_load_from(&fake_table, path, &l, &err) == SR_OK, "%s", err.msg);
+    if (l) {
+        sr_scorer *s1 = sr_scorer_new(m, 1), *s2 = sr_scorer_new(l, 1);
+        float a[4], b[4];
+        int32_t it = 1;
+        sr_scorer_reset(s1, 0);
+        sr_scorer_reset(s2, 0);
+        sr_scorer_step(s1, &it, 1, a);
+        sr_scorer_step(s2, &it, 1, b);
+        CHECK(!memcmp(a, b, sizeof a));
+        CHECK(a[0] == 3.001f && a[1] == 1.001f && a[2] == 3.001f);
+        sr_scorer_free(s1);
+        sr_scorer_free(s2);
+        sr_model_free(l);
+    }
+    sr_model_free(m);
+    /* a library row through the test's table trains the same model as through
+     * the library's own */
+    sr_model *p1 = NULL, *p2 = NULL;
+    CHECK(sr_train_in(&fake_table, "pop", &sp, NULL, "top_n=2", NULL, &p1, &err) == SR_OK);
+    CHECK(sr_train("pop", &sp, NULL, "top_n=2", NULL, &p2, &err) == SR_OK);
+    if (p1 && p2) {
+        sr_buf b1 = {0}, b2 = {0};
+        CHECK(sr_model_to_bytes(p1, &b1, NULL) == SR_OK && sr_model_to_bytes(p2, &b2, NULL) == SR_OK);
+        CHECK(b1.len == b2.len && !memcmp(b1.data, b2.data, b1.len));
+        sr_buf_free(&b1);
+        sr_buf_free(&b2);
+    }
+    sr_model_free(p1);
+    sr_model_free(p2);
+    /* the baselines' entry point refuses gru4rec and unknown names */
+    CHECK(sr_train_baseline("gru4rec", NULL, &sp, &m, &err) == SR_ERR_ARG);
+    CHECK(sr_train_baseline("knn", NULL, &sp, &m, &err) == SR_ERR_ARG);
+    CHECK(sr_train("stan", &sp, "tutorial", NULL, NULL, &m, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "stan: unknown preset 'tutorial' (known: rsc15)") != NULL);
+}
+
 int main(void)
 {
-    sr_model_vt_register_test(&fake_vt);
     RUN(test_layout);
     RUN(test_roundtrip_and_atomic_save);
     RUN(test_rejects_truncation_and_corruption);
     RUN(test_rejects_foreign_and_inconsistent);
     RUN(test_save_refuses);
+    RUN(test_table_public);
+    RUN(test_table_new_algorithm);
     int rc = test_summary();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir());

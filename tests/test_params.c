@@ -239,6 +239,54 @@ static void test_check(void)
     CHECK(sr_gru_params_check(&p, &err) == SR_OK);
 }
 
+/* gru4rec's row of the algorithm table describes the parser truthfully:
+ * each name and alias parses, each default reads back as the default, each
+ * choice is accepted, every name of the formatted defaults is listed, and
+ * each preset equals sr_gru_params_preset. */
+static void test_table_row(void)
+{
+    const sr_algo_info *a = sr_algo_find("gru4rec");
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    const sr_gru_params d = sr_gru_default_params();
+    sr_error err = {0};
+    for (int i = 0; i < a->n_params; i++) {
+        const sr_param_info *pi = &a->params[i];
+        char spec[256];
+        const char *names[2] = {pi->name, pi->alias};
+        for (int n = 0; n < 2 && names[n]; n++) {
+            sr_gru_params p = d;
+            snprintf(spec, sizeof spec, "%s=%s", names[n], pi->def);
+            CHECK_MSG(sr_gru_params_parse(&p, spec, &err) == SR_OK, "%s: %s", spec, err.msg);
+            CHECK_MSG(same_params(&p, &d), "%s is not the default", spec);
+        }
+        for (int c = 0; pi->type == SR_PARAM_CHOICE && pi->choices[c]; c++) {
+            sr_gru_params p = d;
+            snprintf(spec, sizeof spec, "%s=%s", pi->name, pi->choices[c]);
+            CHECK_MSG(sr_gru_params_parse(&p, spec, &err) == SR_OK, "%s: %s", spec, err.msg);
+        }
+    }
+    char buf[1024];
+    sr_gru_params_format(&d, buf, sizeof buf);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        if (eq)
+            *eq = 0;
+        int found = 0;
+        for (int i = 0; i < a->n_params; i++)
+            found |= !strcmp(a->params[i].name, tok);
+        CHECK_MSG(found, "parameter %s is not in the table", tok);
+    }
+    CHECK_EQ_INT(a->n_presets, 2);
+    for (int i = 0; i < a->n_presets; i++) {
+        sr_gru_params p1 = d, p2 = d;
+        CHECK(sr_gru_params_preset(&p1, a->presets[i].name, &err) == SR_OK);
+        CHECK(sr_gru_params_parse(&p2, a->presets[i].params, &err) == SR_OK);
+        CHECK(same_params(&p1, &p2));
+    }
+}
+
 int main(void)
 {
     RUN(test_defaults);
@@ -247,5 +295,6 @@ int main(void)
     RUN(test_presets);
     RUN(test_format_roundtrip);
     RUN(test_check);
+    RUN(test_table_row);
     return test_summary();
 }

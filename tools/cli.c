@@ -178,25 +178,70 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void cli_print_baseline_params(FILE *f)
+/* "a|b|c" of a CHOICE parameter, "true|false" of a BOOL, "" otherwise. */
+static void param_values(const sr_param_info *p, char *buf, size_t n)
 {
-    fputs("Baseline parameters (session-rec's names; defaults in brackets; docs/baselines.md):\n"
-          "  pop    top_n [None]\n"
-          "  spop   top_n [100]\n"
-          "  ar     pruning [20]\n"
-          "  sr     steps [10], weighting linear|same|div|log|quadratic [div], pruning [20],\n"
-          "         idf_weight 0|1|2 [0]\n"
-          "  iknn   n_sims [100], lambda (lmbd) [20], alpha [0.5]\n"
-          "  sknn   k [100], sample_size [1000], sampling recent|random [recent],\n"
-          "         similarity jaccard|cosine|tanimoto|binary [jaccard], remind [False],\n"
-          "         pop_boost [0], normalize [True], seed [0]\n"
-          "  vsknn  k [100], sample_size [1000], sampling [recent], weighting [div],\n"
-          "         weighting_score [div], idf_weighting [0], idf_weighting_session [False],\n"
-          "         remind [True], push_reminders [False], last_n_clicks [None],\n"
-          "         normalize [True], seed [0]\n"
-          "  stan   k [100], sample_size [5000], sampling [recent], remind [True],\n"
-          "         lambda_spw [1.02], lambda_snh [5] (days), lambda_inh [2.05], seed [0]\n",
-          f);
+    buf[0] = 0;
+    switch (p->type) {
+    case SR_PARAM_BOOL:
+        snprintf(buf, n, "true|false");
+        return;
+    case SR_PARAM_CHOICE: {
+        size_t used = 0;
+        for (int i = 0; p->choices[i] && used < n; i++) {
+            int w = snprintf(buf + used, n - used, "%s%s", i ? "|" : "", p->choices[i]);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
+        return;
+    }
+    case SR_PARAM_INT:
+    case SR_PARAM_NUMBER:
+    case SR_PARAM_TEXT:
+        return;
+    }
+}
+
+void cli_print_algo(FILE *f, const sr_algo_info *a)
+{
+    fprintf(f, "%s: %s\n", a->name, a->summary);
+    for (int i = 0; i < a->n_params; i++) {
+        const sr_param_info *p = &a->params[i];
+        char name[64], vals[128];
+        if (p->alias)
+            snprintf(name, sizeof name, "%s (%s)", p->name, p->alias);
+        else
+            snprintf(name, sizeof name, "%s", p->name);
+        param_values(p, vals, sizeof vals);
+        fprintf(f, "  %-22s %s%s%s [%s]\n", name, vals, *vals ? "; " : "", p->help, p->def);
+    }
+    for (int i = 0; i < a->n_presets; i++)
+        fprintf(f, "  --preset %-13s %s\n  %22s (%s)\n", a->presets[i].name, a->presets[i].help,
+                "", a->presets[i].params);
+}
+
+void cli_print_algos(FILE *f, int gru4rec)
+{
+    for (int i = 0; i < sr_algo_count(); i++) {
+        const sr_algo_info *a = sr_algo_at(i);
+        if (!strcmp(a->name, "gru4rec") == !!gru4rec) {
+            fputc('\n', f);
+            cli_print_algo(f, a);
+        }
+    }
+}
+
+void cli_algo_names(char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < sr_algo_count() && used < n; i++) {
+        int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", sr_algo_at(i)->name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 int cli_append_spec(char **acc, const char *piece)

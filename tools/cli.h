@@ -48,8 +48,13 @@ void cli_json_str(FILE *f, const char *s);
 /* Appends "piece" to the heap string *acc with a ',' between parts
  * ("a=1" + "b=2" -> "a=1,b=2"); *acc may be NULL. -1 on out of memory. */
 int cli_append_spec(char **acc, const char *piece);
-/* The baselines' parameters and defaults, for --help texts. */
-void cli_print_baseline_params(FILE *f);
+/* An algorithm's summary, parameters (defaults in brackets) and presets, from
+ * the library's algorithm table, for --help texts. */
+void cli_print_algo(FILE *f, const sr_algo_info *a);
+/* cli_print_algo of gru4rec (gru4rec=1) or of every other algorithm (0). */
+void cli_print_algos(FILE *f, int gru4rec);
+/* "gru4rec, pop, ..." : every algorithm of the table, for help and errors. */
+void cli_algo_names(char *buf, size_t n);
 
 /* Progress reporting on stderr: a bar redrawn in place on a terminal, plain
  * lines (at most every few seconds) otherwise. */

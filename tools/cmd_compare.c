@@ -20,20 +20,10 @@
 #define MAX_ALGOS 16
 #define TOPN 20
 
-/* issue 4's settings for yoochoose (the session-rec studies' tuned values) */
-static const struct {
-    const char *algo, *params;
-} preset_rsc15[] = {
-    {"iknn", "n_sims=100,lambda=20,alpha=0.5"},
-    {"ar", "pruning=20"},
-    {"sr", "steps=10,weighting=div,pruning=20"},
-    {"sknn", "k=500,sample_size=10000,similarity=jaccard,sampling=recent"},
-    {"vsknn", "k=1000,sample_size=5000,weighting=log,weighting_score=quadratic,idf_weighting=2"},
-    {"stan", "k=500,sample_size=5000,lambda_spw=1,lambda_snh=10,lambda_inh=1"},
-};
-
 static void usage(FILE *f)
 {
+    char names[256];
+    cli_algo_names(names, sizeof names);
     fprintf(f,
         "usage: sessrec compare TRAIN TEST [options]\n"
         "\n"
@@ -49,22 +39,23 @@ static void usage(FILE *f)
         "                       or click logs such as GRU4Rec TSVs\n"
         "\n"
         "options:\n"
-        "  --algos LIST         comma-separated: pop, spop, iknn, sr, ar, sknn, vsknn, stan,\n"
-        "                       gru4rec (default: all baselines, no gru4rec)\n"
+        "  --algos LIST         comma-separated, from: %s\n"
+        "                       (default: all baselines, no gru4rec)\n"
         "  -p, --params A:SPEC  parameters of algorithm A, name=value,... (repeatable;\n"
         "                       later ones add to earlier ones), e.g. -p sknn:k=500\n"
-        "  --preset NAME        rsc15: issue 4's tuned settings (iknn n_sims=100,lambda=20;\n"
-        "                       sr steps=10; sknn k=500,sample_size=10000; vsknn k=1000,\n"
-        "                       weighting=log,weighting_score=quadratic,idf_weighting=2;\n"
-        "                       stan k=500,lambda_spw=1,lambda_snh=10,lambda_inh=1;\n"
-        "                       gru4rec: its rsc15 preset); -p comes on top\n"
+        "  --preset NAME        each listed algorithm that has a preset of this name starts\n"
+        "                       from it (rsc15: the tuned yoochoose settings; listed below);\n"
+        "                       the others from their defaults; -p comes on top\n"
         "  --cutoffs LIST       cutoffs k of the metrics (default 20)\n"
         "  --ties MODE          conservative (default), standard or median\n"
         "  --threads N          threads of the evaluation (default 0 = all cores)\n"
         "  --json               print one JSON object instead of the table\n"
         "  -h, --help           this text\n"
-        "\n");
-    cli_print_baseline_params(f);
+        "\n"
+        "Parameters of each algorithm (defaults in brackets) and its presets:\n",
+        names);
+    cli_print_algos(f, 0);
+    cli_print_algos(f, 1);
     fputs(
         "\n"
         "Top-20 lists take tied items (also unscored ones filling a short list) in item\n"
@@ -257,12 +248,11 @@ typedef struct row {
     char error[512];
 } row;
 
-static int known_algo(const char *a)
+/* Is `name` a preset of at least one algorithm? */
+static int known_preset(const char *name)
 {
-    if (!strcmp(a, "gru4rec"))
-        return 1;
-    for (const char *const *n = sr_baseline_names(); *n; n++)
-        if (!strcmp(a, *n))
+    for (int i = 0; i < sr_algo_count(); i++)
+        if (sr_algo_preset(sr_algo_at(i), name))
             return 1;
     return 0;
 }
@@ -287,20 +277,17 @@ static int parse_cutoffs(const char *s, sr_eval_opts *o)
     return 0;
 }
 
+/* The baselines' preset text is already in `params` (so that the table shows
+ * it); gru4rec's preset is passed by name. */
 static sr_status train_one(const char *algo, const char *params, const char *preset,
                            const sr_split *train, int threads, sr_model **m, sr_error *err)
 {
-    if (strcmp(algo, "gru4rec"))
-        return sr_train_baseline(algo, params, train, m, err);
-    sr_gru_params p = sr_gru_default_params();
-    sr_status st;
-    if (preset && (st = sr_gru_params_preset(&p, preset, err)) != SR_OK)
-        return st;
-    if (params && (st = sr_gru_params_parse(&p, params, err)) != SR_OK)
-        return st;
+    const sr_algo_info *a = sr_algo_find(algo);
+    int gru = !strcmp(algo, "gru4rec");
     sr_train_opts to = sr_train_default_opts();
     to.threads = threads;
-    return sr_train_gru(train, &p, &to, m, err);
+    return sr_train(algo, train, gru && sr_algo_preset(a, preset) ? preset : NULL, params, &to, m,
+                    err);
 }
 
 int cmd_compare(int argc, char **argv)
@@ -332,8 +319,9 @@ int cmd_compare(int argc, char **argv)
             if (!strcmp(a, "--algos")) {
                 algos_arg = v;
             } else if (!strcmp(a, "--preset")) {
-                if (strcmp(v, "rsc15"))
-                    return cli_fail(CMD, "--preset: unknown preset '%s' (known: rsc15)", v);
+                if (!known_preset(v))
+                    return cli_fail(CMD, "--preset: no algorithm has a preset '%s' (see "
+                                    "sessrec compare --help)", v);
                 preset = v;
             } else if (!strcmp(a, "--cutoffs")) {
                 if (parse_cutoffs(v, &o))
@@ -379,9 +367,11 @@ int cmd_compare(int argc, char **argv)
         strcpy(buf, algos_arg);
         char *save = NULL;
         for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (!known_algo(tok))
-                return cli_fail(CMD, "--algos: unknown algorithm '%s' (known: pop, spop, iknn, "
-                                "sr, ar, sknn, vsknn, stan, gru4rec)", tok);
+            if (!sr_algo_find(tok)) {
+                char names[256];
+                cli_algo_names(names, sizeof names);
+                return cli_fail(CMD, "--algos: unknown algorithm '%s' (known: %s)", tok, names);
+            }
             if (n_rows == MAX_ALGOS)
                 return cli_fail(CMD, "--algos: at most %d algorithms", MAX_ALGOS);
             snprintf(rows[n_rows++].algo, sizeof rows[0].algo, "%s", tok);
@@ -391,11 +381,10 @@ int cmd_compare(int argc, char **argv)
     }
     int rc = 0;
     for (int r = 0; r < n_rows && !rc; r++) {
-        if (preset)
-            for (size_t k = 0; k < sizeof preset_rsc15 / sizeof preset_rsc15[0]; k++)
-                if (!strcmp(preset_rsc15[k].algo, rows[r].algo) &&
-                    cli_append_spec(&rows[r].params, preset_rsc15[k].params))
-                    rc = cli_fail(CMD, "out of memory");
+        const sr_preset_info *pr = preset ? sr_algo_preset(sr_algo_find(rows[r].algo), preset)
+                                          : NULL;
+        if (pr && strcmp(rows[r].algo, "gru4rec") && cli_append_spec(&rows[r].params, pr->params))
+            rc = cli_fail(CMD, "out of memory");
         for (int k = 0; k < n_pspecs && !rc; k++) {
             size_t l = strlen(rows[r].algo);
             if (!strncmp(pspecs[k], rows[r].algo, l) && pspecs[k][l] == ':' &&

@@ -2,7 +2,7 @@
  * cmd_train.c - 'sessrec train TRAIN -o MODEL': trains GRU4Rec (or a baseline)
  * on a split and writes the model file atomically. Parses options, prints the
  * effective settings, a progress bar on stderr and one line per epoch; the
- * work itself is sr_train_gru / sr_train_baseline. A diverged (NaN) training
+ * work itself is sr_train_gru / sr_train (the baselines). A diverged (NaN) training
  * writes nothing and exits 1.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -18,9 +18,10 @@
 
 static void usage(FILE *f)
 {
-    char defaults[1024];
+    char defaults[1024], names[256];
     sr_gru_params d = sr_gru_default_params();
     sr_gru_params_format(&d, defaults, sizeof defaults);
+    cli_algo_names(names, sizeof names);
     fprintf(f,
         "usage: sessrec train TRAIN -o MODEL [options]\n"
         "\n"
@@ -33,16 +34,9 @@ static void usage(FILE *f)
         "  -o, --output MODEL   the model file to write\n"
         "\n"
         "options:\n"
-        "  --algo NAME          gru4rec (default), or a baseline: pop, spop, iknn, sr, sknn,\n"
-        "                       vsknn, ar, stan (parameters named as in session-rec)%s\n"
-        "  --preset NAME        GRU4Rec settings to start from:\n"
-        "                         rsc15     the official tuned RSC15 settings: cross-entropy,\n"
-        "                                   constrained embedding, layers=100, batch 32,\n"
-        "                                   dropout_p_embed 0.1, lr 0.1, 2048 samples,\n"
-        "                                   sample_alpha 0.75, logq 1, 10 epochs\n"
-        "                         tutorial  one-hot input, one GRU layer of 50, dropout 0.1\n"
-        "                                   on its output, full softmax cross-entropy, Adam\n"
-        "                                   lr 0.001, batch 1024, 3 epochs\n"
+        "  --algo NAME          one of %s (default gru4rec;\n"
+        "                       baseline parameters are named as in session-rec)\n"
+        "  --preset NAME        the algorithm's named settings to start from (listed below)\n"
         "  --params-file F      parameters, one name=value per line (# starts a comment)\n"
         "  -p, --params SPEC    parameters as name=value,name=value (repeatable)\n"
         "                       Order: defaults, then --preset, then --params-file, then -p.\n"
@@ -50,39 +44,18 @@ static void usage(FILE *f)
         "                       MRR@K (conservative ties) after each epoch (a baseline:\n"
         "                       once, after training)\n"
         "  --cutoff K           K of the validation metrics (default 20)\n"
-        "  --seed S             random seed (overrides seed= from the parameters); the same\n"
-        "                       seed and thread count give a bit-identical model file\n"
+        "  --seed S             gru4rec's random seed (overrides seed= from the parameters);\n"
+        "                       the same seed and thread count give a bit-identical model file\n"
         "  --threads N          threads (default 0 = all cores)\n"
         "  -q, --quiet          print only errors\n"
         "  -h, --help           this text\n"
         "\n"
-        "GRU4Rec parameters (the official names; defaults in brackets):\n"
-        "  layers               GRU layer sizes, '/' between layers: 100, 480/480 [100]\n"
-        "  loss                 cross-entropy (xe), bpr-max, full-cross-entropy [cross-entropy]\n"
-        "  constrained_embedding True: the input is the item's row of the output weights [True]\n"
-        "  embedding            size of a separate input embedding, 0 = one-hot input [0]\n"
-        "                       (used only when constrained_embedding=False)\n"
-        "  batch_size           parallel sessions per mini-batch [64]\n"
-        "  dropout_p_embed      dropout on the input embedding [0] (one-hot input: on the\n"
-        "                       first GRU layer's output, as the official code)\n"
-        "  dropout_p_hidden     dropout on each GRU layer's output [0] (one-hot input: on\n"
-        "                       the layers above the first)\n"
-        "  learning_rate        [0.05]\n"
-        "  momentum             Nesterov-style momentum of Adagrad [0]\n"
-        "  optim                adagrad or adam [adagrad]; adam_beta1, adam_beta2, adam_eps\n"
-        "  n_sample             extra negative samples shared by a mini-batch [2048]\n"
-        "  sample_alpha         samples drawn with probability ~ support^sample_alpha [0.5]\n"
-        "  sample_store_size    negative samples pre-drawn at once [10000000]\n"
-        "  logq                 logQ correction of cross-entropy [0]\n"
-        "  bpreg                score regularisation of bpr-max [1]\n"
-        "  elu_param            ELU on bpr-max scores, 0 = none [0.5]\n"
-        "  n_epochs             [10]\n"
-        "  seed                 [42]\n"
-        "Defaults as one string:\n  %s\n",
-        "\n                       (their parameters: below)", defaults);
-    fprintf(f,
-        "\n");
-    cli_print_baseline_params(f);
+        "Parameters of each algorithm (the official names; defaults in brackets) and its\n"
+        "presets:\n",
+        names);
+    cli_print_algos(f, 1);
+    fprintf(f, "  gru4rec's defaults as one string:\n    %s\n", defaults);
+    cli_print_algos(f, 0);
     fputs(
         "\n"
         "Progress goes to stderr (a bar on a terminal, plain lines otherwise); settings,\n"
@@ -92,7 +65,8 @@ static void usage(FILE *f)
         "examples:\n"
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
         "  sessrec train train.tsv -o model.srm -p layers=100/100,loss=bpr-max --valid valid.tsv\n"
-        "  sessrec train data/train_full -o pop.srm --algo pop\n", f);
+        "  sessrec train data/train_full -o pop.srm --algo pop\n"
+        "  sessrec train data/train_full -o stan.srm --algo stan --preset rsc15\n", f);
 }
 
 /* Reads a parameter file: name=value lines, '#' comments, blank lines.
@@ -276,6 +250,20 @@ int cmd_train(int argc, char **argv)
         usage(stderr);
         return cli_fail(CMD, "%s", !train_path ? "missing TRAIN" : "missing -o MODEL");
     }
+    const sr_algo_info *ainfo = sr_algo_find(algo);
+    if (!ainfo) {
+        char names[256];
+        cli_algo_names(names, sizeof names);
+        return cli_fail(CMD, "--algo: unknown algorithm '%s' (known: %s)", algo, names);
+    }
+    if (preset && !sr_algo_preset(ainfo, preset)) {
+        char names[256] = "";
+        for (int k = 0; k < ainfo->n_presets; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                     ainfo->presets[k].name);
+        return cli_fail(CMD, "--preset: unknown preset '%s' for %s (known: %s)", preset, algo,
+                        ainfo->n_presets ? names : "none");
+    }
     int is_gru = !strcmp(algo, "gru4rec");
 
     /* Parameters: defaults < preset < file < -p < --seed. */
@@ -293,8 +281,6 @@ int cmd_train(int argc, char **argv)
         if (have_seed)
             p.seed = seed;
     } else {
-        if (preset)
-            return cli_fail(CMD, "--preset is for gru4rec; %s takes -p name=value", algo);
         if (have_seed)
             return cli_fail(CMD, "--seed is for gru4rec; %s takes its parameters with -p", algo);
         if (params_file && read_params_file(params_file, NULL, &bspec)) {
@@ -341,10 +327,13 @@ int cmd_train(int argc, char **argv)
         describe_split("train", train_path, &train);
         if (valid_path)
             describe_split("valid", valid_path, &valid);
-        if (is_gru)
+        if (is_gru) {
             describe_gru(&p);
-        else
+        } else {
+            if (preset)
+                printf("%-8s %s (%s)\n", "preset", preset, sr_algo_preset(ainfo, preset)->params);
             printf("%-8s %s\n", "params", bspec && *bspec ? bspec : "(defaults)");
+        }
         printf("%-8s %d\n", "threads", nthreads);
         fflush(stdout);
     }
@@ -373,7 +362,7 @@ int cmd_train(int argc, char **argv)
         if (!quiet && ui.tty && st != SR_OK)
             fprintf(stderr, "\r\033[K");
     } else {
-        st = sr_train_baseline(algo, bspec, &train, &model, &err);
+        st = sr_train(algo, &train, preset, bspec, NULL, &model, &err);
         if (st == SR_OK && valid_path && !quiet) {
             sr_eval_result res;
             sr_status vs = sr_evaluate(model, &valid, &vo, &res, &err);

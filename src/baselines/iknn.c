@@ -11,9 +11,9 @@
  * keeps its n_sims most similar items (ties: lower item index first); scoring
  * writes the list of the session's last item.
  *
- * Must never print or exit; scoring lives in baselines.c (sr_bl_i2i_step).
+ * Must never print or exit; scoring lives in common.c (sr_bl_i2i_step).
  */
-#include "baselines/baselines.h"
+#include "baselines/common.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,20 +25,24 @@ typedef struct iknn_params {
     double alpha;
 } iknn_params;
 
-static const bl_pdef iknn_defs[] = {
-    {"n_sims", NULL, BL_P_INT, offsetof(iknn_params, n_sims), 1, 2147483647.0, NULL},
-    {"lambda", "lmbd", BL_P_DOUBLE, offsetof(iknn_params, lambda), 0, 1e12, NULL},
-    {"alpha", NULL, BL_P_DOUBLE, offsetof(iknn_params, alpha), 0, 1, NULL},
+static const sr_param_info iknn_defs[] = {
+    {"n_sims", NULL, SR_PARAM_INT, offsetof(iknn_params, n_sims), 1, 2147483647.0, NULL, "100",
+     "similar items kept per item"},
+    {"lambda", "lmbd", SR_PARAM_NUMBER, offsetof(iknn_params, lambda), 0, 1e12, NULL, "20",
+     "regularisation added to both supports"},
+    {"alpha", NULL, SR_PARAM_NUMBER, offsetof(iknn_params, alpha), 0, 1, NULL, "0.5",
+     "balance of the two supports in the denominator (0.5: cosine)"},
 };
 
-const sr_model_vt sr_vt_iknn = {"iknn", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free,
+static const sr_model_vt vt_iknn = {"iknn", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free,
                                 sr_bl_i2i_reset, sr_bl_i2i_step, sr_bl_i2i_move,
                                 sr_bl_i2i_serialize, sr_bl_i2i_deserialize, sr_bl_i2i_free};
 
-sr_status sr_bl_train_iknn(const bl_data *d, const char *params, sr_model **out, sr_error *err)
+static sr_status train_iknn_data(const bl_data *d, const char *params, sr_model **out,
+                                 sr_error *err)
 {
     iknn_params ip = {100, 20, 0.5};
-    sr_status st = sr_bl_params_apply("iknn", iknn_defs, 3, &ip, params, err);
+    sr_status st = sr_bl_params_apply("iknn", iknn_defs, BL_COUNT(iknn_defs), &ip, params, err);
     if (st != SR_OK)
         return st;
     const int64_t ni = d->n_items;
@@ -110,7 +114,7 @@ sr_status sr_bl_train_iknn(const bl_data *d, const char *params, sr_model **out,
             goto done;
         }
     }
-    st = sr_bl_i2i_finish(&sr_vt_iknn, d, t, out, err);
+    st = sr_bl_i2i_finish(&vt_iknn, d, t, out, err);
     if (st == SR_OK)
         t = NULL;
 done:
@@ -128,3 +132,27 @@ done:
     sr_bl_i2i_free(t);
     return st;
 }
+
+static sr_status train_iknn(const sr_split *train, const char *params, const sr_train_opts *opts,
+                            sr_model **out, sr_error *err)
+{
+    (void)opts;
+    bl_data d;
+    sr_status st = sr_bl_data_init(&d, train, "iknn", err);
+    if (st != SR_OK)
+        return st;
+    st = train_iknn_data(&d, params, out, err);
+    sr_bl_data_free(&d);
+    return st;
+}
+
+/* rsc15: the session-rec studies' tuned values for yoochoose (issue 4). */
+static const sr_preset_info iknn_presets[] = {
+    {"rsc15", "n_sims=100,lambda=20,alpha=0.5",
+     "the tuned yoochoose settings of the session-rec studies"},
+};
+
+const sr_algo sr_algo_iknn = {
+    {"iknn", "item-to-item kNN on session co-occurrence (the GRU4Rec paper's baseline)",
+     iknn_defs, BL_COUNT(iknn_defs), iknn_presets, BL_COUNT(iknn_presets)},
+    &vt_iknn, train_iknn};

@@ -39,8 +39,9 @@
  *
  * Must never print or exit.
  */
-#include "baselines/baselines.h"
+#include "baselines/common.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,63 +78,91 @@ typedef struct knn_params {
 
 #define P(f) offsetof(knn_params, f)
 #define IMAX 2147483647.0
-static const bl_pdef sknn_defs[] = {
-    {"k", NULL, BL_P_INT, P(k), 1, IMAX, NULL},
-    {"sample_size", NULL, BL_P_INT, P(sample_size), 0, IMAX, NULL},
-    {"sampling", NULL, BL_P_CHOICE, P(sampling), 0, 0, sampling_names},
-    {"similarity", NULL, BL_P_CHOICE, P(similarity), 0, 0, sim_names},
-    {"remind", NULL, BL_P_BOOL, P(remind), 0, 1, NULL},
-    {"pop_boost", NULL, BL_P_DOUBLE, P(pop_boost), 0, 1e12, NULL},
-    {"extend", NULL, BL_P_BOOL, P(extend), 0, 1, NULL},
-    {"normalize", NULL, BL_P_BOOL, P(normalize), 0, 1, NULL},
-    {"seed", NULL, BL_P_INT, P(seed), 0, IMAX, NULL},
+/* Help lines shared by the three kinds. */
+#define H_K "neighbour sessions that score the items"
+#define H_SAMPLE "candidate sessions considered (0: every session sharing an item)"
+#define H_SAMPLING "which candidates when there are more: the most recent or random ones"
+#define H_EXTEND "must stay false: a trained model never changes"
+#define H_NORMALIZE "divide the scores by their maximum (the order is unchanged)"
+#define H_SEED "random seed of sampling=random"
+static const sr_param_info sknn_defs[] = {
+    {"k", NULL, SR_PARAM_INT, P(k), 1, IMAX, NULL, "100", H_K},
+    {"sample_size", NULL, SR_PARAM_INT, P(sample_size), 0, IMAX, NULL, "1000", H_SAMPLE},
+    {"sampling", NULL, SR_PARAM_CHOICE, P(sampling), 0, 0, sampling_names, "recent", H_SAMPLING},
+    {"similarity", NULL, SR_PARAM_CHOICE, P(similarity), 0, 0, sim_names, "jaccard",
+     "similarity of the session to a neighbour"},
+    {"remind", NULL, SR_PARAM_BOOL, P(remind), 0, 1, NULL, "False",
+     "boost the session's last 3 clicks"},
+    {"pop_boost", NULL, SR_PARAM_NUMBER, P(pop_boost), 0, 1e12, NULL, "0",
+     "weight of the items' popularity added to their scores"},
+    {"extend", NULL, SR_PARAM_BOOL, P(extend), 0, 1, NULL, "False", H_EXTEND},
+    {"normalize", NULL, SR_PARAM_BOOL, P(normalize), 0, 1, NULL, "True", H_NORMALIZE},
+    {"seed", NULL, SR_PARAM_INT, P(seed), 0, IMAX, NULL, "0", H_SEED},
 };
-static const bl_pdef vsknn_defs[] = {
-    {"k", NULL, BL_P_INT, P(k), 1, IMAX, NULL},
-    {"sample_size", NULL, BL_P_INT, P(sample_size), 0, IMAX, NULL},
-    {"sampling", NULL, BL_P_CHOICE, P(sampling), 0, 0, sampling_names},
-    {"similarity", NULL, BL_P_CHOICE, P(similarity), 0, 0, sim_names},
-    {"weighting", NULL, BL_P_CHOICE, P(weighting), 0, 0, sr_bl_weighting_names},
-    {"weighting_score", NULL, BL_P_CHOICE, P(weighting_score), 0, 0, sr_bl_weighting_names},
-    {"idf_weighting", NULL, BL_P_DOUBLE, P(idf_weighting), 0, 1e12, NULL},
-    {"idf_weighting_session", NULL, BL_P_BOOL, P(idf_weighting_session), 0, 1, NULL},
-    {"remind", NULL, BL_P_BOOL, P(remind), 0, 1, NULL},
-    {"push_reminders", NULL, BL_P_BOOL, P(push_reminders), 0, 1, NULL},
-    {"last_n_clicks", NULL, BL_P_INT, P(last_n_clicks), 0, IMAX, NULL},
-    {"extend", NULL, BL_P_BOOL, P(extend), 0, 1, NULL},
-    {"normalize", NULL, BL_P_BOOL, P(normalize), 0, 1, NULL},
-    {"weighting_time", NULL, BL_P_BOOL, P(weighting_time), 0, 1, NULL},
-    {"dwelling_time", NULL, BL_P_BOOL, P(dwelling_time), 0, 1, NULL},
-    {"seed", NULL, BL_P_INT, P(seed), 0, IMAX, NULL},
+static const sr_param_info vsknn_defs[] = {
+    {"k", NULL, SR_PARAM_INT, P(k), 1, IMAX, NULL, "100", H_K},
+    {"sample_size", NULL, SR_PARAM_INT, P(sample_size), 0, IMAX, NULL, "1000", H_SAMPLE},
+    {"sampling", NULL, SR_PARAM_CHOICE, P(sampling), 0, 0, sampling_names, "recent", H_SAMPLING},
+    {"similarity", NULL, SR_PARAM_CHOICE, P(similarity), 0, 0, sim_names, "cosine",
+     "accepted and ignored, as session-rec"},
+    {"weighting", NULL, SR_PARAM_CHOICE, P(weighting), 0, 0, sr_bl_weighting_names, "div",
+     "weight of a shared item by its position in the session"},
+    {"weighting_score", NULL, SR_PARAM_CHOICE, P(weighting_score), 0, 0, sr_bl_weighting_names,
+     "div", "decay of a neighbour's score by how far back the shared item lies"},
+    {"idf_weighting", NULL, SR_PARAM_NUMBER, P(idf_weighting), 0, 1e12, NULL, "0",
+     "weight of the item's idf in its score (0: off)"},
+    {"idf_weighting_session", NULL, SR_PARAM_BOOL, P(idf_weighting_session), 0, 1, NULL,
+     "False", "weigh shared items by idf instead of position in the similarity"},
+    {"remind", NULL, SR_PARAM_BOOL, P(remind), 0, 1, NULL, "True",
+     "keep the session's own items (False drops them)"},
+    {"push_reminders", NULL, SR_PARAM_BOOL, P(push_reminders), 0, 1, NULL, "False",
+     "boost the session's own items"},
+    {"last_n_clicks", NULL, SR_PARAM_INT, P(last_n_clicks), 0, IMAX, NULL, "None",
+     "use only the session's last n clicks (None: all)"},
+    {"extend", NULL, SR_PARAM_BOOL, P(extend), 0, 1, NULL, "False", H_EXTEND},
+    {"normalize", NULL, SR_PARAM_BOOL, P(normalize), 0, 1, NULL, "True", H_NORMALIZE},
+    {"weighting_time", NULL, SR_PARAM_BOOL, P(weighting_time), 0, 1, NULL, "False",
+     "must stay false: needs the test clicks' times"},
+    {"dwelling_time", NULL, SR_PARAM_BOOL, P(dwelling_time), 0, 1, NULL, "False",
+     "must stay false: needs the test clicks' times"},
+    {"seed", NULL, SR_PARAM_INT, P(seed), 0, IMAX, NULL, "0", H_SEED},
 };
-static const bl_pdef stan_defs[] = {
-    {"k", NULL, BL_P_INT, P(k), 1, IMAX, NULL},
-    {"sample_size", NULL, BL_P_INT, P(sample_size), 0, IMAX, NULL},
-    {"sampling", NULL, BL_P_CHOICE, P(sampling), 0, 0, sampling_names},
-    {"remind", NULL, BL_P_BOOL, P(remind), 0, 1, NULL},
-    {"extend", NULL, BL_P_BOOL, P(extend), 0, 1, NULL},
-    {"lambda_spw", NULL, BL_P_DOUBLE, P(lambda_spw), 0, 1e12, NULL},
-    {"lambda_snh", NULL, BL_P_DOUBLE, P(lambda_snh), 0, 1e12, NULL},
-    {"lambda_inh", NULL, BL_P_DOUBLE, P(lambda_inh), 0, 1e12, NULL},
-    {"seed", NULL, BL_P_INT, P(seed), 0, IMAX, NULL},
+static const sr_param_info stan_defs[] = {
+    {"k", NULL, SR_PARAM_INT, P(k), 1, IMAX, NULL, "100", H_K},
+    {"sample_size", NULL, SR_PARAM_INT, P(sample_size), 0, IMAX, NULL, "5000", H_SAMPLE},
+    {"sampling", NULL, SR_PARAM_CHOICE, P(sampling), 0, 0, sampling_names, "recent", H_SAMPLING},
+    {"remind", NULL, SR_PARAM_BOOL, P(remind), 0, 1, NULL, "True",
+     "keep the session's own items (False drops them)"},
+    {"extend", NULL, SR_PARAM_BOOL, P(extend), 0, 1, NULL, "False", H_EXTEND},
+    {"lambda_spw", NULL, SR_PARAM_NUMBER, P(lambda_spw), 0, 1e12, NULL, "1.02",
+     "decay of an item's weight by its position in the session (None: off)"},
+    {"lambda_snh", NULL, SR_PARAM_NUMBER, P(lambda_snh), 0, 1e12, NULL, "5",
+     "decay of a neighbour by its age, in days (None: off)"},
+    {"lambda_inh", NULL, SR_PARAM_NUMBER, P(lambda_inh), 0, 1e12, NULL, "2.05",
+     "decay of an item by its distance to the shared item in the neighbour (None: off)"},
+    {"seed", NULL, SR_PARAM_INT, P(seed), 0, IMAX, NULL, "0", H_SEED},
 };
 #undef P
-#define NDEFS(a) ((int)(sizeof a / sizeof a[0]))
 
 static const char *const kind_names[] = {"sknn", "vsknn", "stan"};
 
-static void kind_defs(int kind, const bl_pdef **defs, int *n)
+static void kind_defs(int kind, const sr_param_info **defs, int *n)
 {
-    if (kind == KNN_SKNN) {
+    switch (kind) {
+    case KNN_SKNN:
         *defs = sknn_defs;
-        *n = NDEFS(sknn_defs);
-    } else if (kind == KNN_VSKNN) {
+        *n = BL_COUNT(sknn_defs);
+        return;
+    case KNN_VSKNN:
         *defs = vsknn_defs;
-        *n = NDEFS(vsknn_defs);
-    } else {
+        *n = BL_COUNT(vsknn_defs);
+        return;
+    case KNN_STAN:
         *defs = stan_defs;
-        *n = NDEFS(stan_defs);
+        *n = BL_COUNT(stan_defs);
+        return;
     }
+    assert(!"unknown knn kind");
 }
 
 /* session-rec's defaults (k: the documented 100). */
@@ -157,7 +186,7 @@ static knn_params kind_defaults(int kind)
 
 static sr_status parse_params(int kind, const char *spec, knn_params *p, sr_error *err)
 {
-    const bl_pdef *defs;
+    const sr_param_info *defs;
     int n;
     kind_defs(kind, &defs, &n);
     *p = kind_defaults(kind);
@@ -868,17 +897,17 @@ fail:
     return st;
 }
 
-const sr_model_vt sr_vt_sknn = {"sknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
+static const sr_model_vt vt_sknn = {"sknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
                                 knn_move, knn_serialize, knn_deserialize, knn_free};
-const sr_model_vt sr_vt_vsknn = {"vsknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
+static const sr_model_vt vt_vsknn = {"vsknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
                                  knn_move, knn_serialize, knn_deserialize, knn_free};
-const sr_model_vt sr_vt_stan = {"stan", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
+static const sr_model_vt vt_stan = {"stan", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
                                 knn_move, knn_serialize, knn_deserialize, knn_free};
 
-sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params,
-                          sr_model **out, sr_error *err)
+static sr_status train_knn_data(const bl_data *d, int kind, const sr_model_vt *vt,
+                                const char *params, sr_model **out, sr_error *err)
 {
-    int kind = !strcmp(algo, "sknn") ? KNN_SKNN : !strcmp(algo, "vsknn") ? KNN_VSKNN : KNN_STAN;
+    const char *algo = vt->algo;
     knn_params p;
     sr_status st = parse_params(kind, params, &p, err);
     if (st != SR_OK)
@@ -902,7 +931,7 @@ sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params
     }
     m->kind = kind;
     m->p = p;
-    const bl_pdef *defs;
+    const sr_param_info *defs;
     int n;
     kind_defs(kind, &defs, &n);
     sr_bl_params_format(defs, n, &p, m->params, sizeof m->params);
@@ -910,9 +939,7 @@ sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params
     free(last);
     sr_model *mm = NULL;
     if (st != SR_OK ||
-        !(mm = sr_model_new_shell(kind == KNN_SKNN ? &sr_vt_sknn
-                                  : kind == KNN_VSKNN ? &sr_vt_vsknn : &sr_vt_stan,
-                                  d->n_items, d->item_ids))) {
+        !(mm = sr_model_new_shell(vt, d->n_items, d->item_ids))) {
         knn_free(m);
         return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", algo);
     }
@@ -920,3 +947,64 @@ sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params
     *out = mm;
     return SR_OK;
 }
+
+static sr_status train_kind(const sr_split *train, int kind, const sr_model_vt *vt,
+                            const char *params, sr_model **out, sr_error *err)
+{
+    bl_data d;
+    sr_status st = sr_bl_data_init(&d, train, vt->algo, err);
+    if (st != SR_OK)
+        return st;
+    st = train_knn_data(&d, kind, vt, params, out, err);
+    sr_bl_data_free(&d);
+    return st;
+}
+
+static sr_status train_sknn(const sr_split *train, const char *params, const sr_train_opts *opts,
+                            sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_kind(train, KNN_SKNN, &vt_sknn, params, out, err);
+}
+
+static sr_status train_vsknn(const sr_split *train, const char *params, const sr_train_opts *opts,
+                             sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_kind(train, KNN_VSKNN, &vt_vsknn, params, out, err);
+}
+
+static sr_status train_stan(const sr_split *train, const char *params, const sr_train_opts *opts,
+                            sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_kind(train, KNN_STAN, &vt_stan, params, out, err);
+}
+
+/* rsc15: the session-rec studies' tuned values for yoochoose (issue 4). */
+#define RSC15_HELP "the tuned yoochoose settings of the session-rec studies"
+static const sr_preset_info sknn_presets[] = {
+    {"rsc15", "k=500,sample_size=10000,similarity=jaccard,sampling=recent", RSC15_HELP},
+};
+static const sr_preset_info vsknn_presets[] = {
+    {"rsc15", "k=1000,sample_size=5000,weighting=log,weighting_score=quadratic,idf_weighting=2",
+     RSC15_HELP},
+};
+static const sr_preset_info stan_presets[] = {
+    {"rsc15", "k=500,sample_size=5000,lambda_spw=1,lambda_snh=10,lambda_inh=1", RSC15_HELP},
+};
+
+const sr_algo sr_algo_sknn = {
+    {"sknn", "session kNN: items of the most similar recent training sessions", sknn_defs,
+     BL_COUNT(sknn_defs), sknn_presets, BL_COUNT(sknn_presets)},
+    &vt_sknn, train_sknn};
+
+const sr_algo sr_algo_vsknn = {
+    {"vsknn", "vector session kNN: sknn with position weights, score decay and idf",
+     vsknn_defs, BL_COUNT(vsknn_defs), vsknn_presets, BL_COUNT(vsknn_presets)},
+    &vt_vsknn, train_vsknn};
+
+const sr_algo sr_algo_stan = {
+    {"stan", "STAN: session kNN with position, recency and neighbour-position decays",
+     stan_defs, BL_COUNT(stan_defs), stan_presets, BL_COUNT(stan_presets)},
+    &vt_stan, train_stan};

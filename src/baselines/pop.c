@@ -13,7 +13,7 @@
  *
  * Must never print or exit; scoring allocates nothing.
  */
-#include "baselines/baselines.h"
+#include "baselines/common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,14 @@ typedef struct pop_params {
     int top_n;          /* 0 = None: every item */
 } pop_params;
 
-static const bl_pdef pop_defs[] = {
-    {"top_n", NULL, BL_P_INT, offsetof(pop_params, top_n), 0, 2147483647.0, NULL},
+static const sr_param_info pop_defs[] = {
+    {"top_n", NULL, SR_PARAM_INT, offsetof(pop_params, top_n), 0, 2147483647.0, NULL, "None",
+     "only the top_n most popular items get a popularity score (None: all)"},
+};
+/* spop: the same parameter with session-rec's SessionPop default. */
+static const sr_param_info spop_defs[] = {
+    {"top_n", NULL, SR_PARAM_INT, offsetof(pop_params, top_n), 0, 2147483647.0, NULL, "100",
+     "only the top_n most popular items get a popularity score (None: all)"},
 };
 
 typedef struct pop_model {
@@ -208,13 +214,13 @@ static sr_status spop_deserialize(sr_model *m, const uint8_t *b, size_t l, sr_er
     return pop_deserialize_common(m, b, l, 1, e);
 }
 
-const sr_model_vt sr_vt_pop = {"pop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
+static const sr_model_vt vt_pop = {"pop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
                                pop_move, pop_serialize, pop_deserialize, pop_free};
-const sr_model_vt sr_vt_spop = {"spop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
+static const sr_model_vt vt_spop = {"spop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
                                 pop_move, pop_serialize, spop_deserialize, pop_free};
 
-sr_status sr_bl_train_pop(const bl_data *d, const char *params, int session_pop,
-                          sr_model **out, sr_error *err)
+static sr_status train_pop_common(const bl_data *d, const char *params, int session_pop,
+                                  sr_model **out, sr_error *err)
 {
     const char *algo = session_pop ? "spop" : "pop";
     pop_params pp = {session_pop ? 100 : 0};
@@ -232,7 +238,7 @@ sr_status sr_bl_train_pop(const bl_data *d, const char *params, int session_pop,
     sr_bl_params_format(pop_defs, 1, &p->p, p->params, sizeof p->params);
     sr_model *m = NULL;
     if (pop_derive(p, d->n_items) != SR_OK ||
-        !(m = sr_model_new_shell(session_pop ? &sr_vt_spop : &sr_vt_pop, d->n_items,
+        !(m = sr_model_new_shell(session_pop ? &vt_spop : &vt_pop, d->n_items,
                                  d->item_ids))) {
         pop_free(p);
         return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", algo);
@@ -241,3 +247,39 @@ sr_status sr_bl_train_pop(const bl_data *d, const char *params, int session_pop,
     *out = m;
     return SR_OK;
 }
+
+static sr_status train_with(const sr_split *train, const char *params, int session_pop,
+                            sr_model **out, sr_error *err)
+{
+    bl_data d;
+    sr_status st = sr_bl_data_init(&d, train, session_pop ? "spop" : "pop", err);
+    if (st != SR_OK)
+        return st;
+    st = train_pop_common(&d, params, session_pop, out, err);
+    sr_bl_data_free(&d);
+    return st;
+}
+
+static sr_status train_pop(const sr_split *train, const char *params, const sr_train_opts *opts,
+                           sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_with(train, params, 0, out, err);
+}
+
+static sr_status train_spop(const sr_split *train, const char *params, const sr_train_opts *opts,
+                            sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_with(train, params, 1, out, err);
+}
+
+const sr_algo sr_algo_pop = {
+    {"pop", "popularity: the items with the most training clicks", pop_defs, BL_COUNT(pop_defs),
+     NULL, 0},
+    &vt_pop, train_pop};
+
+const sr_algo sr_algo_spop = {
+    {"spop", "session popularity: clicks in the session so far, then overall popularity",
+     spop_defs, BL_COUNT(spop_defs), NULL, 0},
+    &vt_spop, train_spop};

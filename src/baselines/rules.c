@@ -15,9 +15,9 @@
  * Scoring: the rules of the session's last item (session-rec also divides by
  * the maximum; that does not change the order, so we skip it).
  *
- * Must never print or exit; scoring lives in baselines.c (sr_bl_i2i_step).
+ * Must never print or exit; scoring lives in common.c (sr_bl_i2i_step).
  */
-#include "baselines/baselines.h"
+#include "baselines/common.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,21 +30,26 @@ typedef struct rules_params {
     int idf_weight;
 } rules_params;
 
-static const bl_pdef sr_defs[] = {
-    {"steps", NULL, BL_P_INT, offsetof(rules_params, steps), 1, 1e6, NULL},
-    {"weighting", NULL, BL_P_CHOICE, offsetof(rules_params, weighting), 0, 0,
-     sr_bl_weighting_names},
-    {"pruning", NULL, BL_P_DOUBLE, offsetof(rules_params, pruning), 0, 1e9, NULL},
-    {"idf_weight", NULL, BL_P_INT, offsetof(rules_params, idf_weight), 0, 2, NULL},
+#define PRUNING_HELP "rules kept per item (a fraction < 1: the share dropped; 0: all)"
+static const sr_param_info sr_defs[] = {
+    {"steps", NULL, SR_PARAM_INT, offsetof(rules_params, steps), 1, 1e6, NULL, "10",
+     "a click of j counts for i when it follows i within `steps` clicks"},
+    {"weighting", NULL, SR_PARAM_CHOICE, offsetof(rules_params, weighting), 0, 0,
+     sr_bl_weighting_names, "div", "weight of a rule by the distance of the two clicks"},
+    {"pruning", NULL, SR_PARAM_NUMBER, offsetof(rules_params, pruning), 0, 1e9, NULL, "20",
+     PRUNING_HELP},
+    {"idf_weight", NULL, SR_PARAM_INT, offsetof(rules_params, idf_weight), 0, 2, NULL, "0",
+     "idf of the source item: 0 off, 1 multiplies the weight, 2 adds to it"},
 };
-static const bl_pdef ar_defs[] = {
-    {"pruning", NULL, BL_P_DOUBLE, offsetof(rules_params, pruning), 0, 1e9, NULL},
+static const sr_param_info ar_defs[] = {
+    {"pruning", NULL, SR_PARAM_NUMBER, offsetof(rules_params, pruning), 0, 1e9, NULL, "20",
+     PRUNING_HELP},
 };
 
-const sr_model_vt sr_vt_sr = {"sr", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
+static const sr_model_vt vt_sr = {"sr", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
                               sr_bl_i2i_step, sr_bl_i2i_move, sr_bl_i2i_serialize,
                               sr_bl_i2i_deserialize, sr_bl_i2i_free};
-const sr_model_vt sr_vt_ar = {"ar", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
+static const sr_model_vt vt_ar = {"ar", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
                               sr_bl_i2i_step, sr_bl_i2i_move, sr_bl_i2i_serialize,
                               sr_bl_i2i_deserialize, sr_bl_i2i_free};
 
@@ -58,13 +63,14 @@ static int64_t prune_keep(double pruning, int64_t n)
     return (int64_t)pruning;
 }
 
-sr_status sr_bl_train_rules(const bl_data *d, const char *params, int sequential,
-                            sr_model **out, sr_error *err)
+static sr_status train_rules(const bl_data *d, const char *params, int sequential,
+                             sr_model **out, sr_error *err)
 {
     const char *algo = sequential ? "sr" : "ar";
     rules_params rp = {10, BL_W_DIV, 20, 0};
-    sr_status st = sequential ? sr_bl_params_apply(algo, sr_defs, 4, &rp, params, err)
-                              : sr_bl_params_apply(algo, ar_defs, 1, &rp, params, err);
+    sr_status st = sequential
+                       ? sr_bl_params_apply(algo, sr_defs, BL_COUNT(sr_defs), &rp, params, err)
+                       : sr_bl_params_apply(algo, ar_defs, BL_COUNT(ar_defs), &rp, params, err);
     if (st != SR_OK)
         return st;
     const int64_t ni = d->n_items, ne = d->n_events;
@@ -154,7 +160,7 @@ sr_status sr_bl_train_rules(const bl_data *d, const char *params, int sequential
             goto done;
         }
     }
-    st = sr_bl_i2i_finish(sequential ? &sr_vt_sr : &sr_vt_ar, d, t, out, err);
+    st = sr_bl_i2i_finish(sequential ? &vt_sr : &vt_ar, d, t, out, err);
     if (st == SR_OK)
         t = NULL;
 done:
@@ -169,3 +175,48 @@ done:
     sr_bl_i2i_free(t);
     return st;
 }
+
+static sr_status train_with(const sr_split *train, const char *params, int sequential,
+                            sr_model **out, sr_error *err)
+{
+    bl_data d;
+    sr_status st = sr_bl_data_init(&d, train, sequential ? "sr" : "ar", err);
+    if (st != SR_OK)
+        return st;
+    st = train_rules(&d, params, sequential, out, err);
+    sr_bl_data_free(&d);
+    return st;
+}
+
+static sr_status train_ar(const sr_split *train, const char *params, const sr_train_opts *opts,
+                          sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_with(train, params, 0, out, err);
+}
+
+static sr_status train_sr(const sr_split *train, const char *params, const sr_train_opts *opts,
+                          sr_model **out, sr_error *err)
+{
+    (void)opts;
+    return train_with(train, params, 1, out, err);
+}
+
+/* rsc15: the session-rec studies' tuned values for yoochoose (issue 4). */
+static const sr_preset_info ar_presets[] = {
+    {"rsc15", "pruning=20", "the tuned yoochoose settings of the session-rec studies"},
+};
+static const sr_preset_info sr_presets[] = {
+    {"rsc15", "steps=10,weighting=div,pruning=20",
+     "the tuned yoochoose settings of the session-rec studies"},
+};
+
+const sr_algo sr_algo_ar = {
+    {"ar", "association rules: co-occurrence of two items in a training session", ar_defs,
+     BL_COUNT(ar_defs), ar_presets, BL_COUNT(ar_presets)},
+    &vt_ar, train_ar};
+
+const sr_algo sr_algo_sr = {
+    {"sr", "sequential rules: j follows i within a few clicks, weighted by the distance",
+     sr_defs, BL_COUNT(sr_defs), sr_presets, BL_COUNT(sr_presets)},
+    &vt_sr, train_sr};

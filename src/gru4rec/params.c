@@ -2,9 +2,11 @@
  * params.c - GRU4Rec hyperparameters: the official defaults, the official
  * "name=value,name=value" syntax (layers=100/100, constrained_embedding=True,
  * loss=bpr-max ...), named presets and a one-line, re-parseable description.
+ * gru4rec's row of the algorithm table is in algo.c.
  * Never prints; every bad name or value is an SR_ERR_ARG naming it.
  */
 #include "gru4rec/params.h"
+#include "gru4rec/gru4rec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -293,32 +295,46 @@ sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err)
 
 /* ---- presets ------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name, *spec;
-} presets[] = {
+const sr_preset_info sr_gru_presets[SR_GRU_N_PRESETS] = {
     /* The official tuned RSC15 settings (GRU4REC.md). */
     {"rsc15", "loss=cross-entropy,constrained_embedding=True,embedding=0,layers=100,"
               "batch_size=32,dropout_p_embed=0.1,dropout_p_hidden=0,learning_rate=0.1,"
-              "momentum=0,n_sample=2048,sample_alpha=0.75,logq=1,n_epochs=10"},
+              "momentum=0,n_sample=2048,sample_alpha=0.75,logq=1,n_epochs=10",
+     "the official tuned RSC15 settings: cross-entropy, constrained embedding, layers=100, "
+     "batch 32, dropout_p_embed 0.1, lr 0.1, 2048 samples, sample_alpha 0.75, logq 1, "
+     "10 epochs"},
     /* The tutorial notebook: one-hot input, GRU(50), Dropout(0.1) on its output,
      * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. */
     {"tutorial", "loss=full-cross-entropy,constrained_embedding=False,embedding=0,layers=50,"
                  "batch_size=1024,dropout_p_embed=0,dropout_p_hidden=0.1,optim=adam,"
-                 "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3"},
+                 "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3",
+     "the tutorial notebook: one-hot input, one GRU layer of 50, dropout 0.1 on its output, "
+     "full softmax cross-entropy, Adam lr 0.001, batch 1024, 3 epochs"},
 };
+_Static_assert(sizeof sr_gru_presets / sizeof sr_gru_presets[0] == SR_GRU_N_PRESETS,
+               "SR_GRU_N_PRESETS counts the presets");
 
 sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err)
 {
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (name && !strcmp(name, presets[i].name)) {
+    for (int i = 0; i < SR_GRU_N_PRESETS; i++)
+        if (name && !strcmp(name, sr_gru_presets[i].name)) {
             sr_gru_params q = sr_gru_default_params();
-            sr_status st = sr_gru_params_parse(&q, presets[i].spec, err);
+            sr_status st = sr_gru_params_parse(&q, sr_gru_presets[i].params, err);
             if (st == SR_OK)
                 *p = q;
             return st;
         }
-    return sr_error_set(err, SR_ERR_ARG, "unknown preset '%s' (known: rsc15, tutorial)",
-                        name ? name : "(null)");
+    char known[128] = "";
+    size_t used = 0;
+    for (int i = 0; i < SR_GRU_N_PRESETS && used < sizeof known; i++) {
+        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                         sr_gru_presets[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return sr_error_set(err, SR_ERR_ARG, "unknown preset '%s' (known: %s)",
+                        name ? name : "(null)", known);
 }
 
 /* ---- formatting ------------------------------------------------------------------------ */

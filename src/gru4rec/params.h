@@ -11,4 +11,8 @@
  * struct filled by hand gets the same checks). SR_ERR_ARG naming the field. */
 sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err);
 
+/* The named presets (rsc15, tutorial): name, parameter text, help. */
+#define SR_GRU_N_PRESETS 2
+extern const sr_preset_info sr_gru_presets[SR_GRU_N_PRESETS];
+
 #endif

@@ -47,10 +47,4 @@ struct sr_scorer {
  * The caller then sets vt and impl. NULL on OOM. */
 sr_model *sr_model_new_shell(const sr_model_vt *vt, int64_t n_items, const int64_t *item_ids);
 
-/* Registry of algorithms for model loading: returns the vt for a name or NULL. */
-const sr_model_vt *sr_model_vt_find(const char *algo);
-/* Tests and fuzz targets only: makes sr_model_vt_find also know `vt` (one
- * slot; NULL unregisters). Not thread-safe; never called by the library. */
-void sr_model_vt_register_test(const sr_model_vt *vt);
-
 #endif

@@ -99,6 +99,12 @@ static sr_status bad(sr_error *err, const char *name, const char *fmt, const cha
 sr_status sr_model_load_mem(const uint8_t *data, size_t len, const char *name, sr_model **out,
                             sr_error *err)
 {
+    return sr_model_load_mem_from(&sr_algo_default, data, len, name, out, err);
+}
+
+sr_status sr_model_load_mem_from(const sr_algo_table *table, const uint8_t *data, size_t len,
+                                 const char *name, sr_model **out, sr_error *err)
+{
     *out = NULL;
     if (!name)
         name = "(model)";
@@ -151,7 +157,8 @@ sr_status sr_model_load_mem(const uint8_t *data, size_t len, const char *name, s
     algo[alen] = 0;
     if (!algo_name_ok(algo, alen))
         return sr_error_set(err, SR_ERR_FORMAT, "%s: corrupted model file: bad algorithm name", name);
-    const sr_model_vt *vt = sr_model_vt_find(algo);
+    const sr_algo *row = sr_algo_find_in(table, algo);
+    const sr_model_vt *vt = row ? row->vt : NULL;
     if (!vt || !vt->deserialize)
         return sr_error_set(err, SR_ERR_FORMAT,
                             "%s: model of unknown algorithm '%s' (not built into this sessrec)",
@@ -188,6 +195,12 @@ sr_status sr_model_load_mem(const uint8_t *data, size_t len, const char *name, s
 
 sr_status sr_model_load(const char *path, sr_model **out, sr_error *err)
 {
+    return sr_model_load_from(&sr_algo_default, path, out, err);
+}
+
+sr_status sr_model_load_from(const sr_algo_table *table, const char *path, sr_model **out,
+                             sr_error *err)
+{
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -210,7 +223,7 @@ sr_status sr_model_load(const char *path, sr_model **out, sr_error *err)
         free(data);
         return sr_error_set(err, SR_ERR_IO, "%s: read failed", path);
     }
-    sr_status st = sr_model_load_mem(data, len, path, out, err);
+    sr_status st = sr_model_load_mem_from(table, data, len, path, out, err);
     free(data);
     return st;
 }

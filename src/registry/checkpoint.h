@@ -7,6 +7,7 @@
 #define SR_CHECKPOINT_H
 
 #include "model/model.h"
+#include "registry/registry.h"
 
 #define SR_MODEL_MAGIC "SRMODEL"   /* 8 bytes on disk, the NUL included */
 #define SR_MODEL_VERSION 1u
@@ -20,5 +21,12 @@ sr_status sr_model_to_bytes(const sr_model *m, sr_buf *out, sr_error *err);
  * new model (caller frees with sr_model_free). */
 sr_status sr_model_load_mem(const uint8_t *data, size_t len, const char *name, sr_model **out,
                             sr_error *err);
+/* The same, looking the file's algorithm up in `table` instead of the
+ * library's sr_algo_default (tests load models of their own algorithms). */
+sr_status sr_model_load_mem_from(const sr_algo_table *table, const uint8_t *data, size_t len,
+                                 const char *name, sr_model **out, sr_error *err);
+/* sr_model_load with the algorithms of `table`. */
+sr_status sr_model_load_from(const sr_algo_table *table, const char *path, sr_model **out,
+                             sr_error *err);
 
 #endif

@@ -1,16 +1,20 @@
 /*
- * baselines.h - internal: what the baseline algorithms (pop.c, rules.c,
- * iknn.c, knn.c) share: the training data in model item indices, a
- * "name=value,..." parameter parser, the per-slot click history of a scorer,
- * the item-to-item list model used by iknn, ar and sr, the decay functions of
- * the session-rec framework, and the vtables that registry.c lists.
+ * common.h - internal: what the baseline algorithms (pop.c, rules.c, iknn.c,
+ * knn.c) share: the training data in model item indices, a "name=value,..."
+ * parameter parser over the table's parameter descriptions, the per-slot
+ * click history of a scorer, the item-to-item list model used by iknn, ar and
+ * sr, and the decay functions of the session-rec framework. It sits below the
+ * algorithm files: it knows none of them, and they know only it (each one's
+ * train function and vtable are reached through its row of the algorithm
+ * table, model/algo.h).
  *
  * Nothing here prints or exits; errors go through sr_error.
  */
-#ifndef SR_BASELINES_H
-#define SR_BASELINES_H
+#ifndef SR_BL_COMMON_H
+#define SR_BL_COMMON_H
 
 #include "model/model.h"
+#include "model/algo.h"
 
 /* ---- training data -------------------------------------------------------- */
 
@@ -38,30 +42,22 @@ sr_status sr_bl_item_events(const bl_data *d, int64_t **ioff, int64_t **iev, int
 
 /* ---- parameters ------------------------------------------------------------- */
 
-typedef enum bl_ptype { BL_P_INT, BL_P_DOUBLE, BL_P_BOOL, BL_P_CHOICE } bl_ptype;
-
-/* One accepted parameter: its name, type, the offset of its field in the
- * algorithm's params struct (int for INT/BOOL/CHOICE, double for DOUBLE), the
- * allowed range (INT/DOUBLE) or the NULL-terminated list of choices (CHOICE:
- * the field gets the index). `alias` is a second accepted name or NULL. */
-typedef struct bl_pdef {
-    const char *name;
-    const char *alias;
-    bl_ptype type;
-    size_t offset;
-    double lo, hi;
-    const char *const *choices;
-} bl_pdef;
+/* The parameters of a baseline are described by the table's sr_param_info
+ * (sessrec.h): name, alias, type, the offset of its field in the algorithm's
+ * params struct (int for INT/BOOL/CHOICE, double for NUMBER), the allowed
+ * range (INT/NUMBER) or the NULL-terminated list of choices (CHOICE: the field
+ * gets the index), the default as text and a line of help. TEXT is not used by
+ * baselines. */
 
 /* Applies "name=value,name=value" (spaces around tokens ignored; NULL or ""
  * is a no-op) to the struct at p. Booleans accept true/false/1/0 in any case;
  * doubles and ints accept "None" and "False" as 0 and "True" as 1 when in
  * range (session-rec writes idf_weighting=False, last_n_clicks=None). Unknown names and bad values fail with SR_ERR_ARG naming the
  * algorithm, the parameter and the text. */
-sr_status sr_bl_params_apply(const char *algo, const bl_pdef *defs, int n_defs, void *p,
+sr_status sr_bl_params_apply(const char *algo, const sr_param_info *defs, int n_defs, void *p,
                           const char *spec, sr_error *err);
 /* Writes every parameter as "name=value,..." (canonical text) into buf. */
-void sr_bl_params_format(const bl_pdef *defs, int n_defs, const void *p, char *buf, size_t len);
+void sr_bl_params_format(const sr_param_info *defs, int n_defs, const void *p, char *buf, size_t len);
 
 /* ---- decay functions of session-rec (by name index) ------------------------- */
 
@@ -136,19 +132,7 @@ sr_status sr_bl_i2i_finish(const sr_model_vt *vt, const bl_data *d, bl_i2i *i2i,
  * Arrays are (n); returns the new length, or -1 when out of memory. */
 int64_t sr_bl_top_entries(int32_t *to, double *val, int64_t *order, int64_t n, int64_t keep);
 
-/* ---- training entry points (one per algorithm) ------------------------------- */
-
-sr_status sr_bl_train_pop(const bl_data *d, const char *params, int session_pop,
-                       sr_model **out, sr_error *err);
-sr_status sr_bl_train_rules(const bl_data *d, const char *params, int sequential,
-                         sr_model **out, sr_error *err);
-sr_status sr_bl_train_iknn(const bl_data *d, const char *params, sr_model **out, sr_error *err);
-sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params,
-                       sr_model **out, sr_error *err);
-
-/* ---- vtables (listed in registry.c) ------------------------------------------- */
-
-extern const sr_model_vt sr_vt_pop, sr_vt_spop, sr_vt_iknn, sr_vt_sr, sr_vt_ar,
-    sr_vt_sknn, sr_vt_vsknn, sr_vt_stan;
+/* Number of elements of a static array (parameter lists, presets). */
+#define BL_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 #endif

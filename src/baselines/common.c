@@ -1,54 +1,18 @@
 /*
- * baselines.c - the entry point of the baseline algorithms (sr_train_baseline,
- * sr_baseline_names) and what they share: the training data in model item
- * indices, the "name=value,..." parameter parser, session-rec's decay
+ * common.c - what the baseline algorithms share: the training data in model
+ * item indices, the "name=value,..." parameter parser, session-rec's decay
  * functions, the per-slot click history, and the item-to-item list model that
  * iknn, ar and sr score with.
  *
  * Must never print or exit; scoring (sr_bl_i2i_step) allocates nothing.
  */
-#include "baselines/baselines.h"
+#include "baselines/common.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- entry point --------------------------------------------------------------- */
-
-static const char *const names[] = {"pop", "spop", "iknn", "sr", "sknn", "vsknn", "ar", "stan", NULL};
-
-const char *const *sr_baseline_names(void) { return names; }
-
-sr_status sr_train_baseline(const char *algo, const char *params, const sr_split *train,
-                            sr_model **out, sr_error *err)
-{
-    *out = NULL;
-    if (!algo)
-        return sr_error_set(err, SR_ERR_ARG, "baseline: no algorithm name given");
-    int known = 0;
-    for (int i = 0; names[i]; i++)
-        known |= !strcmp(algo, names[i]);
-    if (!known)
-        return sr_error_set(err, SR_ERR_ARG,
-                            "unknown baseline '%s' (expected pop, spop, iknn, sr, sknn, vsknn, "
-                            "ar or stan)", algo);
-    bl_data d;
-    sr_status st = sr_bl_data_init(&d, train, algo, err);
-    if (st != SR_OK)
-        return st;
-    if (!strcmp(algo, "pop") || !strcmp(algo, "spop"))
-        st = sr_bl_train_pop(&d, params, algo[0] == 's', out, err);
-    else if (!strcmp(algo, "ar") || !strcmp(algo, "sr"))
-        st = sr_bl_train_rules(&d, params, algo[0] == 's', out, err);
-    else if (!strcmp(algo, "iknn"))
-        st = sr_bl_train_iknn(&d, params, out, err);
-    else
-        st = sr_bl_train_knn(&d, algo, params, out, err);
-    sr_bl_data_free(&d);
-    return st;
-}
 
 /* ---- training data -------------------------------------------------------------- */
 
@@ -155,11 +119,13 @@ static int ieq(const char *a, const char *b)
     return *a == *b;
 }
 
-static sr_status apply_one(const char *algo, const bl_pdef *def, void *p, const char *v,
+static sr_status apply_one(const char *algo, const sr_param_info *def, void *p, const char *v,
                            sr_error *err)
 {
     char *base = p;
-    if (def->type == BL_P_BOOL) {
+    if (def->type == SR_PARAM_TEXT) /* no baseline declares one; a table bug */
+        return sr_error_set(err, SR_ERR_ARG, "%s: %s has no value parser", algo, def->name);
+    if (def->type == SR_PARAM_BOOL) {
         int b;
         if (ieq(v, "true") || !strcmp(v, "1"))
             b = 1;
@@ -171,7 +137,7 @@ static sr_status apply_one(const char *algo, const bl_pdef *def, void *p, const 
         memcpy(base + def->offset, &b, sizeof b);
         return SR_OK;
     }
-    if (def->type == BL_P_CHOICE) {
+    if (def->type == SR_PARAM_CHOICE) {
         char list[256] = "";
         for (int i = 0; def->choices[i]; i++) {
             if (ieq(v, def->choices[i])) {
@@ -194,12 +160,12 @@ static sr_status apply_one(const char *algo, const bl_pdef *def, void *p, const 
         errno = 0;
         x = strtod(v, &end);
         if (!*v || *end || errno || !isfinite(x) || x < def->lo || x > def->hi ||
-            (def->type == BL_P_INT && x != floor(x)))
+            (def->type == SR_PARAM_INT && x != floor(x)))
             return sr_error_set(err, SR_ERR_ARG, "%s: %s expects %s in [%g, %g], got '%s'", algo,
-                                def->name, def->type == BL_P_INT ? "an integer" : "a number",
+                                def->name, def->type == SR_PARAM_INT ? "an integer" : "a number",
                                 def->lo, def->hi, v);
     }
-    if (def->type == BL_P_INT) {
+    if (def->type == SR_PARAM_INT) {
         int i = (int)x;
         memcpy(base + def->offset, &i, sizeof i);
     } else {
@@ -208,7 +174,7 @@ static sr_status apply_one(const char *algo, const bl_pdef *def, void *p, const 
     return SR_OK;
 }
 
-sr_status sr_bl_params_apply(const char *algo, const bl_pdef *defs, int n_defs, void *p,
+sr_status sr_bl_params_apply(const char *algo, const sr_param_info *defs, int n_defs, void *p,
                              const char *spec, sr_error *err)
 {
     if (!spec)
@@ -264,7 +230,7 @@ sr_status sr_bl_params_apply(const char *algo, const bl_pdef *defs, int n_defs, 
     return SR_OK;
 }
 
-void sr_bl_params_format(const bl_pdef *defs, int n_defs, const void *p, char *buf, size_t len)
+void sr_bl_params_format(const sr_param_info *defs, int n_defs, const void *p, char *buf, size_t len)
 {
     const char *base = p;
     size_t used = 0;
@@ -275,19 +241,22 @@ void sr_bl_params_format(const bl_pdef *defs, int n_defs, const void *p, char *b
         int iv;
         double dv;
         switch (defs[i].type) {
-        case BL_P_INT:
+        case SR_PARAM_INT:
             memcpy(&iv, base + defs[i].offset, sizeof iv);
             snprintf(v, sizeof v, "%d", iv);
             break;
-        case BL_P_BOOL:
+        case SR_PARAM_BOOL:
             memcpy(&iv, base + defs[i].offset, sizeof iv);
             snprintf(v, sizeof v, "%s", iv ? "true" : "false");
             break;
-        case BL_P_CHOICE:
+        case SR_PARAM_CHOICE:
             memcpy(&iv, base + defs[i].offset, sizeof iv);
             snprintf(v, sizeof v, "%s", defs[i].choices[iv]);
             break;
-        default:
+        case SR_PARAM_TEXT:
+            snprintf(v, sizeof v, "?");
+            break;
+        case SR_PARAM_NUMBER:
             memcpy(&dv, base + defs[i].offset, sizeof dv);
             snprintf(v, sizeof v, "%g", dv);
             break;

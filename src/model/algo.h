@@ -1,0 +1,24 @@
+/*
+ * algo.h - internal: the row every algorithm defines for the algorithm table
+ * (registry/registry.h lists the rows): its public description, the
+ * sr_model_vt that loads and scores its models, and its train function. It
+ * sits in the model layer, below the algorithms, so that an algorithm file
+ * can define its row without reaching up into the registry.
+ */
+#ifndef SR_ALGO_H
+#define SR_ALGO_H
+
+#include "model/model.h"
+
+/* Trains on `train` with "name=value,..." parameters applied over the
+ * algorithm's defaults (NULL or "" = defaults). opts is never NULL here. */
+typedef sr_status (*sr_algo_train_fn)(const sr_split *train, const char *params,
+                                      const sr_train_opts *opts, sr_model **out, sr_error *err);
+
+typedef struct sr_algo {
+    sr_algo_info info;          /* what sr_algo_at / sr_algo_find return (first member) */
+    const sr_model_vt *vt;      /* vt->algo equals info.name */
+    sr_algo_train_fn train;
+} sr_algo;
+
+#endif
