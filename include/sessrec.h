@@ -52,8 +52,9 @@
  *   7. GRU4Rec hyperparameters                 (sr_gru_params, sr_loss_*, sr_optim_*)
  *   8. models and scoring                      (sr_model, sr_scorer, sr_topk)
  *   9. evaluation                              (sr_evaluate, sr_rank, sr_ties_*)
- *  10. training: GRU4Rec and the baselines     (sr_train_gru, sr_train_baseline)
- *  11. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
+ *  10. training: GRU4Rec and the baselines     (sr_train, sr_train_gru, sr_train_baseline)
+ *  11. the algorithm table                     (sr_algo_info, sr_algo_count/at/find)
+ *  12. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
  * because of the user (bad file, bad parameter) return an sr_status and fill an
@@ -612,7 +613,7 @@ SR_API sr_status sr_train(const char *algo, const sr_split *train, const char *p
                           sr_error *err);
 
 /* ------------------------------------------------------------------------ */
-/* 11. Helpers for programs built on the library                             */
+/* 12. Helpers for programs built on the library                             */
 /* ------------------------------------------------------------------------ */
 
 /* The thread count every `threads` option means: `requested` if > 0, else the
