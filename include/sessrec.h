@@ -353,6 +353,76 @@ SR_API void sr_scorer_move(sr_scorer *s, int dst, int src);
  * last scores, and sr_model_item_ids(m)[idx[i]] for the original ids. */
 SR_API int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val);
 
+/* ---- Live sessions ------------------------------------------------------
+ * What a server needs: one sr_session per open visitor session, holding the
+ * model's state of that session (GRU4Rec: the hidden state of every layer;
+ * the baselines: the clicks themselves) and its clicks. A session does not
+ * hold a scorer slot: a scorer (sr_scorer_new) is only scratch space that the
+ * calls below load sessions into and take them back from, so a thread with
+ * one scorer can serve any number of sessions, and one call can advance and
+ * score sessions that arrived from different requests together (one GRU step
+ * and one matrix product for all of them).
+ *
+ * Contracts: a model is immutable and may be shared by all threads; a scorer
+ * and a session each belong to one thread at a time; every session passed to
+ * one call is distinct and was created for the scorer's model.
+ * Example: s = sr_session_new(m); sr_session_click(ws, s, sr_model_item_index(m, id));
+ * n = sr_session_recommend(ws, s, 20, 1, idx, NULL). */
+typedef struct sr_session sr_session;
+
+/* Clicks a session remembers (the most recent ones): what exclude_seen and
+ * the baselines see. Older clicks still moved a GRU4Rec session's state. */
+#define SR_SESSION_MAX_CLICKS 1024
+
+/* A new, empty session of model m. Caller frees with sr_session_free. NULL on OOM. */
+SR_API sr_session *sr_session_new(const sr_model *m);
+SR_API void sr_session_free(sr_session *s);
+SR_API const sr_model *sr_session_model(const sr_session *s);
+/* The clicks remembered, oldest first (dense item indices), and their count. */
+SR_API int sr_session_length(const sr_session *s);
+SR_API const int32_t *sr_session_items(const sr_session *s);
+/* Clicks fed since the session was created (not capped). */
+SR_API int64_t sr_session_clicks_total(const sr_session *s);
+/* Heap bytes the session holds (struct, state, click array). */
+SR_API size_t sr_session_bytes(const sr_session *s);
+
+/* Batched step: feeds items[i] (dense index 0..n_items-1) as the next click
+ * of sess[i] for i < n, and writes the scores of ALL items after that click
+ * into scores (n, n_items) row-major, unless scores is NULL. ws is a scorer of
+ * the same model with max_batch >= n. SR_ERR_ARG (nothing changed) for a
+ * wrong model, n, or item; SR_ERR_NOMEM (nothing changed). */
+SR_API sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const int32_t *items,
+                                 int n, float *scores, sr_error *err);
+/* Batched scoring without a click: the scores of ALL items for each session
+ * as it is now (the same numbers its last sr_session_step wrote). A session
+ * without clicks gets the model's answer for an empty session (GRU4Rec: the
+ * zero state; the baselines: all zeros, or the popularity for pop/spop). */
+SR_API sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
+                                   float *scores, sr_error *err);
+/* Top-k of one row of scores (n_items) for session s: like sr_topk, except
+ * that with exclude_seen the session's remembered clicks are never selected
+ * (their entries in `scores` are overwritten with NaN). Returns the count. */
+SR_API int sr_session_topk(const sr_session *s, float *scores, int k, int exclude_seen,
+                           int32_t *idx, float *val);
+/* One session, one click (no scores). */
+SR_API sr_status sr_session_click(sr_scorer *ws, sr_session *s, int32_t item, sr_error *err);
+/* The top-k items for s now: sr_session_scores + sr_session_topk, using a
+ * scores row the scorer allocates on first use. idx/val (k); val may be NULL.
+ * Returns the count written, or -1 when out of memory. */
+SR_API int sr_session_recommend(sr_scorer *ws, const sr_session *s, int k, int exclude_seen,
+                                int32_t *idx, float *val);
+
+/* Sessions as bytes (to survive a restart): sr_session_save writes the
+ * session into buf if cap is large enough and returns the size it needs
+ * either way. The bytes hold the state and the clicks as dense indices, so
+ * restore them only into a model with the same algorithm and item table
+ * (sr_session_restore checks the sizes and item range, not the table). */
+SR_API size_t sr_session_save(const sr_session *s, void *buf, size_t cap);
+/* Rebuilds a session of m from sr_session_save's bytes; SR_ERR_FORMAT for
+ * anything else (never crashes on bad input). Caller frees *out. */
+SR_API sr_status sr_session_restore(const sr_model *m, const void *buf, size_t len,
+                                    sr_session **out, sr_error *err);
+
 SR_API sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 SR_API sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
 SR_API void sr_model_free(sr_model *m);

@@ -33,7 +33,8 @@ static const bl_pdef iknn_defs[] = {
 
 const sr_model_vt sr_vt_iknn = {"iknn", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free,
                                 sr_bl_i2i_reset, sr_bl_i2i_step, sr_bl_i2i_move,
-                                sr_bl_i2i_serialize, sr_bl_i2i_deserialize, sr_bl_i2i_free};
+                                sr_bl_i2i_serialize, sr_bl_i2i_deserialize, sr_bl_i2i_free,
+                                NULL};
 
 sr_status sr_bl_train_iknn(const bl_data *d, const char *params, sr_model **out, sr_error *err)
 {

@@ -869,11 +869,11 @@ fail:
 }
 
 const sr_model_vt sr_vt_sknn = {"sknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                knn_move, knn_serialize, knn_deserialize, knn_free};
+                                knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 const sr_model_vt sr_vt_vsknn = {"vsknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                 knn_move, knn_serialize, knn_deserialize, knn_free};
+                                 knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 const sr_model_vt sr_vt_stan = {"stan", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                knn_move, knn_serialize, knn_deserialize, knn_free};
+                                knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 
 sr_status sr_bl_train_knn(const bl_data *d, const char *algo, const char *params,
                           sr_model **out, sr_error *err)

@@ -209,9 +209,9 @@ static sr_status spop_deserialize(sr_model *m, const uint8_t *b, size_t l, sr_er
 }
 
 const sr_model_vt sr_vt_pop = {"pop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
-                               pop_move, pop_serialize, pop_deserialize, pop_free};
+                               pop_move, pop_serialize, pop_deserialize, pop_free, NULL};
 const sr_model_vt sr_vt_spop = {"spop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
-                                pop_move, pop_serialize, spop_deserialize, pop_free};
+                                pop_move, pop_serialize, spop_deserialize, pop_free, NULL};
 
 sr_status sr_bl_train_pop(const bl_data *d, const char *params, int session_pop,
                           sr_model **out, sr_error *err)
