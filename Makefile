@@ -14,7 +14,7 @@ OPT     ?= -O3
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -Isrc -pthread
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -pthread
+LDLIBS  += -lopenblas -lz -lm -ljansson -lmicrohttpd -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san

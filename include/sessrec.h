@@ -12,6 +12,7 @@
  *   8. scoring sessions, the predictor vtable  (sr_predictor)
  *   9. evaluation                              (sr_eval_*)
  *  10. training: GRU4Rec and the baselines     (sr_train_gru, sr_train_baseline)
+ *  11. serving live sessions over HTTP         (sr_server)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
  * because of the user (bad file, bad parameter) return an sr_status and fill an
@@ -519,6 +520,75 @@ SR_API sr_status sr_train_baseline(const char *algo, const char *params, const s
                             sr_model **out, sr_error *err);
 /* NULL-terminated list of the baseline names. */
 SR_API const char *const *sr_baseline_names(void);
+
+/* ------------------------------------------------------------------------ */
+/* 11. Serving: the request handler under `sessrec serve`                    */
+/* ------------------------------------------------------------------------ */
+
+/* An sr_server is everything of the recommendation server but the sockets:
+ * routing, JSON in and out, the session store (hash map, LRU eviction, idle
+ * expiry, memory accounting), the micro-batching queue and its worker threads,
+ * metrics, model reload and snapshots. The program that owns the sockets
+ * (tools/cmd_serve.c, on libmicrohttpd) turns each HTTP request into an
+ * sr_http_request and sends back the sr_http_response; a fuzzer or a test can
+ * call sr_server_handle directly. The API and its errors: docs/serve.md.
+ * sr_server_handle is thread-safe (call it from any number of threads); it
+ * blocks until the request's batch has been scored. */
+typedef struct sr_server sr_server;
+
+typedef struct sr_server_opts {
+    const char *model_path;     /* model file (reloaded from the same path) */
+    int64_t max_sessions;       /* 1,000,000; the least recently used is evicted */
+    double session_ttl;         /* seconds of idleness before a session expires (1800) */
+    int batch_max;              /* requests scored together at most (32) */
+    double batch_wait;          /* seconds a batch waits to fill up (0: scores what has
+                                   arrived while the previous batch ran) */
+    int workers;                /* batching threads, each with its own scorer (1) */
+    size_t max_body;            /* bytes of a request body (65536) */
+    int max_items;              /* items in one request (1000) */
+    int max_k;                  /* largest k (1000); default k is 20 */
+    const char *admin_token;    /* when set, admin endpoints need "Authorization: Bearer <token>" */
+    const char *snapshot_path;  /* sessions restored from it at start (if it exists) and
+                                   written by sr_server_snapshot; NULL = none */
+} sr_server_opts;
+
+SR_API sr_server_opts sr_server_default_opts(void);
+/* Loads the model, restores the snapshot (if any) and starts the workers.
+ * Caller frees with sr_server_free (which stops the workers). */
+SR_API sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *err);
+SR_API void sr_server_free(sr_server *s);
+
+typedef struct sr_http_request {
+    const char *method;         /* "GET", "POST", ... */
+    const char *path;           /* decoded path, e.g. "/v1/sessions/abc/clicks" */
+    const char *const *query;   /* 2 * n_query strings: name, value (value may be NULL) */
+    int n_query;
+    const char *body;           /* may be NULL when body_len is 0; need not end in NUL */
+    size_t body_len;
+    const char *authorization;  /* the Authorization header, or NULL */
+} sr_http_request;
+
+typedef struct sr_http_response {
+    int status;                 /* HTTP status code */
+    const char *content_type;   /* static string */
+    char *body;                 /* caller frees with free() */
+    size_t body_len;
+} sr_http_response;
+
+/* Answers one request (never fails: errors are 4xx/5xx responses with a JSON
+ * body {"error": "..."}). *out's body is malloc'ed (NULL only when out of memory,
+ * then status is 503). */
+SR_API void sr_server_handle(sr_server *s, const sr_http_request *req, sr_http_response *out);
+/* Loads the model file again and swaps it in; requests keep being answered
+ * throughout. Each session moves to the new model the next time it is used
+ * (its remembered clicks are replayed; clicks of items the new model does not
+ * know are dropped). On failure the old model stays. */
+SR_API sr_status sr_server_reload(sr_server *s, sr_error *err);
+/* Writes every session to opts->snapshot_path atomically. Call it when no
+ * request is in flight (e.g. after the HTTP daemon stopped). */
+SR_API sr_status sr_server_snapshot(sr_server *s, sr_error *err);
+/* Sessions held and their memory, for logs. */
+SR_API int64_t sr_server_sessions(const sr_server *s, size_t *bytes);
 
 #ifdef __cplusplus
 }
