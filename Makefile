@@ -72,8 +72,9 @@ deps-check:
 # ---- tests ----------------------------------------------------------------
 # Each test program runs from the project root (it finds ../shared/data) and
 # prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
+# tests/test_serve.py drives `sessrec serve` over loopback HTTP (curl, http.client)
 check: deps-check $(BIN) $(TEST_BIN)
-	@SR_BIN=$(BIN) scripts/run-tests.sh $(TEST_BIN)
+	@SR_BIN=$(BIN) scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps

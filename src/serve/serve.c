@@ -18,21 +18,22 @@
 
 /* ---- models ---------------------------------------------------------------------- */
 
-static uint32_t file_crc(const char *path, int64_t *size)
+/* FNV-1a over the model file: tells whether two loads read the same file. (Not
+ * the CRC-32: a model file ends with the CRC of what precedes it, and the
+ * CRC-32 of any such file of a given length is the same number.) */
+static uint64_t file_hash(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    uint32_t crc = 0;
-    *size = 0;
+    uint64_t h = 14695981039346656037ull;
     if (!f)
         return 0;
     unsigned char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        crc = sr_crc32(crc, buf, n);
-        *size += (int64_t)n;
-    }
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
     fclose(f);
-    return crc;
+    return h;
 }
 
 static sr_status holder_load(const char *path, srv_model **out, sr_error *err)
@@ -46,8 +47,7 @@ static sr_status holder_load(const char *path, srv_model **out, sr_error *err)
         free(h);
         return st;
     }
-    int64_t size;
-    h->fp = file_crc(path, &size) ^ (uint32_t)size;
+    h->fp = file_hash(path);
     h->refs = 1;
     h->loaded_at = (double)time(NULL);
     *out = h;
@@ -556,7 +556,7 @@ static void *worker_main(void *arg)
 
 /* ---- snapshots ----------------------------------------------------------------------- */
 /* File: "SRSNAP01", u32 count, then per session: u32 id length, id, f64 idle
- * seconds, u32 model fingerprint, u32 n clicks, n int64 item ids (original),
+ * seconds, u64 model fingerprint (FNV-1a of the model file), u32 n clicks, n int64 item ids (original),
  * u32 session bytes, the bytes (sr_session_save); then the CRC-32 of all of it.
  * Sessions of the same model file come back exactly; otherwise their clicks
  * are replayed through the model loaded now. */
@@ -581,7 +581,7 @@ sr_status sr_server_snapshot(sr_server *s, sr_error *err)
         uint64_t bits;
         memcpy(&bits, &idle, 8);
         sr_buf_u64(&b, bits);
-        sr_buf_u32(&b, e->mh->fp);
+        sr_buf_u64(&b, e->mh->fp);
         int n = sr_session_length(e->s);
         const int32_t *it = sr_session_items(e->s);
         sr_buf_u32(&b, (uint32_t)n);
@@ -641,7 +641,7 @@ static sr_status snap_restore(sr_server *s, sr_error *err)
         uint32_t idlen = sr_rd_u32(&r);
         const char *id = sr_rd_bytes(&r, idlen);
         uint64_t bits = sr_rd_u64(&r);
-        uint32_t fp = sr_rd_u32(&r);
+        uint64_t fp = sr_rd_u64(&r);
         uint32_t nc = sr_rd_u32(&r);
         const uint8_t *ids = sr_rd_bytes(&r, (size_t)nc * 8);
         uint32_t nb = sr_rd_u32(&r);

@@ -19,7 +19,7 @@
  * after a reload the old one lives until its last session has moved). */
 typedef struct srv_model {
     sr_model *m;
-    uint32_t fp;              /* CRC-32 of the model file ^ its size */
+    uint64_t fp;              /* FNV-1a of the model file: same file, same number */
     double loaded_at;         /* Unix time */
     atomic_int refs;
 } srv_model;
