@@ -157,6 +157,10 @@ def test_endpoints():
               and len(r["items"]) == 3, f"clicks with unknown items {r}")
         st, g = s.req("GET", "/v1/sessions/u1/recommendations?k=3")
         check(st == 200 and ids(g) == ids(r) and g["clicks"] == 2, f"recommendations {g} vs {r}")
+        st, r0 = s.req("POST", "/v1/sessions/u0/clicks", {"items": [a, b], "k": 0})
+        check(st == 200 and r0["items"] == [] and r0["clicks"] == 2, f"k=0 records only {r0}")
+        st, g0 = s.req("GET", "/v1/sessions/u0/recommendations?k=3")
+        check(ids(g0) == ids(r), "k=0 clicks moved the session the same way")
         st, g = s.req("GET", "/v1/sessions/u1/recommendations?k=50&exclude_seen=true")
         check(st == 200 and a not in ids(g) and b not in ids(g), "exclude_seen")
         st, g2 = s.req("GET", "/v1/sessions/u1/recommendations?k=50&exclude_seen=false")
@@ -172,7 +176,7 @@ def test_endpoints():
         st, r = s.req("GET", "/v1/sessions/u1/recommendations")
         check(st == 404, "deleted session is gone")
         st, m = s.req("GET", "/metrics")
-        check(st == 200 and 'sessrec_http_requests_total{endpoint="clicks"} 2' in m, "metrics counts")
+        check(st == 200 and 'sessrec_http_requests_total{endpoint="clicks"} 3' in m, "metrics counts")
         for name in ("sessrec_http_errors_total", "sessrec_http_request_seconds_bucket",
                      "sessrec_sessions ", "sessrec_session_bytes", "sessrec_session_evictions_total",
                      "sessrec_model_info{file=", "sessrec_model_loaded_timestamp_seconds"):
@@ -203,7 +207,8 @@ def test_errors():
             ("POST", "/v1/sessions/e/clicks", {"items": []}, 400, "empty"),
             ("POST", "/v1/sessions/e/clicks", {"k": 3}, 400, "missing"),
             ("POST", "/v1/sessions/e/clicks", {"item": item, "items": [item]}, 400, "not both"),
-            ("POST", "/v1/sessions/e/clicks", {"item": item, "k": 0}, 400, "\"k\""),
+            ("POST", "/v1/sessions/e/clicks", {"item": item, "k": -1}, 400, "\"k\""),
+            ("POST", "/v1/recommend", {"items": [item], "k": 0}, 400, "\"k\""),
             ("POST", "/v1/sessions/e/clicks", {"item": item, "k": 51}, 400, "\"k\""),
             ("POST", "/v1/sessions/e/clicks", {"item": item, "k": "3"}, 400, "\"k\""),
             ("POST", "/v1/sessions/e/clicks", {"item": item, "exclude_seen": 1}, 400, "exclude_seen"),

@@ -457,6 +457,13 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
                 break;
             last = x;
         }
+        if (j->k == 0) { /* record the clicks only: nothing to score */
+            if (last >= 0 && sr_session_click(w->ws, ss, last, NULL) != SR_OK)
+                fail(j, 503, "out of memory recording a click");
+            j->n_rec = 0;
+            j->session_clicks = sr_session_clicks_total(ss);
+            continue;
+        }
         if (last >= 0) {
             w->sess[nstep] = ss;
             w->items[nstep] = last;

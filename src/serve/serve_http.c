@@ -161,10 +161,11 @@ static int parse_body(sr_server *s, const sr_http_request *rq, int need_items, r
             item = v;
         else if (!strcmp(key, "items"))
             items = v;
-        else if (!strcmp(key, "k")) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        else if (!strcmp(key, "k")) { /* clicks may say k = 0: record them, score nothing */
+            if (!json_is_integer(v) || json_integer_value(v) < (need_items ? 0 : 1) ||
                 json_integer_value(v) > s->opts.max_k) {
-                reply_error(out, 400, "\"k\" must be an integer from 1 to %d", s->opts.max_k);
+                reply_error(out, 400, "\"k\" must be an integer from %d to %d",
+                            need_items ? 0 : 1, s->opts.max_k);
                 goto done;
             }
             a->k = (int)json_integer_value(v);
@@ -247,8 +248,8 @@ static json_t *unknown_array(const srv_job *j)
 static int run_job(sr_server *s, srv_job *j, sr_http_response *out)
 {
     j->unknown = malloc((size_t)(j->n_items ? j->n_items : 1) * sizeof *j->unknown);
-    j->rec_ids = malloc((size_t)j->k * sizeof *j->rec_ids);
-    j->rec_score = malloc((size_t)j->k * sizeof *j->rec_score);
+    j->rec_ids = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_ids);
+    j->rec_score = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_score);
     if (!j->unknown || !j->rec_ids || !j->rec_score) {
         reply_error(out, 503, "out of memory");
         return -1;
