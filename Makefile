@@ -52,6 +52,8 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(LIB_HDR) $(wildcard tools/*.h) | $(BUILD)/ob
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
 # sqrtf in the optimizer loops vectorises only without errno semantics
 $(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
+$(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)

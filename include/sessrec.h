@@ -554,7 +554,8 @@ typedef struct sr_server_opts {
 
 SR_API sr_server_opts sr_server_default_opts(void);
 /* Loads the model, restores the snapshot (if any) and starts the workers.
- * Caller frees with sr_server_free (which stops the workers). */
+ * Sets OpenBLAS to one thread for the process (the workers are the
+ * parallelism). Caller frees with sr_server_free (which stops the workers). */
 SR_API sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *err);
 SR_API void sr_server_free(sr_server *s);
 

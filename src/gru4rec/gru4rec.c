@@ -8,6 +8,7 @@
  * nothing (every buffer is sized in sr_gru_new / the scorer).
  */
 #include "gru4rec/gru4rec.h"
+#include "gru4rec/gru_score.h"
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
 #include "gru4rec/sampler.h"
@@ -523,6 +524,7 @@ typedef struct gru_scorer {
     sr_scorer base;
     float *h;                    /* (max_batch, S) */
     float *work;
+    float *wyt;                  /* Wy in gru_score.c's panels for vt_state_score, lazy */
 } gru_scorer;
 
 static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
@@ -547,6 +549,7 @@ static void vt_scorer_free(sr_scorer *sc)
     gru_scorer *s = (gru_scorer *)sc;
     free(s->h);
     free(s->work);
+    free(s->wyt);
     free(s);
 }
 
@@ -593,16 +596,27 @@ static void vt_state_put(sr_scorer *sc, int slot, const void *state)
     memcpy(s->h + (size_t)slot * g->sh.S, state, (size_t)g->sh.S * sizeof *s->h);
 }
 
-/* The output layer alone: scores (n, N) = h_last (n, Hl) Wy^T + By, the same
- * product grk_infer ends with. */
+/* The output layer alone: scores (n, N) = h_last (n, Hl) Wy^T + By, with
+ * gru_score.c's small-batch kernel (Wy laid out once per scorer; without
+ * memory for that, the BLAS product grk_infer ends with). */
 static void vt_state_score(sr_scorer *sc, int n, float *scores)
 {
-    const gru_scorer *s = (const gru_scorer *)sc;
+    gru_scorer *s = (gru_scorer *)sc;
     const sr_gru *g = sc->m->impl;
     const grk_shape *sh = &g->sh;
     const int Hl = sh->H[sh->L - 1];
     if (n <= 0)
         return;
+    if (!s->wyt) {
+        s->wyt = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *s->wyt);
+        if (s->wyt)
+            sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
+    }
+    if (s->wyt) {
+        sr_gru_score_rows(scores, s->h + sh->off[sh->L - 1], sh->S, n, s->wyt, g->net.By, sh->N,
+                          Hl);
+        return;
+    }
     for (int i = 0; i < n; i++)
         if (g->net.By)
             memcpy(scores + (size_t)i * (size_t)sh->N, g->net.By, (size_t)sh->N * sizeof *scores);

@@ -139,7 +139,13 @@ sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const int32_t 
         return SR_OK;
     const sr_model_vt *vt = ws->m->vt;
     load(ws, (const sr_session *const *)sess, n, 0);
-    vt->step(ws, items, n, scores);
+    if (vt->state) { /* advance, then the same scoring as sr_session_scores */
+        vt->step(ws, items, n, NULL);
+        if (scores)
+            vt->state->score(ws, n, scores);
+    } else {
+        vt->step(ws, items, n, scores);
+    }
     for (int i = 0; i < n; i++) {
         if (vt->state)
             vt->state->get(ws, i, sess[i]->state);
