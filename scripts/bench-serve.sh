@@ -6,12 +6,12 @@
 # as click requests (bench/serve_clicks.lua) at 1, 16, 64 and 256 connections.
 # Then bench_serve measures the memory of 1,000,000 live sessions.
 # Environment: SR_BIN (sessrec), SR_DATA (../shared/data), SERVE_SECONDS (10 per
-# run), SERVE_WORKERS (batching threads, 2), SERVE_SESSIONS (1000000).
+# run), SERVE_WORKERS (batching threads, 1), SERVE_SESSIONS (1000000).
 set -eu
 bin=${SR_BIN:-build/sessrec}
 data=${SR_DATA:-../shared/data}/yoochoose1_64
 secs=${SERVE_SECONDS:-10}
-workers=${SERVE_WORKERS:-2}
+workers=${SERVE_WORKERS:-1}
 nsess=${SERVE_SESSIONS:-1000000}
 benchbin=$(dirname "$bin")/bench/bench_serve
 if [ ! -f "$data/train.tsv" ] || [ ! -f "$data/test.tsv" ]; then
@@ -39,20 +39,27 @@ port=$(cat "$out/port")
 items=$(curl -s "http://127.0.0.1:$port/healthz" | sed 's/.*"items":\([0-9]*\).*/\1/')
 echo
 echo "**sessrec serve** ($(basename "$model"), $items items, $workers batching threads; wrk on the"
-echo "same machine, ${secs} s per row; each request: one click + top-20 of all items)"
+echo "same machine, ${secs} s per row; each request: one click + top-20 of all items; the last"
+echo "column is the server's CPU time (all its threads) per request, which load beside it affects less)"
 echo
-echo "| connections | requests/s | p50 | p99 | errors |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| connections | requests/s | p50 | p99 | errors | server CPU per request |"
+echo "|---:|---:|---:|---:|---:|---:|"
+tick=$(getconf CLK_TCK)
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }   # server user + system ticks
 for c in 1 16 64 256; do
     t=2; [ "$c" -lt 2 ] && t=1
+    c0=$(cpu)
     SR_CLICKS="$out/clicks.txt" wrk -t"$t" -c"$c" -d"${secs}s" --latency \
         -s bench/serve_clicks.lua "http://127.0.0.1:$port" > "$out/wrk-$c.txt" 2>&1 || true
-    awk -v c="$c" '
+    c1=$(cpu)
+    awk -v c="$c" -v ticks=$((c1 - c0)) -v tick="$tick" '
         /Requests\/sec:/ { rps = $2 }
+        / requests in / { n = $1 }
         /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
         /Non-2xx/ { err += $NF }
         /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-        END { printf "| %d | %s | %s | %s | %d |\n", c, rps, p50, p99, err }' "$out/wrk-$c.txt"
+        END { printf "| %d | %s | %s | %s | %d | %.0f us |\n", c, rps, p50, p99, err,
+                     n ? ticks / tick * 1e6 / n : 0 }' "$out/wrk-$c.txt"
 done
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 sess=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^sessrec_sessions / { print $2 }')
