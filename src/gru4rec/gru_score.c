@@ -37,12 +37,9 @@ void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H)
 #if defined(__GNUC__)
 typedef float v8f __attribute__((vector_size(32)));
 
-static inline v8f load8(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* no function takes or returns a vector: that would be an ABI question on
+ * targets without AVX (-Wpsabi) */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v))
 
 /* R rows (R <= 4) of h against panel p (items [i0, i0 + IB)); writes the
  * first `ni` of the IB items. */
@@ -55,11 +52,13 @@ block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const fl
     if (by)
         memcpy(bb, by + i0, (size_t)ni * sizeof *bb);
     for (int r = 0; r < R; r++) {
-        acc[r][0] = load8(bb);
-        acc[r][1] = load8(bb + 8);
+        LOAD8(acc[r][0], bb);
+        LOAD8(acc[r][1], bb + 8);
     }
     for (int k = 0; k < H; k++) {
-        v8f w0 = load8(p + (size_t)k * IB), w1 = load8(p + (size_t)k * IB + 8);
+        v8f w0, w1;
+        LOAD8(w0, p + (size_t)k * IB);
+        LOAD8(w1, p + (size_t)k * IB + 8);
         for (int r = 0; r < R; r++) {
             float x = h[(size_t)r * (size_t)ldh + (size_t)k];
             v8f xv = {x, x, x, x, x, x, x, x};
