@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pth
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -pthread
+LDLIBS  += -lopenblas -lz -lm -ljansson -lmicrohttpd -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -54,6 +54,8 @@ $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BU
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
 # sqrtf in the optimizer loops vectorises only without errno semantics
 $(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
+$(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
@@ -75,9 +77,10 @@ deps-check:
 # Each test program runs from the project root (it finds ../shared/data) and
 # prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
 # scripts/check-layers.sh (no import circles, layer order) reads this build's
-# objects and counts the same way.
+# objects and counts the same way; tests/test_serve.py drives `sessrec serve`
+# over loopback HTTP (curl, http.client).
 check: deps-check $(BIN) $(TEST_BIN)
-	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) scripts/check-layers.sh
+	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps

@@ -4,12 +4,14 @@
 #   install: as root, apt-get install what is missing; otherwise say what to run
 # Packages: build-essential (gcc, make), libopenblas-dev (BLAS), zlib1g-dev (gzip
 # input), clang + libclang-rt-14-dev (libFuzzer targets), librsvg2-bin (rsvg-convert,
-# used by the test that renders the SVG plot).
+# used by the test that renders the SVG plot), libmicrohttpd-dev + libjansson-dev
+# (HTTP and JSON of `sessrec serve`), curl (its tests), wrk (its benchmark).
 set -u
 mode=${1:-check}
 missing=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc make libopenblas-dev zlib1g-dev clang libclang-rt-14-dev librsvg2-bin; do
+for p in gcc make libopenblas-dev zlib1g-dev libmicrohttpd-dev libjansson-dev clang \
+         libclang-rt-14-dev librsvg2-bin curl wrk; do
     have_pkg "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
@@ -25,9 +27,9 @@ if [ "$mode" = install ]; then
     echo "deps: run: sudo apt-get install$missing" >&2
     exit 1
 fi
-# check mode: only the build needs are fatal (clang/rsvg are for tests)
+# check mode: only the build needs are fatal (clang/rsvg/curl/wrk are for tests and bench)
 fatal=""
-for p in $missing; do case $p in gcc|make|libopenblas-dev|zlib1g-dev) fatal="$fatal $p";; esac; done
+for p in $missing; do case $p in gcc|make|libopenblas-dev|zlib1g-dev|libmicrohttpd-dev|libjansson-dev) fatal="$fatal $p";; esac; done
 if [ -n "$fatal" ]; then
     echo "deps: missing Debian packages:$fatal" >&2
     echo "deps: run: sudo apt-get install$fatal   (or: sudo make deps)" >&2
