@@ -720,7 +720,7 @@ SR_API void sr_atomic_file_abort(sr_atomic_file *f);
  * sr_http_request and sends back the sr_http_response; a fuzzer or a test can
  * call sr_server_handle directly. The API and its errors: docs/serve.md.
  * sr_server_handle is thread-safe (call it from any number of threads); it
- * blocks until the request's batch has been scored. */
+ * blocks until the request's batch has been scored (sr_server_start does not). */
 typedef struct sr_server sr_server;
 
 typedef struct sr_server_opts {
@@ -767,6 +767,16 @@ typedef struct sr_http_response {
  * body {"error": "..."}). *out's body is malloc'ed (NULL only when out of memory,
  * then status is 503). */
 SR_API void sr_server_handle(sr_server *s, const sr_http_request *req, sr_http_response *out);
+/* The same without waiting for the batch, for an event loop that must not
+ * block (tools/cmd_serve.c suspends the connection meanwhile). Returns 0 when
+ * *out is the answer already (done is not called); 1 when the request waits
+ * for a batch: a batching thread writes the answer to *out later and then
+ * calls done(arg), once, possibly before sr_server_start has returned. The
+ * request's strings may be freed when it returns; *out must stay valid until
+ * done. Requests on one session are answered in the order they started. */
+typedef void (*sr_server_done_fn)(void *arg);
+SR_API int sr_server_start(sr_server *s, const sr_http_request *req, sr_http_response *out,
+                           sr_server_done_fn done, void *arg);
 /* Loads the model file again and swaps it in; requests keep being answered
  * throughout. Each session moves to the new model the next time it is used
  * (its remembered clicks are replayed; clicks of items the new model does not

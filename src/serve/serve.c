@@ -281,6 +281,160 @@ void srv_release(sr_server *s, srv_entry *e, int drop)
     pthread_mutex_unlock(&s->slock);
 }
 
+/* Puts j at the end of the batch queue. Called with qlock held. */
+static void enqueue_locked(sr_server *s, srv_job *j)
+{
+    j->next = NULL;
+    if (s->qtail)
+        s->qtail->next = j;
+    else
+        s->qhead = j;
+    s->qtail = j;
+    s->qlen++;
+}
+
+static void enqueue(sr_server *s, srv_job *j)
+{
+    pthread_mutex_lock(&s->qlock);
+    enqueue_locked(s, j);
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+}
+
+static void job_status(srv_job *j, int status, const char *msg)
+{
+    j->status = status;
+    snprintf(j->error, sizeof j->error, "%s", msg);
+}
+
+/* Empties a held entry's session (a DELETE that reached it while others wait
+ * after it: they see a session that does not exist). */
+static void entry_clear(srv_entry *e)
+{
+    sr_session_free(e->s);
+    srv_model_unref(e->mh);
+    e->s = NULL;
+    e->mh = NULL;
+}
+
+int srv_start_job(sr_server *s, srv_job *j)
+{
+    j->status = 200;
+    if (j->kind == SRV_JOB_STATELESS) {
+        enqueue(s, j);
+        return 1;
+    }
+    size_t n = strlen(j->id);
+    uint32_t h = hash_id(j->id, n);
+    pthread_mutex_lock(&s->slock);
+    expire(s, sr_now());
+    srv_entry *e = find(s, j->id, n, h);
+    if (e && e->busy) { /* another request holds it: wait in line, no thread waits */
+        j->next = NULL;
+        if (e->wait_tail)
+            e->wait_tail->next = j;
+        else
+            e->wait_head = j;
+        e->wait_tail = j;
+        pthread_mutex_unlock(&s->slock);
+        return 1;
+    }
+    if (j->kind == SRV_JOB_DELETE) {
+        if (e)
+            drop_entry(s, e);
+        else
+            job_status(j, 404, "");
+        pthread_mutex_unlock(&s->slock);
+        return 0;
+    }
+    if (!e && j->kind == SRV_JOB_RECS) {
+        job_status(j, 404, "");
+        pthread_mutex_unlock(&s->slock);
+        return 0;
+    }
+    if (!e) {
+        evict(s);
+        if (s->n_sessions >= s->opts.max_sessions) { /* every session is busy */
+            pthread_mutex_unlock(&s->slock);
+            job_status(j, 503, "the session store is full (every session is in use)");
+            return 0;
+        }
+        e = calloc(1, sizeof *e + n + 1);
+        if (!e) {
+            pthread_mutex_unlock(&s->slock);
+            job_status(j, 503, "out of memory");
+            return 0;
+        }
+        memcpy(e->id, j->id, n + 1);
+        e->idlen = n;
+        e->hash = h;
+        e->hnext = *bucket_of(s, h);
+        *bucket_of(s, h) = e;
+        e->last = sr_now();
+        e->bytes = entry_bytes(e);
+        s->bytes += e->bytes;
+        lru_push_head(s, e);
+        if (++s->n_sessions > (int64_t)s->tcap)
+            grow_table(s);
+    }
+    e->busy = 1;
+    lru_unlink(s, e);
+    lru_push_head(s, e);
+    pthread_mutex_unlock(&s->slock);
+    j->e = e;
+    enqueue(s, j);
+    return 1;
+}
+
+/* Gives back the entry of a finished job: to the first request waiting for
+ * it (appended to *ready, to be queued), or to the store. DELETEs waiting for
+ * it are done here (appended to *answered). Called with the store lock held. */
+static void release_locked(sr_server *s, srv_entry *e, srv_job ***ready, srv_job ***answered)
+{
+    double now = sr_now();
+    for (;;) {
+        srv_job *w = e->wait_head;
+        if (!w)
+            break;
+        e->wait_head = w->next;
+        if (!e->wait_head)
+            e->wait_tail = NULL;
+        w->next = NULL;
+        if (w->kind == SRV_JOB_DELETE) {
+            if (!e->s)
+                job_status(w, 404, "");
+            entry_clear(e);
+            **answered = w;
+            *answered = &w->next;
+            continue;
+        }
+        if (w->kind == SRV_JOB_RECS && !e->s) {
+            job_status(w, 404, "");
+            **answered = w;
+            *answered = &w->next;
+            continue;
+        }
+        w->e = e; /* stays busy: handed over */
+        **ready = w;
+        *ready = &w->next;
+        size_t b = entry_bytes(e);
+        s->bytes += b - e->bytes;
+        e->bytes = b;
+        e->last = now;
+        return;
+    }
+    e->busy = 0;
+    if (!e->s) { /* deleted, or never got a session (failed request) */
+        drop_entry(s, e);
+    } else {
+        size_t b = entry_bytes(e);
+        s->bytes += b - e->bytes;
+        e->bytes = b;
+        e->last = now;
+    }
+    pthread_cond_broadcast(&s->scond);
+}
+
 int64_t sr_server_sessions(const sr_server *s, size_t *bytes)
 {
     sr_server *w = (sr_server *)s;
@@ -328,25 +482,6 @@ static sr_session *migrate(sr_scorer *ws, const srv_model *fromh, const sr_sessi
 
 /* ---- micro-batching ------------------------------------------------------------------- */
 
-void srv_submit(sr_server *s, srv_job *j)
-{
-    pthread_cond_init(&j->cv, NULL);
-    j->done = 0;
-    j->next = NULL;
-    pthread_mutex_lock(&s->qlock);
-    if (s->qtail)
-        s->qtail->next = j;
-    else
-        s->qhead = j;
-    s->qtail = j;
-    s->qlen++;
-    pthread_cond_signal(&s->qcond);
-    while (!j->done)
-        pthread_cond_wait(&j->cv, &s->qlock);
-    pthread_mutex_unlock(&s->qlock);
-    pthread_cond_destroy(&j->cv);
-}
-
 typedef struct srv_worker {
     sr_server *s;
     srv_model *mh;         /* model of the scorer */
@@ -360,11 +495,7 @@ typedef struct srv_worker {
     pthread_t thread;
 } worker;
 
-static void fail(srv_job *j, int status, const char *msg)
-{
-    j->status = status;
-    snprintf(j->error, sizeof j->error, "%s", msg);
-}
+static void fail(srv_job *j, int status, const char *msg) { job_status(j, status, msg); }
 
 static int worker_use_model(worker *w, srv_model *mh)
 {
@@ -433,6 +564,10 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
                     fail(j, 503, "out of memory moving the session to the new model");
                     continue;
                 }
+            }
+            if (!e->s && j->kind == SRV_JOB_RECS) { /* deleted while it waited */
+                fail(j, 404, "");
+                continue;
             }
             if (!e->s) {
                 e->s = sr_session_new(m);
@@ -506,6 +641,35 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
     atomic_fetch_add(&s->batch_rows, (uint64_t)nj);
 }
 
+/* Answers a batch's jobs: hands each session to the request waiting for it
+ * (queued for the next batch) or back to the store, then the answers. */
+static void finish_batch(sr_server *s, srv_job **jobs, int nj)
+{
+    srv_job *ready = NULL, **rtail = &ready, *answered = NULL, **atail = &answered;
+    pthread_mutex_lock(&s->slock);
+    for (int i = 0; i < nj; i++)
+        if (jobs[i]->e)
+            release_locked(s, jobs[i]->e, &rtail, &atail);
+    pthread_mutex_unlock(&s->slock);
+    if (ready) {
+        pthread_mutex_lock(&s->qlock);
+        for (srv_job *j = ready, *nx; j; j = nx) {
+            nx = j->next;
+            enqueue_locked(s, j);
+        }
+        pthread_cond_signal(&s->qcond);
+        pthread_mutex_unlock(&s->qlock);
+    }
+    for (int i = 0; i < nj; i++) {
+        jobs[i]->e = NULL;
+        srv_answer_job(s, jobs[i]);
+    }
+    for (srv_job *j = answered, *nx; j; j = nx) {
+        nx = j->next;
+        srv_answer_job(s, j);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -551,11 +715,8 @@ static void *worker_main(void *arg)
             pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
         run_batch(w, jobs, nj);
+        finish_batch(s, jobs, nj); /* may queue jobs that waited for these sessions */
         pthread_mutex_lock(&s->qlock);
-        for (int i = 0; i < nj; i++) {
-            jobs[i]->done = 1;
-            pthread_cond_signal(&jobs[i]->cv);
-        }
     }
     pthread_mutex_unlock(&s->qlock);
     free(jobs);

@@ -28,12 +28,17 @@ srv_model *srv_model_ref(srv_model *h);
 void srv_model_unref(srv_model *h);     /* NULL is a no-op */
 srv_model *srv_current_model(sr_server *s);
 
+struct srv_job;
+
 /* One session in the store. While `busy`, the request holding it owns e->s
- * and e->mh; everything else is under the store lock. */
+ * and e->mh; everything else is under the store lock. Requests for a busy
+ * session wait in its `waiters` list (no thread waits): the holder's release
+ * hands the session to the first of them. */
 typedef struct srv_entry {
     struct srv_entry *hnext, *prev, *next;   /* hash chain; LRU list (head = newest) */
     sr_session *s;            /* NULL until the first batch creates it */
     srv_model *mh;            /* model of s */
+    struct srv_job *wait_head, *wait_tail;   /* requests waiting for it, in arrival order */
     double last;              /* sr_now() of the last use */
     size_t bytes;             /* what this entry counts in sr_server.bytes */
     int busy;
@@ -42,22 +47,26 @@ typedef struct srv_entry {
     char id[];
 } srv_entry;
 
-/* Takes the session `id` for the calling request (waits while another
- * request holds it); creates it when absent and `create` (evicting the least
- * recently used idle sessions beyond max_sessions). NULL: absent, or no room
- * (every session busy) or out of memory when creating. */
+/* Takes the session `id` for the calling thread (waits while a request holds
+ * it); creates it when absent and `create` (evicting the least recently used
+ * idle sessions beyond max_sessions). NULL: absent, or no room (every session
+ * busy) or out of memory when creating. Used where no request is in flight
+ * (snapshot restore); requests go through srv_start_job. */
 srv_entry *srv_acquire(sr_server *s, const char *id, int create, int *created);
-/* Gives it back; `drop` deletes it. */
+/* Gives it back; `drop` deletes it. Only for entries without waiters. */
 void srv_release(sr_server *s, srv_entry *e, int drop);
 
-enum { SRV_JOB_CLICK, SRV_JOB_RECS, SRV_JOB_STATELESS };
+enum { SRV_JOB_CLICK, SRV_JOB_RECS, SRV_JOB_STATELESS, SRV_JOB_DELETE };
 
-/* A request waiting for a batch. Items are the request's texts; results are
- * filled by the worker (status 200, or an error status and message). */
+/* A request from its parse to its answer. Items are the request's texts;
+ * results are filled by the worker (status 200, or an error status and
+ * message). Heap-allocated; freed once answered. */
 typedef struct srv_job {
-    int kind;
-    srv_entry *e;             /* CLICK, RECS */
-    const char *const *items; /* (n_items) item texts to feed, in order */
+    int kind, ep;
+    double t0;                /* sr_now() when the request came in */
+    char id[SRV_MAX_ID + 1];  /* CLICK, RECS, DELETE: the session id */
+    srv_entry *e;             /* CLICK, RECS: the session, held (busy) */
+    char **items;             /* (n_items) owned item texts to feed, in order */
     int n_items;
     int k, exclude_seen;
     /* results */
@@ -71,13 +80,23 @@ typedef struct srv_job {
     int64_t session_clicks;
     /* queue */
     sr_session *tmp;          /* STATELESS: the worker's temporary session */
-    struct srv_job *next;
-    int done;
-    pthread_cond_t cv;
+    struct srv_job *next;     /* in the batch queue or an entry's waiters */
+    /* the answer: written to *out, then done(arg) */
+    sr_http_response *out;
+    sr_server_done_fn done;
+    void *arg;
 } srv_job;
 
-/* Queues the job and returns when a worker has scored it. */
-void srv_submit(sr_server *s, srv_job *j);
+/* Starts a job: 1 when it waits for a batch (the worker answers it), 0 when
+ * it was answered here (DELETE of an idle or absent session, RECS of an absent
+ * one, no room: j->status and j->error say how; the caller answers). */
+int srv_start_job(sr_server *s, srv_job *j);
+/* Builds j's response into *j->out, records the metrics, calls j->done and
+ * frees j (serve_http.c). */
+void srv_answer_job(sr_server *s, srv_job *j);
+void srv_job_free(srv_job *j);
+/* Records one answered request in the metrics. */
+void srv_count(sr_server *s, int ep, double t0, const sr_http_response *out);
 
 /* Item ids as text <-> the model's dense index (-1: unknown or malformed). */
 int32_t srv_item_index(const sr_model *m, const char *text);
@@ -99,7 +118,7 @@ struct sr_server {
     atomic_uint_fast64_t reloads, reload_failures;
     /* session store */
     pthread_mutex_t slock;
-    pthread_cond_t scond;     /* a busy session was released */
+    pthread_cond_t scond;     /* a busy session was released (srv_acquire) */
     srv_entry **table;
     size_t tcap;              /* power of two */
     srv_entry *lru_head, *lru_tail;

@@ -244,73 +244,79 @@ static json_t *unknown_array(const srv_job *j)
     return arr;
 }
 
-/* Runs a job through the batch queue; 0, or -1 with an error response. */
-static int run_job(sr_server *s, srv_job *j, sr_http_response *out)
+void srv_job_free(srv_job *j)
 {
+    if (!j)
+        return;
+    for (int i = 0; i < j->n_items; i++)
+        free(j->items[i]);
+    free(j->items);
+    free(j->unknown);
+    free(j->rec_ids);
+    free(j->rec_score);
+    free(j);
+}
+
+/* A job for a batched endpoint, taking over a's items; NULL (and a 503
+ * response) when out of memory. */
+static srv_job *new_job(int kind, const char *id, req_args *a, sr_http_response *out)
+{
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        reply_error(out, 503, "out of memory");
+        return NULL;
+    }
+    j->kind = kind;
+    j->status = 200;
+    if (id)
+        snprintf(j->id, sizeof j->id, "%s", id);
+    j->items = a->items;
+    j->n_items = a->n_items;
+    a->items = NULL;
+    a->n_items = 0;
+    j->k = a->k;
+    j->exclude_seen = a->exclude_seen;
     j->unknown = malloc((size_t)(j->n_items ? j->n_items : 1) * sizeof *j->unknown);
     j->rec_ids = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_ids);
     j->rec_score = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_score);
     if (!j->unknown || !j->rec_ids || !j->rec_score) {
+        srv_job_free(j);
         reply_error(out, 503, "out of memory");
-        return -1;
+        return NULL;
     }
-    srv_submit(s, j);
+    return j;
+}
+
+void srv_answer_job(sr_server *s, srv_job *j)
+{
+    sr_http_response *out = j->out;
     if (j->status != 200) {
-        reply_error(out, j->status, "%s", j->error);
-        return -1;
+        if (j->status == 404 && !j->error[0])
+            reply_error(out, 404, j->kind == SRV_JOB_DELETE
+                                      ? "no session '%s'"
+                                      : "no session '%s' (never clicked, deleted, evicted or "
+                                        "expired)", j->id);
+        else
+            reply_error(out, j->status, "%s", j->error);
+    } else if (j->kind == SRV_JOB_CLICK) {
+        reply_json(out, 200, json_pack("{s:s,s:I,s:o,s:o}", "session", j->id, "clicks",
+                                       (json_int_t)j->session_clicks, "items", rec_array(j),
+                                       "unknown", unknown_array(j)));
+    } else if (j->kind == SRV_JOB_RECS) {
+        reply_json(out, 200, json_pack("{s:s,s:I,s:o}", "session", j->id, "clicks",
+                                       (json_int_t)j->session_clicks, "items", rec_array(j)));
+    } else if (j->kind == SRV_JOB_STATELESS) {
+        reply_json(out, 200, json_pack("{s:o,s:o}", "items", rec_array(j), "unknown",
+                                       unknown_array(j)));
+    } else {
+        reply_json(out, 200, json_pack("{s:s,s:b}", "session", j->id, "deleted", 1));
     }
-    return 0;
-}
-
-static void job_free(srv_job *j)
-{
-    free(j->unknown);
-    free(j->rec_ids);
-    free(j->rec_score);
-}
-
-static void do_clicks(sr_server *s, const char *id, req_args *a, sr_http_response *out)
-{
-    int created;
-    srv_entry *e = srv_acquire(s, id, 1, &created);
-    if (!e) {
-        reply_error(out, 503, "the session store is full (every session is in use)");
-        return;
-    }
-    srv_job j = {.kind = SRV_JOB_CLICK, .e = e, .items = (const char *const *)a->items,
-                 .n_items = a->n_items, .k = a->k, .exclude_seen = a->exclude_seen};
-    if (run_job(s, &j, out) == 0)
-        reply_json(out, 200, json_pack("{s:s,s:I,s:o,s:o}", "session", id, "clicks",
-                                       (json_int_t)j.session_clicks, "items", rec_array(&j),
-                                       "unknown", unknown_array(&j)));
-    srv_release(s, e, 0);
-    job_free(&j);
-}
-
-static void do_recs(sr_server *s, const char *id, req_args *a, sr_http_response *out)
-{
-    int created;
-    srv_entry *e = srv_acquire(s, id, 0, &created);
-    if (!e) {
-        reply_error(out, 404, "no session '%s' (never clicked, deleted, evicted or expired)", id);
-        return;
-    }
-    srv_job j = {.kind = SRV_JOB_RECS, .e = e, .k = a->k, .exclude_seen = a->exclude_seen};
-    if (run_job(s, &j, out) == 0)
-        reply_json(out, 200, json_pack("{s:s,s:I,s:o}", "session", id, "clicks",
-                                       (json_int_t)j.session_clicks, "items", rec_array(&j)));
-    srv_release(s, e, 0);
-    job_free(&j);
-}
-
-static void do_recommend(sr_server *s, req_args *a, sr_http_response *out)
-{
-    srv_job j = {.kind = SRV_JOB_STATELESS, .items = (const char *const *)a->items,
-                 .n_items = a->n_items, .k = a->k, .exclude_seen = a->exclude_seen};
-    if (run_job(s, &j, out) == 0)
-        reply_json(out, 200, json_pack("{s:o,s:o}", "items", rec_array(&j), "unknown",
-                                       unknown_array(&j)));
-    job_free(&j);
+    srv_count(s, j->ep, j->t0, out);
+    sr_server_done_fn done = j->done;
+    void *arg = j->arg;
+    srv_job_free(j);
+    if (done)
+        done(arg);
 }
 
 /* ---- the others ------------------------------------------------------------------------ */
@@ -464,7 +470,8 @@ static int method_is(const sr_http_request *rq, const char *m)
     return rq->method && !strcmp(rq->method, m);
 }
 
-static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out)
+/* Routes a request: answers it in *out, or returns in *job the job to start. */
+static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out, srv_job **job)
 {
     const char *p = rq->path ? rq->path : "";
     req_args a = {.k = 20};
@@ -484,7 +491,7 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out)
         if (!method_is(rq, "POST"))
             reply_error(out, 405, "%s takes POST", p);
         else if (parse_query(s, rq, &a, out) == 0 && parse_body(s, rq, 0, &a, out) == 0)
-            do_recommend(s, &a, out);
+            *job = new_job(SRV_JOB_STATELESS, NULL, &a, out);
         args_free(&a);
         return ep;
     }
@@ -528,34 +535,18 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out)
         return ep;
     }
     if (ep == SRV_EP_DELETE) {
-        int created;
-        srv_entry *e = srv_acquire(s, idz, 0, &created);
-        if (!e) {
-            reply_error(out, 404, "no session '%s'", idz);
-        } else {
-            srv_release(s, e, 1);
-            reply_json(out, 200, json_pack("{s:s,s:b}", "session", idz, "deleted", 1));
-        }
+        *job = new_job(SRV_JOB_DELETE, idz, &a, out);
         return ep;
     }
     if (parse_query(s, rq, &a, out) == 0 &&
-        (ep == SRV_EP_RECS || parse_body(s, rq, 1, &a, out) == 0)) {
-        if (ep == SRV_EP_CLICKS)
-            do_clicks(s, idz, &a, out);
-        else
-            do_recs(s, idz, &a, out);
-    }
+        (ep == SRV_EP_RECS || parse_body(s, rq, 1, &a, out) == 0))
+        *job = new_job(ep == SRV_EP_CLICKS ? SRV_JOB_CLICK : SRV_JOB_RECS, idz, &a, out);
     args_free(&a);
     return ep;
 }
 
-void sr_server_handle(sr_server *s, const sr_http_request *rq, sr_http_response *out)
+void srv_count(sr_server *s, int ep, double t0, const sr_http_response *out)
 {
-    double t0 = sr_now();
-    memset(out, 0, sizeof *out);
-    int ep = route(s, rq, out);
-    if (!out->body && out->status != 503)
-        set_body(out, 503, JSON_TYPE, NULL);
     double dt = sr_now() - t0;
     atomic_fetch_add(&s->requests[ep], 1);
     if (out->status >= 400)
@@ -565,4 +556,59 @@ void sr_server_handle(sr_server *s, const sr_http_request *rq, sr_http_response 
         bi++;
     atomic_fetch_add(&s->lat_bucket[bi], 1);
     atomic_fetch_add(&s->lat_sum_us, (uint64_t)(dt * 1e6));
+}
+
+int sr_server_start(sr_server *s, const sr_http_request *rq, sr_http_response *out,
+                    sr_server_done_fn done, void *arg)
+{
+    double t0 = sr_now();
+    memset(out, 0, sizeof *out);
+    srv_job *j = NULL;
+    int ep = route(s, rq, out, &j);
+    if (j) {
+        j->ep = ep;
+        j->t0 = t0;
+        j->out = out;
+        j->done = done;
+        j->arg = arg;
+        if (srv_start_job(s, j))
+            return 1; /* a worker answers it */
+        j->done = NULL;
+        srv_answer_job(s, j);
+        return 0;
+    }
+    if (!out->body && out->status != 503)
+        set_body(out, 503, JSON_TYPE, NULL);
+    srv_count(s, ep, t0, out);
+    return 0;
+}
+
+typedef struct handle_wait {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done;
+} handle_wait;
+
+static void handle_done(void *arg)
+{
+    handle_wait *w = arg;
+    pthread_mutex_lock(&w->m);
+    w->done = 1;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
+}
+
+void sr_server_handle(sr_server *s, const sr_http_request *rq, sr_http_response *out)
+{
+    handle_wait w = {.done = 0};
+    pthread_mutex_init(&w.m, NULL);
+    pthread_cond_init(&w.c, NULL);
+    if (sr_server_start(s, rq, out, handle_done, &w)) {
+        pthread_mutex_lock(&w.m);
+        while (!w.done)
+            pthread_cond_wait(&w.c, &w.m);
+        pthread_mutex_unlock(&w.m);
+    }
+    pthread_cond_destroy(&w.c);
+    pthread_mutex_destroy(&w.m);
 }
