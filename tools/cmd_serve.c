@@ -1,7 +1,9 @@
 /*
  * cmd_serve.c - 'sessrec serve MODEL': the HTTP recommendation server. Parses
- * options, owns the sockets (libmicrohttpd, one thread per connection), hands
- * each request to the library's sr_server_handle, logs, and turns signals into
+ * options, owns the sockets (libmicrohttpd: one epoll thread, or a few, for all
+ * connections), hands each request to the library's sr_server_start (a request
+ * waiting for its batch suspends its connection and holds no thread; the
+ * batching thread resumes it), logs, and turns signals into
  * actions: SIGHUP reloads the model, SIGTERM/SIGINT stop gracefully (and write
  * the snapshot). Everything else (routing, JSON, sessions, batching, metrics)
  * is the library's (src/serve/).
@@ -16,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,6 +50,7 @@ static void usage(FILE *f)
         "  --batch-wait-us US   microseconds a batch waits to fill up (0: no waiting; what\n"
         "                       arrives while a batch is scored forms the next one)\n"
         "  --workers N          batching threads (1)\n"
+        "  --http-threads N     threads running the HTTP event loop (1)\n"
         "  --max-body BYTES     request body limit (65536)\n"
         "  --max-items N        items in one request (1000)\n"
         "  --max-k N            largest k (1000)\n"
@@ -71,6 +75,8 @@ typedef struct serve_ctx {
     sr_server *srv;
     size_t max_body;
     int log_level;
+    atomic_int pending;       /* requests started and not yet done: the batching
+                                 thread may still resume their connection */
 } serve_ctx;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,10 +102,22 @@ static void logf_(const char *fmt, ...)
 
 /* ---- libmicrohttpd glue ---------------------------------------------------------- */
 
+/* One request of a connection. A request waiting for its batch goes
+ * PENDING -> (SUSPENDED and DONE in either order): whichever of the access
+ * handler (after suspending) and the batching thread (after writing `out`)
+ * comes second resumes the connection, and the handler, called again, sends
+ * `out`. */
+enum { REQ_NEW, REQ_PENDING, REQ_SUSPENDED, REQ_DONE };
+
 typedef struct conn_req {
     char *body;
     size_t len, cap;
     int too_big;
+    serve_ctx *ctx;
+    struct MHD_Connection *c;
+    atomic_int state;
+    struct timespec t0;
+    sr_http_response out;
 } conn_req;
 
 #define MAX_QUERY 32
@@ -138,6 +156,16 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
     return ok;
 }
 
+/* Called by the batching thread once cr->out holds the answer. */
+static void on_done(void *arg)
+{
+    conn_req *cr = arg;
+    serve_ctx *ctx = cr->ctx;
+    if (atomic_exchange(&cr->state, REQ_DONE) == REQ_SUSPENDED)
+        MHD_resume_connection(cr->c);
+    atomic_fetch_sub(&ctx->pending, 1); /* cr and c are not touched after this */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -149,6 +177,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cr = calloc(1, sizeof *cr);
         if (!cr)
             return MHD_NO;
+        cr->ctx = ctx;
+        atomic_init(&cr->state, REQ_NEW);
         *con_cls = cr;
         return MHD_YES;
     }
@@ -173,34 +203,50 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cr->len += n;
         return MHD_YES;
     }
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    sr_http_response out = {0};
-    if (cr->too_big) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "{\"error\":\"request body over %zu bytes\"}", ctx->max_body);
-        out.status = 413;
-        out.content_type = "application/json";
-        out.body = strdup(msg);
-        out.body_len = out.body ? strlen(out.body) : 0;
-    } else {
-        query_acc q = {.n = 0};
-        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_it, &q);
-        sr_http_request rq = {.method = method, .path = url, .query = q.kv, .n_query = q.n,
-                              .body = cr->body, .body_len = cr->len,
-                              .authorization = MHD_lookup_connection_value(
-                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
-        if (q.overflow) {
-            out.status = 400;
-            out.content_type = "application/json";
-            out.body = strdup("{\"error\":\"too many query parameters\"}");
-            out.body_len = out.body ? strlen(out.body) : 0;
+    if (atomic_load(&cr->state) == REQ_NEW) {
+        clock_gettime(CLOCK_MONOTONIC, &cr->t0);
+        sr_http_response *out = &cr->out;
+        if (cr->too_big) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "{\"error\":\"request body over %zu bytes\"}", ctx->max_body);
+            out->status = 413;
+            out->content_type = "application/json";
+            out->body = strdup(msg);
+            out->body_len = out->body ? strlen(out->body) : 0;
         } else {
-            sr_server_handle(ctx->srv, &rq, &out);
+            query_acc q = {.n = 0};
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_it, &q);
+            sr_http_request rq = {.method = method, .path = url, .query = q.kv, .n_query = q.n,
+                                  .body = cr->body, .body_len = cr->len,
+                                  .authorization = MHD_lookup_connection_value(
+                                      c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+            if (q.overflow) {
+                out->status = 400;
+                out->content_type = "application/json";
+                out->body = strdup("{\"error\":\"too many query parameters\"}");
+                out->body_len = out->body ? strlen(out->body) : 0;
+            } else {
+                cr->c = c;
+                atomic_store(&cr->state, REQ_PENDING);
+                atomic_fetch_add(&ctx->pending, 1);
+                if (sr_server_start(ctx->srv, &rq, out, on_done, cr)) {
+                    /* waits for its batch: the connection holds no thread meanwhile */
+                    MHD_suspend_connection(c);
+                    if (atomic_exchange(&cr->state, REQ_SUSPENDED) == REQ_DONE)
+                        MHD_resume_connection(c); /* the batch was quicker */
+                    return MHD_YES;
+                }
+                atomic_fetch_sub(&ctx->pending, 1);
+            }
         }
     }
+    /* answered: now, or by the batching thread (then we were resumed) */
+    atomic_store(&cr->state, REQ_NEW);
+    sr_http_response out = cr->out;
+    memset(&cr->out, 0, sizeof cr->out);
+    struct timespec b;
     clock_gettime(CLOCK_MONOTONIC, &b);
-    double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) * 1e-6;
+    double ms = (double)(b.tv_sec - cr->t0.tv_sec) * 1e3 + (double)(b.tv_nsec - cr->t0.tv_nsec) * 1e-6;
     if (ctx->log_level >= LOG_DEBUG || out.status >= 500)
         logf_("%s %s %d %.3f ms%s%.*s", method, url, out.status, ms,
               out.status >= 500 ? " " : "", out.status >= 500 ? (int)out.body_len : 0,
@@ -219,6 +265,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn_req *cr = *con_cls;
     if (cr) {
         free(cr->body);
+        free(cr->out.body); /* an answer never sent (connection closed) */
         free(cr);
         *con_cls = NULL;
     }
@@ -254,12 +301,12 @@ int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
     sr_server_opts so = sr_server_default_opts();
-    int port = 8080, max_conn = 1024, timeout = 10, log_level = LOG_ERROR;
+    int port = 8080, max_conn = 1024, timeout = 10, log_level = LOG_ERROR, http_threads = 1;
     int64_t i64;
     double dv;
     const char *bind_addr = "127.0.0.1", *port_file = NULL;
     enum { O_PORT = 256, O_BIND, O_PORTFILE, O_MAXSESS, O_TTL, O_SNAP, O_BMAX, O_BWAIT,
-           O_WORKERS, O_BODY, O_ITEMS, O_K, O_CONN, O_TIMEOUT, O_TOKEN, O_LOG };
+           O_WORKERS, O_BODY, O_ITEMS, O_K, O_CONN, O_TIMEOUT, O_TOKEN, O_LOG, O_HTTP };
     static const struct option lo[] = {
         {"port", required_argument, 0, O_PORT},
         {"bind", required_argument, 0, O_BIND},
@@ -270,6 +317,7 @@ int cmd_serve(int argc, char **argv)
         {"batch-max", required_argument, 0, O_BMAX},
         {"batch-wait-us", required_argument, 0, O_BWAIT},
         {"workers", required_argument, 0, O_WORKERS},
+        {"http-threads", required_argument, 0, O_HTTP},
         {"max-body", required_argument, 0, O_BODY},
         {"max-items", required_argument, 0, O_ITEMS},
         {"max-k", required_argument, 0, O_K},
@@ -299,6 +347,7 @@ int cmd_serve(int argc, char **argv)
             so.batch_wait = dv * 1e-6;
             break;
         case O_WORKERS: bad = cli_int(cmd, "--workers", optarg, 1, 64, &so.workers); break;
+        case O_HTTP: bad = cli_int(cmd, "--http-threads", optarg, 1, 64, &http_threads); break;
         case O_BODY:
             bad = cli_int64(cmd, "--max-body", optarg, 16, INT64_C(1) << 30, &i64);
             so.max_body = (size_t)i64;
@@ -362,12 +411,14 @@ int cmd_serve(int argc, char **argv)
     sr_server *srv;
     if (sr_server_new(&so, &srv, &err) != SR_OK)
         return cli_fail_err(cmd, &err);
-    serve_ctx ctx = {srv, so.max_body, log_level};
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    serve_ctx ctx = {srv, so.max_body, log_level, 0};
+    /* an event loop (epoll where there is one) for all connections; a request
+     * waiting for its batch suspends its connection instead of holding a thread */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, &ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        &ctx, MHD_OPTION_SOCK_ADDR, &ss,
+        &ctx, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)http_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &ctx,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
@@ -416,6 +467,12 @@ int cmd_serve(int argc, char **argv)
         if (!ci || ci->num_connections == 0)
             break;
         struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    /* a request still in a batch resumes its connection when done: the daemon
+     * must outlive that (the batching thread answers every request it holds) */
+    while (atomic_load(&ctx.pending) > 0) {
+        struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(d);
