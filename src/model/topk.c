@@ -42,23 +42,39 @@ int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val)
         k = (int)n;
     /* The heap lives in idx (k). Most items lose against the root at once. */
     int m = 0;
-    for (int64_t j = 0; j < n; j++) {
+    int64_t j = 0;
+    for (; j < n && m < k; j++) {
         if (isnan(scores[j]))
             continue;
-        if (m < k) {
-            int i = m++;
-            idx[i] = (int32_t)j;
-            while (i > 0 && better(scores, idx[(i - 1) / 2], idx[i])) {
-                int p = (i - 1) / 2;
-                int32_t t = idx[p];
-                idx[p] = idx[i];
-                idx[i] = t;
-                i = p;
-            }
-        } else if (better(scores, (int32_t)j, idx[0])) {
-            idx[0] = (int32_t)j;
-            sift_down(scores, idx, m, 0);
+        int i = m++;
+        idx[i] = (int32_t)j;
+        while (i > 0 && better(scores, idx[(i - 1) / 2], idx[i])) {
+            int p = (i - 1) / 2;
+            int32_t t = idx[p];
+            idx[p] = idx[i];
+            idx[i] = t;
+            i = p;
         }
+    }
+    /* Full: item j enters when better than the root. Every kept index is below
+     * j, so on an equal score the root wins and "better" is just s[j] > th,
+     * which a NaN never is. Blocks whose largest score is not above th (most
+     * of them) are passed over with one vectorisable max. */
+    float th = m ? scores[idx[0]] : 0.0f;
+    enum { BLK = 32 };
+    while (m == k && j < n) {
+        int64_t end = n - j < BLK ? n : j + BLK;
+        float mx = th;
+        for (int64_t t = j; t < end; t++)
+            mx = scores[t] > mx ? scores[t] : mx;
+        if (mx > th)
+            for (int64_t t = j; t < end; t++)
+                if (scores[t] > th) {
+                    idx[0] = (int32_t)t;
+                    sift_down(scores, idx, m, 0);
+                    th = scores[idx[0]];
+                }
+        j = end;
     }
     /* Heap sort: move the worst to the end repeatedly -> best first. */
     for (int end = m - 1; end > 0; end--) {
