@@ -422,6 +422,9 @@ int cmd_serve(int argc, char **argv)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &ctx,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        /* per-connection pool for headers and buffers, cleared for every
+         * request: 32 KiB by default, a measurable memset per click */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
         MHD_OPTION_END);
     if (!d) {
         sr_server_free(srv);

@@ -225,13 +225,21 @@ done:
 
 /* ---- the batched endpoints ----------------------------------------------------------------- */
 
+/* The recommendations as [{"item": ..., "score": ...}, ...]. Keys are
+ * literals (set unchecked); no json_pack format parsing: this runs for every
+ * answered click. */
 static json_t *rec_array(const srv_job *j)
 {
     json_t *arr = json_array();
     for (int i = 0; arr && i < j->n_rec; i++) {
         double sc = j->rec_score[i];
-        json_array_append_new(arr, json_pack("{s:s,s:o}", "item", j->rec_ids[i], "score",
-                                             isfinite(sc) ? json_real(sc) : json_null()));
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o) != 0 ||
+            json_object_set_new_nocheck(o, "item", json_string(j->rec_ids[i])) != 0 ||
+            json_object_set_new_nocheck(o, "score", isfinite(sc) ? json_real(sc) : json_null()) != 0) {
+            json_decref(arr);
+            return NULL; /* json_pack of the answer fails on NULL: 503 */
+        }
     }
     return arr;
 }
