@@ -59,7 +59,7 @@ block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const fl
         v8f w0, w1;
         LOAD8(w0, p + (size_t)k * IB);
         LOAD8(w1, p + (size_t)k * IB + 8);
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__AVX__)
         /* keep the panel's two vectors in registers: otherwise the compiler
          * folds the loads into every row's FMA (2R loads instead of 2 per k,
          * load-bound; 1.3-1.5x slower measured at 16-64 rows) */
