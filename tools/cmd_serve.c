@@ -77,6 +77,7 @@ typedef struct serve_ctx {
     int log_level;
     atomic_int pending;       /* requests started and not yet done: the batching
                                  thread may still resume their connection */
+    atomic_int stopping;      /* set at shutdown: no request starts any more */
 } serve_ctx;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -228,7 +229,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             } else {
                 cr->c = c;
                 atomic_store(&cr->state, REQ_PENDING);
+                /* counted before `stopping` is read (both sequentially
+                 * consistent): shutdown sets stopping, then waits for pending */
                 atomic_fetch_add(&ctx->pending, 1);
+                if (atomic_load(&ctx->stopping)) {
+                    atomic_fetch_sub(&ctx->pending, 1);
+                    return MHD_NO; /* shutting down: close the connection */
+                }
                 if (sr_server_start(ctx->srv, &rq, out, on_done, cr)) {
                     /* waits for its batch: the connection holds no thread meanwhile */
                     MHD_suspend_connection(c);
@@ -411,7 +418,7 @@ int cmd_serve(int argc, char **argv)
     sr_server *srv;
     if (sr_server_new(&so, &srv, &err) != SR_OK)
         return cli_fail_err(cmd, &err);
-    serve_ctx ctx = {srv, so.max_body, log_level, 0};
+    serve_ctx ctx = {srv, so.max_body, log_level, 0, 0};
     /* an event loop (epoll where there is one) for all connections; a request
      * waiting for its batch suspends its connection instead of holding a thread */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
@@ -474,6 +481,7 @@ int cmd_serve(int argc, char **argv)
     }
     /* a request still in a batch resumes its connection when done: the daemon
      * must outlive that (the batching thread answers every request it holds) */
+    atomic_store(&ctx.stopping, 1);
     while (atomic_load(&ctx.pending) > 0) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
