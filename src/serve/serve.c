@@ -651,12 +651,17 @@ static void finish_batch(sr_server *s, srv_job **jobs, int nj)
         if (jobs[i]->e)
             release_locked(s, jobs[i]->e, &rtail, &atail);
     pthread_mutex_unlock(&s->slock);
-    if (ready) {
+    if (ready) { /* they waited a batch already: first in the next one */
+        int n = 0;
+        srv_job *last = ready;
+        for (srv_job *j = ready; j; j = j->next, n++)
+            last = j;
         pthread_mutex_lock(&s->qlock);
-        for (srv_job *j = ready, *nx; j; j = nx) {
-            nx = j->next;
-            enqueue_locked(s, j);
-        }
+        last->next = s->qhead;
+        s->qhead = ready;
+        if (!s->qtail)
+            s->qtail = last;
+        s->qlen += n;
         pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
     }
