@@ -435,6 +435,67 @@ def test_lru_and_ttl():
         check(s.stop() == 0, "clean exit")
 
 
+def test_same_session_concurrent():
+    """Requests on one session from many connections at once: each waits its turn in the
+    session's queue (no thread blocks), none is lost, each sees the clicks before it; a
+    DELETE among them waits its turn too."""
+    s = Server(GRU, "--batch-wait-us", "200")
+    n_threads, per = 12, 15
+    seen, bad = [], []
+    lock = threading.Lock()
+
+    def clicker(t, sid, out):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        for i in range(per):
+            sess = SESSIONS[(t + i) % len(SESSIONS)]
+            c.request("POST", f"/v1/sessions/{sid}/clicks",
+                      body=json.dumps({"item": sess[0], "k": 3}))
+            r = c.getresponse()
+            body = json.loads(r.read())
+            with lock:
+                if r.status == 200:
+                    out.append(body["clicks"])
+                else:
+                    bad.append((r.status, body))
+        c.close()
+
+    def deleter():
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        for _ in range(per):
+            c.request("DELETE", "/v1/sessions/d")
+            r = c.getresponse()
+            r.read()
+            with lock:
+                if r.status not in (200, 404):
+                    bad.append((r.status, "delete"))
+        c.close()
+
+    try:
+        threads = [threading.Thread(target=clicker, args=(t, "shared", seen))
+                   for t in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        check(not bad, f"failures: {bad[:5]}")
+        check(sorted(seen) == list(range(1, n_threads * per + 1)),
+              f"each click saw a distinct count 1..{n_threads * per}: {sorted(seen)[:10]}...")
+        st, r = s.req("GET", "/v1/sessions/shared/recommendations?k=3")
+        check(st == 200 and r["clicks"] == n_threads * per, f"final clicks {st} {r}")
+        other = []
+        threads = [threading.Thread(target=clicker, args=(t, "d", other)) for t in range(4)]
+        threads.append(threading.Thread(target=deleter))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        check(not bad and len(other) == 4 * per, f"with deletes: {bad[:5]}, {len(other)} ok")
+        st, m = s.req("GET", "/metrics")
+        check("sessrec_sessions " in m, "metrics answer")
+    finally:
+        check(s.stop() == 0, "clean exit")
+
+
 def test_slow_client():
     s = Server(GRU, "--timeout", "1")
     try:
@@ -459,7 +520,7 @@ def main():
         setup()
         for t in (test_endpoints, test_errors, test_same_as_recommend, test_reload_swaps_model,
                   test_reload_during_requests, test_snapshot_restart, test_lru_and_ttl,
-                  test_slow_client):
+                  test_same_session_concurrent, test_slow_client):
             run_test(t)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
