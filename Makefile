@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pth
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -pthread
+LDLIBS  += -ljansson -lopenblas -lz -lm -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san
