@@ -259,6 +259,52 @@ void cli_print_algos(FILE *f, int gru4rec)
     }
 }
 
+/* The value `spec` gives to parameter p last (trimmed into out), or 0. */
+static int spec_value(const sr_param_info *p, const char *spec, char *out, size_t n)
+{
+    int found = 0;
+    for (const char *s = spec; s && *s;) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (eq) {
+            const char *a = s, *z = eq;
+            while (a < z && (*a == ' ' || *a == '\t'))
+                a++;
+            while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+                z--;
+            size_t kl = (size_t)(z - a);
+            if ((strlen(p->name) == kl && !strncmp(a, p->name, kl)) ||
+                (p->alias && strlen(p->alias) == kl && !strncmp(a, p->alias, kl))) {
+                const char *v = eq + 1, *ve = s + len;
+                while (v < ve && (*v == ' ' || *v == '\t'))
+                    v++;
+                while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                    ve--;
+                snprintf(out, n, "%.*s", (int)(ve - v), v);
+                found = 1;
+            }
+        }
+        s += len + (end ? 1 : 0);
+    }
+    return found;
+}
+
+void cli_effective_params(const sr_algo_info *a, const char *spec, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < a->n_params && used < n; i++) {
+        char v[256];
+        if (!spec_value(&a->params[i], spec, v, sizeof v))
+            snprintf(v, sizeof v, "%s", a->params[i].def);
+        int w = snprintf(buf + used, n - used, "%s%s=%s", i ? "," : "", a->params[i].name, v);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
 void cli_algo_names(char *buf, size_t n)
 {
     size_t used = 0;

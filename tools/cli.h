@@ -77,6 +77,10 @@ int cli_append_spec(char **acc, const char *piece);
 void cli_print_algo(FILE *f, const sr_algo_info *a);
 /* cli_print_algo of gru4rec (gru4rec=1) or of every other algorithm (0). */
 void cli_print_algos(FILE *f, int gru4rec);
+/* The effective parameters of a baseline as "name=value,..." (every
+ * parameter of its table row: the default, or the last value `spec` gives it
+ * by name or alias; spec is the preset's text and -p's, in order). */
+void cli_effective_params(const sr_algo_info *a, const char *spec, char *buf, size_t n);
 /* "gru4rec, pop, ..." : every algorithm of the table, for help and errors. */
 void cli_algo_names(char *buf, size_t n);
 
