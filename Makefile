@@ -60,6 +60,8 @@ $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+# test_cli compiles tools/cli.c in (its helpers are tested directly)
+$(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:

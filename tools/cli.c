@@ -439,9 +439,8 @@ int cli_json_print(const char *cmd, json_t *obj)
     return rc ? cli_fail(cmd, "cannot write the JSON output") : 0;
 }
 
-int cli_check_skipped(const char *cmd, const char *what, const sr_eval_result *r)
+int cli_check_skipped(const char *cmd, const char *what, int64_t rows, const sr_eval_result *r)
 {
-    int64_t rows = r->n_predictions + r->n_skipped;
     if (r->n_skipped > 0 && r->n_predictions == 0)
         return cli_fail(cmd, "%s: all %lld test rows with an item skipped as unknown to the "
                         "model: no prediction left (is the model trained on this data?)", what,

@@ -65,9 +65,10 @@ int cli_json_print(const char *cmd, json_t *obj);
 /* A json_string of s, or of its bytes with invalid UTF-8 replaced. */
 json_t *cli_json_text(const char *s);
 
-/* The share of test rows skipped as unknown to the model: a warning above 5%,
- * an error when no row is left (returns 1 then; 0 otherwise). */
-int cli_check_skipped(const char *cmd, const char *what, const sr_eval_result *r);
+/* The share of the `rows` test rows skipped as unknown to the model: a
+ * warning above 5%, an error when nothing is left to predict (returns 1
+ * then; 0 otherwise). */
+int cli_check_skipped(const char *cmd, const char *what, int64_t rows, const sr_eval_result *r);
 
 /* Appends "piece" to the heap string *acc with a ',' between parts
  * ("a=1" + "b=2" -> "a=1,b=2"); *acc may be NULL. -1 on out of memory. */

@@ -496,7 +496,7 @@ int cmd_compare(int argc, char **argv)
         } else {
             w->ok = 1;
             if (!warned)
-                cli_check_skipped(CMD, test_path, &w->ev);
+                cli_check_skipped(CMD, test_path, test.n_events, &w->ev);
             warned = 1;
         }
         sr_model_free(m);

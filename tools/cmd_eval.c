@@ -124,7 +124,7 @@ int cmd_eval(int argc, char **argv)
     }
     double per_s = r.seconds > 0 ? (double)r.n_predictions / r.seconds : 0;
 
-    if (cli_check_skipped("eval", test_path, &r)) {
+    if (cli_check_skipped("eval", test_path, test.n_events, &r)) {
         sr_split_free(&test);
         sr_model_free(m);
         return 1;
