@@ -1,6 +1,6 @@
 # sessrec - plain make. Targets:
 #   make            library + command-line program (build/sessrec)
-#   make demo       synth -> prepare -> train -> eval on built-in data
+#   make demo       synth -> prepare -> train -> eval on built-in data (needs only the build tools)
 #   make test       everything: unit tests, sanitizer tests, fuzz smoke runs
 #   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
 #   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
@@ -106,7 +106,7 @@ fuzz: $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # ---- demo and benchmarks ------------------------------------------------------
-demo: deps $(BIN)
+demo: deps-check $(BIN)
 	@SR_BIN=$(BIN) scripts/demo.sh
 
 bench: deps $(BIN) $(BENCH_BIN)
