@@ -190,21 +190,6 @@ const char *cli_grouped(int64_t v, char *buf, size_t n)
     return buf;
 }
 
-void cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* "a|b|c" of a CHOICE parameter, "true|false" of a BOOL, "" otherwise. */
 static void param_values(const sr_param_info *p, char *buf, size_t n)
 {

@@ -48,8 +48,6 @@ const char *cli_grouped(int64_t v, char *buf, size_t n);
  * only the fraction digits needed ("2014-04-07T10:51:09.277Z"); without,
  * whole seconds, rounded down ("2014-04-07T10:51:09Z"). Returns buf. */
 const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction);
-/* Writes s as a JSON string literal (quoted, escaped). */
-void cli_json_str(FILE *f, const char *s);
 /* ---- JSON (jansson; the schema is docs/json.md) ---- */
 /* A JSON number, or null when v is NaN or infinite (JSON has neither): then a
  * warning naming `what` goes to stderr. Never NULL (aborts on out of memory). */

@@ -142,15 +142,22 @@ static int answer(rec_ctx *c, const char *where)
     }
     const int64_t *ids = sr_model_item_ids(c->m);
     if (c->json) {
-        printf("{\"clicks\": [");
-        print_ids(stdout, c->known.v, c->known.n);
-        printf("], \"unknown\": [");
-        print_ids(stdout, c->unknown.v, c->unknown.n);
-        printf("], \"recommendations\": [");
-        for (int i = 0; i < got; i++)
-            printf("%s{\"rank\": %d, \"item\": %lld, \"score\": %.9g}", i ? ", " : "", i + 1,
-                   (long long)ids[c->top[i]], c->topv[i]);
-        printf("]}\n");
+        json_t *j = json_object(), *clicks = json_array(), *unk = json_array(), *recs = json_array();
+        for (size_t i = 0; i < c->known.n; i++)
+            json_array_append_new(clicks, json_integer(c->known.v[i]));
+        for (size_t i = 0; i < c->unknown.n; i++)
+            json_array_append_new(unk, json_integer(c->unknown.v[i]));
+        for (int i = 0; i < got; i++) {
+            json_t *r = json_object();
+            json_object_set_new(r, "rank", json_integer(i + 1));
+            json_object_set_new(r, "item", json_integer(ids[c->top[i]]));
+            json_object_set_new(r, "score", cli_json_real("recommend", "a score", c->topv[i]));
+            json_array_append_new(recs, r);
+        }
+        json_object_set_new(j, "clicks", clicks);
+        json_object_set_new(j, "unknown", unk);
+        json_object_set_new(j, "recommendations", recs);
+        cli_json_print("recommend", j);
     } else {
         for (int i = 0; i < got; i++)
             printf("%d %lld %.6g\n", i + 1, (long long)ids[c->top[i]], c->topv[i]);
