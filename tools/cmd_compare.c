@@ -49,10 +49,10 @@ static void usage(FILE *f)
         "  --cutoffs LIST       cutoffs k of the metrics (default 20)\n"
         "  --ties MODE          conservative (default), standard or median\n",
         names);
-    cli_opts_help(f, cli_threads_option);
-    cli_opts_help(f, cli_common_options);
+    cli_opts_help(f, cli_threads_option, 23);
+    cli_opts_help(f, cli_common_options, 23);
     fputc('\n', f);
-    cli_read_help(f);
+    cli_read_help(f, 23);
     fprintf(f, "\nParameters of each algorithm (defaults in brackets) and its presets:\n");
     cli_print_algos(f, 0);
     cli_print_algos(f, 1);
@@ -467,12 +467,13 @@ int cmd_compare(int argc, char **argv)
         sr_gru_params_format(&gp, w->eff, sizeof w->eff);
     }
     int warned = 0;
+    char gb[32];
     for (int r = 0; r < n_rows; r++) {
         row *w = &rows[r];
         sr_model *m = NULL;
         if (!com.quiet)
-            fprintf(stderr, "compare: training %s (%d/%d) on %lld clicks ...\n", w->algo, r + 1,
-                    n_rows, (long long)train.n_events);
+            fprintf(stderr, "compare: training %s (%d/%d) on %s clicks ...\n", w->algo, r + 1,
+                    n_rows, cli_grouped(train.n_events, gb, sizeof gb));
         double t0 = cli_now();
         sr_status st = train_one(w->algo, w->params, preset, &train, threads, com.quiet, &m,
                                  &err);

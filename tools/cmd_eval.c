@@ -36,10 +36,10 @@ static void usage(FILE *f)
         "                        median        1 + #higher + (#equal - 1) / 2\n"
         "  --batch N           sessions scored in parallel per thread (default 512)\n",
         SR_MAX_CUTOFFS);
-    cli_opts_help(f, cli_threads_option);
-    cli_opts_help(f, cli_common_options);
+    cli_opts_help(f, cli_threads_option, 22);
+    cli_opts_help(f, cli_common_options, 22);
     fputc('\n', f);
-    cli_read_help(f);
+    cli_read_help(f, 22);
     fputs(
         "\n"
         "Recall@k = share of targets ranked <= k; MRR@k = mean of 1/rank (0 beyond k);\n"

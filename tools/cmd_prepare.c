@@ -66,11 +66,11 @@ static void usage(FILE *f)
             "  --valid-days D              validation window, same units; default 0 = none\n"
             "  --dedup                     drop consecutive repeated clicks within a session\n"
             "  --tsv                       also write the GRU4Rec TSV files\n");
-    cli_opts_help(f, cli_threads_option);
-    cli_opts_help(f, cli_common_options);
+    cli_opts_help(f, cli_threads_option, 30);
+    cli_opts_help(f, cli_common_options, 30);
     fprintf(f, "                              (-q: the report on stdout stays; --json: the\n"
                "                              report as one JSON object)\n\n");
-    cli_read_help(f);
+    cli_read_help(f, 30);
     fprintf(f, "\nexample: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
 }
 

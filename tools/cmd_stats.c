@@ -37,10 +37,10 @@ static void usage(FILE *f)
             "                              panel of the long tail); at most %d splits; the\n"
             "                              name must end in .svg\n",
             SR_PLOT_MAX_SPLITS);
-    cli_opts_help(f, cli_threads_option);
-    cli_opts_help(f, cli_common_options);
+    cli_opts_help(f, cli_threads_option, 30);
+    cli_opts_help(f, cli_common_options, 30);
     fprintf(f, "                              (--json: one key per split)\n\n");
-    cli_read_help(f);
+    cli_read_help(f, 30);
     fprintf(f,
             "\n"
             "Quantiles are nearest-rank: of n sorted values, the q-quantile is the one at\n"

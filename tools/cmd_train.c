@@ -47,10 +47,11 @@ static void usage(FILE *f)
         "  --seed S             gru4rec's random seed (overrides seed= from the parameters);\n"
         "                       the same seed and thread count give a bit-identical model file\n",
         names);
-    cli_opts_help(f, cli_threads_option);
-    cli_opts_help(f, cli_common_options);
-    fprintf(f, "                             (--json: one line per epoch, then the result)\n\n");
-    cli_read_help(f);
+    cli_opts_help(f, cli_threads_option, 23);
+    cli_opts_help(f, cli_common_options, 23);
+    fprintf(f, "                       (-q: also no settings, epoch lines or result line;\n"
+               "                       --json: one line per epoch, then the result)\n\n");
+    cli_read_help(f, 23);
     fprintf(f, "\nParameters of each algorithm (the official names; defaults in brackets) and its\n"
                "presets:\n");
     cli_print_algos(f, 1);
@@ -442,9 +443,10 @@ int cmd_train(int argc, char **argv)
         if (!com.quiet && ui.tty && st != SR_OK)
             fprintf(stderr, "\r\033[K");
     } else {
+        char gb[32];
         if (!com.quiet)
-            fprintf(stderr, "train: training %s on %lld clicks ...\n", algo,
-                    (long long)train.n_events);
+            fprintf(stderr, "train: training %s on %s clicks ...\n", algo,
+                    cli_grouped(train.n_events, gb, sizeof gb));
         st = sr_train(algo, &train, preset, bspec, NULL, &model, &err);
         if (st == SR_OK && valid_path) {
             if (!com.quiet)

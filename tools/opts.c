@@ -14,13 +14,13 @@
 
 const cli_opt cli_common_options[] = {
     {"help", 'h', NULL, NULL, "this text"},
-    {"quiet", 'q', NULL, NULL, "print only errors and warnings (no progress)"},
+    {"quiet", 'q', NULL, NULL, "no progress messages (errors and warnings stay)"},
     {"json", 0, NULL, NULL, "print one JSON object (docs/json.md) instead of text"},
     {NULL, 0, NULL, NULL, NULL},
 };
 
 const cli_opt cli_threads_option[] = {
-    {"threads", 0, NULL, "N", "threads (default 0 = all cores); results do not depend on it"},
+    {"threads", 0, NULL, "N", "threads (default 0 = all cores)"},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -52,7 +52,7 @@ static int unknown(const cli_cmd *c, const char *tok)
     return 2;
 }
 
-void cli_opts_help(FILE *f, const cli_opt *t)
+void cli_opts_help(FILE *f, const cli_opt *t, int col)
 {
     for (; t->name; t++) {
         char head[96];
@@ -66,13 +66,18 @@ void cli_opts_help(FILE *f, const cli_opt *t)
         if (t->alias && w >= 0 && (size_t)w < sizeof head)
             snprintf(head + w, sizeof head - (size_t)w, ", -%s%s%s", t->alias, t->arg ? " " : "",
                      t->arg ? t->arg : "");
-        fprintf(f, "  %-26s", head);
-        if (strlen(head) > 26)
-            fprintf(f, "\n  %-26s", "");
+        if (!*t->help) {
+            fprintf(f, "  %s\n", head);
+            continue;
+        }
+        int pad = col - 2;
+        fprintf(f, "  %-*s", pad, head);
+        if ((int)strlen(head) >= pad)
+            fprintf(f, "\n  %-*s", pad, "");
         for (const char *h = t->help; *h; h++) {
             fputc(*h, f);
             if (*h == '\n')
-                fprintf(f, "  %-26s", "");
+                fprintf(f, "  %-*s", pad, "");
         }
         fputc('\n', f);
     }

@@ -48,8 +48,8 @@ extern const cli_opt cli_read_options[];
 /* Applies a row of cli_read_options to *ro; 0, or 1 after printing. */
 struct sr_read_opts;
 int cli_read_opt(const char *cmd, const cli_opt *o, const char *value, struct sr_read_opts *ro);
-/* The group's help text: a heading and one entry per row. */
-void cli_read_help(FILE *f);
+/* The group's help text: a heading and one entry per row (help at column col). */
+void cli_read_help(FILE *f, int col);
 
 /* Is `o` a row of `table` (terminated by a row with a NULL name)? */
 int cli_opt_in(const cli_opt *o, const cli_opt *table);
@@ -84,7 +84,8 @@ int cli_usage_error(const cli_cmd *c, const char *fmt, ...)
 #endif
     ;
 
-/* Prints the rows of a table as help lines ("  --name ARG   help"). */
-void cli_opts_help(FILE *f, const cli_opt *table);
+/* Prints the rows of a table as help lines ("  --name ARG   help"), the help
+ * text starting at column `col` (the command's other help lines' column). */
+void cli_opts_help(FILE *f, const cli_opt *table, int col);
 
 #endif

@@ -15,9 +15,10 @@ const cli_opt cli_read_options[] = {
                              "(SessionId,Timestamp,ItemId,Category), tsv (GRU4Rec,\n"
                              "header naming the columns), diginetica\n"
                              "(train-item-views.csv)"},
-    {"session-key", 0, "sk", "K", "column names of a TSV (default SessionId, ItemId,"},
-    {"item-key", 0, "ik", "K", "Time); -sk/-ik/-tk as in the official run.py"},
-    {"time-key", 0, "tk", "K", ""},
+    {"session-key", 0, "sk", "K", "column of the session ids (default SessionId)"},
+    {"item-key", 0, "ik", "K", "column of the item ids (default ItemId)"},
+    {"time-key", 0, "tk", "K", "column of the times (default Time); -sk/-ik/-tk\n"
+                               "as in the official run.py"},
     {"nrows", 0, NULL, "N", "read only the first N data rows (as pandas' nrows)"},
     {"skip-bad-lines", 0, NULL, NULL, "skip malformed lines (counted and reported) instead\n"
                                       "of failing on the first one"},
@@ -48,8 +49,8 @@ int cli_read_opt(const char *cmd, const cli_opt *o, const char *v, sr_read_opts 
     return 0;
 }
 
-void cli_read_help(FILE *f)
+void cli_read_help(FILE *f, int col)
 {
     fprintf(f, "reading a click log (TRAIN/TEST/INPUT given as a log, not a .split file):\n");
-    cli_opts_help(f, cli_read_options);
+    cli_opts_help(f, cli_read_options, col);
 }
