@@ -452,6 +452,34 @@ static void test_plot_name(void)
     free(e);
 }
 
+/* deps.sh finds what is missing by compiling and linking, not by asking dpkg:
+ * a compiler that cannot link jansson names jansson and its package. */
+static void test_deps_probe(void)
+{
+    char cc[600], errf[600], cmd[2048];
+    snprintf(cc, sizeof cc, "%s/fakecc", test_tmpdir());
+    snprintf(errf, sizeof errf, "%s/deps.err", test_tmpdir());
+    FILE *f = fopen(cc, "w");
+    fprintf(f, "#!/bin/sh\nfor a; do [ \"$a\" = -ljansson ] && exit 1; done\nexec cc \"$@\"\n");
+    fclose(f);
+    chmod(cc, 0755);
+    snprintf(cmd, sizeof cmd, "sh scripts/deps.sh check 2>%s", errf);
+    CHECK_EQ_INT(system(cmd), 0); /* this machine has everything */
+    snprintf(cmd, sizeof cmd, "CC=%s sh scripts/deps.sh check 2>%s", cc, errf);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    char *e = test_read_text(errf);
+    CHECK_MSG(strstr(e, "deps: missing: jansson\n") && strstr(e, "libjansson-dev") &&
+              !strstr(e, "OpenBLAS") && !strstr(e, "zlib"), "'%s'", e);
+    free(e);
+    snprintf(cmd, sizeof cmd, "CC=/nonexistent/cc sh scripts/deps.sh check 2>%s", errf);
+    st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    e = test_read_text(errf);
+    CHECK_MSG(strstr(e, "C-compiler(/nonexistent/cc)") != NULL, "'%s'", e);
+    free(e);
+}
+
 int main(void)
 {
     setup();
@@ -466,6 +494,7 @@ int main(void)
     RUN(test_reports);
     RUN(test_skipped_rows);
     RUN(test_plot_name);
+    RUN(test_deps_probe);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir());
     if (system(cmd) != 0)
