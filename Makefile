@@ -1,6 +1,6 @@
 # sessrec - plain make. Targets:
 #   make            library + command-line program (build/sessrec)
-#   make demo       synth -> prepare -> train -> eval on built-in data
+#   make demo       synth -> prepare -> train -> eval on built-in data (needs only the build tools)
 #   make test       everything: unit tests, sanitizer tests, fuzz smoke runs
 #   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
 #   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pth
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -ljansson -lmicrohttpd -pthread
+LDLIBS  += -ljansson -lmicrohttpd -lopenblas -lz -lm -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -62,6 +62,8 @@ $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+# test_cli compiles tools/cli.c in (its helpers are tested directly)
+$(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
@@ -107,7 +109,7 @@ fuzz: $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # ---- demo and benchmarks ------------------------------------------------------
-demo: deps $(BIN)
+demo: deps-check $(BIN)
 	@SR_BIN=$(BIN) scripts/demo.sh
 
 bench: deps $(BIN) $(BENCH_BIN)
