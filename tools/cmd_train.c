@@ -7,7 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "util/util.h" /* sr_now, sr_atomic_*, sr_resolve_threads */
+#include "util/util.h" /* sr_now, sr_resolve_threads */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -315,12 +315,23 @@ int cmd_train(int argc, char **argv)
         free(bspec);
         return cli_fail(CMD, "-o %s: is a directory (give a file name)", out_path);
     }
-    sr_atomic probe;
-    if (sr_atomic_open(&probe, out_path, &err) != SR_OK) {
+    if (sr_output_check(out_path, &err) != SR_OK) {
         free(bspec);
         return cli_fail_err(CMD, &err);
     }
-    sr_atomic_abort(&probe);
+    /* The model must not replace an input (train X.split -o X.split). */
+    const char *inputs[] = {train_path, valid_path, params_file};
+    for (size_t k = 0; k < sizeof inputs / sizeof *inputs; k++) {
+        char alt[4200];
+        if (!inputs[k])
+            continue;
+        snprintf(alt, sizeof alt, "%s.split", inputs[k]);
+        if (sr_same_file(out_path, inputs[k]) || sr_same_file(out_path, alt)) {
+            free(bspec);
+            return cli_fail(CMD, "-o %s: is an input of this run (%s); refusing to overwrite it",
+                            out_path, inputs[k]);
+        }
+    }
 
     sr_split train, valid;
     memset(&train, 0, sizeof train);

@@ -29,6 +29,11 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
+void sr_escape_text(char *dst, size_t cap, const char *s, size_t n)
+{
+    srr_escape(dst, cap, s, n);
+}
+
 void srr_escape(char *dst, size_t cap, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

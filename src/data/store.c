@@ -1,6 +1,6 @@
 /*
- * data_store.c - prepared splits on disk: the binary split file (save, mmap
- * load with full verification), GRU4Rec TSV export, and sr_split_open, which
+ * store.c - prepared splits on disk: the binary split file (save, load into
+ * memory with full verification), GRU4Rec TSV export, and sr_split_open, which
  * accepts a split file or any click log. The byte layout is documented in
  * docs/formats.md; keep the two in step (and bump the version on any change).
  *
@@ -19,7 +19,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +36,7 @@ void sr_split_free(sr_split *s)
     if (!s)
         return;
     if (s->map_) {
-        munmap(s->map_, s->map_len_);
+        free(s->map_);
     } else {
         free(s->session_ids);
         free(s->offsets);
@@ -112,6 +111,27 @@ sr_status sr_split_check(const sr_split *s, const char *name, sr_status st, sr_e
                 return sr_error_set(err, st, "%s: event %lld: item index %d is outside the "
                                     "item table [0, %lld)", name, (long long)j, it[j],
                                     (long long)I);
+    /* Item ids must be distinct: a model built from a table with repeats
+     * cannot map ids back to items (and its loader rejects it). */
+    if (I > 1) {
+        sr_map m;
+        if (sr_map_init(&m, (size_t)I) != SR_OK)
+            return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory checking %lld item ids",
+                                name, (long long)I);
+        for (int64_t i = 0; i < I; i++) {
+            int32_t at = sr_map_put(&m, s->item_ids[i], (int32_t)i);
+            if (at == -2 || at != (int32_t)i) {
+                sr_map_free(&m);
+                if (at == -2)
+                    return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory checking item ids",
+                                        name);
+                return sr_error_set(err, st, "%s: item id %lld appears twice in the item table "
+                                    "(entries %d and %lld)", name, (long long)s->item_ids[i], at,
+                                    (long long)i);
+            }
+        }
+        sr_map_free(&m);
+    }
     return SR_OK;
 }
 
@@ -217,8 +237,10 @@ sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err)
 
 /* ---- load ------------------------------------------------------------------- */
 
-sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split *out,
-                        sr_error *err)
+/* sr_split_view; payload_crc, when given, is the CRC of the bytes after the
+ * header, computed while they were read. */
+static sr_status view(const void *buf, size_t len, const char *name, sr_split *out,
+                      const uint32_t *payload_crc, sr_error *err)
 {
     memset(out, 0, sizeof *out);
     const uint8_t *p = buf;
@@ -263,7 +285,8 @@ sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split 
     if ((uint64_t)len > L.file_size)
         return sr_error_set(err, SR_ERR_FORMAT, "%s: %llu unexpected bytes after the end of the "
                             "split", name, (unsigned long long)((uint64_t)len - L.file_size));
-    if (sr_crc32(0, p + SPLIT_HEADER, L.file_size - SPLIT_HEADER) != get32(p + 88))
+    uint32_t pc = payload_crc ? *payload_crc : sr_crc32(0, p + SPLIT_HEADER, L.file_size - SPLIT_HEADER);
+    if (pc != get32(p + 88))
         return sr_error_set(err, SR_ERR_FORMAT, "%s: payload checksum mismatch (corrupted file)",
                             name);
     if ((uintptr_t)buf % 8)
@@ -286,10 +309,22 @@ sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split 
     return SR_OK;
 }
 
+sr_status sr_split_view(const void *buf, size_t len, const char *name, sr_split *out,
+                        sr_error *err)
+{
+    return view(buf, len, name, out, NULL, err);
+}
+
+/* Loading reads the file into memory instead of mapping it: a mapped file
+ * that is truncated or rewritten under a running command (cp over a split
+ * shared by hard links) kills it with SIGBUS. The CRC is computed chunk by
+ * chunk right after each read, while the bytes are still in cache, so the
+ * copy costs little more than the map did. */
+#define LOAD_CHUNK ((size_t)1 << 20)
 sr_status sr_split_load(const char *path, sr_split *out, sr_error *err)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sr_error_set(err, SR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
@@ -303,7 +338,7 @@ sr_status sr_split_load(const char *path, sr_split *out, sr_error *err)
         return sr_error_set(err, SR_ERR_IO, "%s: not a regular file", path);
     }
     if (sb.st_size < (off_t)SPLIT_HEADER || (uint64_t)sb.st_size > (uint64_t)SIZE_MAX / 2) {
-        /* too short to map usefully: read what is there for the message */
+        /* too short to be a split: read what is there for the message */
         uint8_t h[SPLIT_HEADER];
         ssize_t got = read(fd, h, sizeof h);
         close(fd);
@@ -312,14 +347,36 @@ sr_status sr_split_load(const char *path, sr_split *out, sr_error *err)
         return st != SR_OK ? st : sr_error_set(err, SR_ERR_FORMAT, "%s: bad size", path);
     }
     size_t len = (size_t)sb.st_size;
-    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
+    uint8_t *m = malloc(len); /* malloc's alignment (16) covers the sections' 8 */
+    if (!m) {
+        close(fd);
+        return sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for %zu bytes", path, len);
+    }
+    uint32_t pc = 0;
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got < LOAD_CHUNK ? len - got : LOAD_CHUNK;
+        ssize_t r = read(fd, m + got, want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : 0;
+            close(fd);
+            free(m);
+            if (e)
+                return sr_error_set(err, SR_ERR_IO, "%s: read failed: %s", path, strerror(e));
+            return sr_error_set(err, SR_ERR_IO, "%s: the file shrank while it was read (%zu of "
+                                "%zu bytes): it is being changed; try again", path, got, len);
+        }
+        size_t lo = got < SPLIT_HEADER ? SPLIT_HEADER : got, hi = got + (size_t)r;
+        if (hi > lo)
+            pc = sr_crc32(pc, m + lo, hi - lo);
+        got = hi;
+    }
     close(fd);
-    if (m == MAP_FAILED)
-        return sr_error_set(err, SR_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-    sr_status st = sr_split_view(m, len, path, out, err);
+    sr_status st = view(m, len, path, out, &pc, err);
     if (st != SR_OK) {
-        munmap(m, len);
+        free(m);
         return st;
     }
     out->map_ = m;
