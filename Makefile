@@ -39,6 +39,10 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 LIB      := $(BUILD)/libsessrec.a
 BIN      := $(BUILD)/sessrec
+# The test build's program: the same, but its I/O wrappers (src/util/fileio.c
+# with -DSR_FAULT_INJECTION) can fail the k-th call (tests/test_filesafety.c).
+FAULT_BIN := $(BUILD)/sessrec-fault
+FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
 .PHONY: all deps demo test check fuzz fuzz-smoke bench clean
 .SECONDARY:
@@ -56,6 +60,11 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
+$(BUILD)/obj/util/fileio-fault.o: src/util/fileio.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DSR_FAULT_INJECTION -c $< -o $@
+$(FAULT_BIN): $(TOOL_OBJ) $(FAULT_OBJ)
+	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(FAULT_OBJ) $(LDLIBS) -o $@
 $(BUILD)/tests/%: tests/%.c tests/test.h $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
@@ -72,7 +81,7 @@ deps-check:
 # ---- tests ----------------------------------------------------------------
 # Each test program runs from the project root (it finds ../shared/data) and
 # prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
-check: deps-check $(BIN) $(TEST_BIN)
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN)
 	@SR_BIN=$(BIN) scripts/run-tests.sh $(TEST_BIN)
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)

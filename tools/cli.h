@@ -17,12 +17,17 @@ int cmd_eval(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
-/* Prints "sessrec <cmd>: <msg>" to stderr; returns 1 (the exit code for errors). */
+/* Prints "sessrec <cmd>: <msg>" to stderr, control bytes escaped and cut at
+ * 2000 bytes; returns 1 (the exit code for errors). */
 int cli_fail(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Flushes stdout and checks it: on a write error (full disk, closed pipe)
+ * prints a message and returns non-zero even if rc was 0. main returns
+ * cli_finish(command's exit code). */
+int cli_finish(int rc);
 /* Prints an sr_error and returns 1. */
 int cli_fail_err(const char *cmd, const sr_error *err);
 
@@ -42,6 +47,9 @@ const char *cli_grouped(int64_t v, char *buf, size_t n);
 const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction);
 /* Writes s as a JSON string literal (quoted, escaped). */
 void cli_json_str(FILE *f, const char *s);
+/* Writes v as a JSON number (%.10g), or null when it is NaN or infinite (JSON
+ * has no inf/nan); returns 1 in that case so the caller can warn. */
+int cli_json_num(FILE *f, double v);
 /* Appends "piece" to the heap string *acc with a ',' between parts
  * ("a=1" + "b=2" -> "a=1,b=2"); *acc may be NULL. -1 on out of memory. */
 int cli_append_spec(char **acc, const char *piece);

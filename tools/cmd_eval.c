@@ -160,10 +160,20 @@ int cmd_eval(int argc, char **argv)
         printf(", \"n_predictions\": %lld, \"n_skipped\": %lld, \"seconds\": %.6f"
                ", \"predictions_per_sec\": %.1f, \"metrics\": [",
                (long long)r.n_predictions, (long long)r.n_skipped, r.seconds, per_s);
-        for (int c = 0; c < r.n_cutoffs; c++)
-            printf("%s{\"cutoff\": %d, \"recall\": %.10g, \"mrr\": %.10g, \"ndcg\": %.10g}",
-                   c ? ", " : "", r.cutoffs[c], r.recall[c], r.mrr[c], r.ndcg[c]);
+        int nonfinite = 0;
+        for (int c = 0; c < r.n_cutoffs; c++) {
+            printf("%s{\"cutoff\": %d, \"recall\": ", c ? ", " : "", r.cutoffs[c]);
+            nonfinite |= cli_json_num(stdout, r.recall[c]);
+            printf(", \"mrr\": ");
+            nonfinite |= cli_json_num(stdout, r.mrr[c]);
+            printf(", \"ndcg\": ");
+            nonfinite |= cli_json_num(stdout, r.ndcg[c]);
+            printf("}");
+        }
         printf("]}\n");
+        if (nonfinite)
+            fprintf(stderr, "sessrec eval: warning: metrics that are not numbers written as "
+                            "null\n");
     } else {
         char b1[32], b2[32], b3[32];
         printf("model: %s (%s, %s items)\n", model_path, sr_model_algo(m),

@@ -110,6 +110,10 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
     int lineno = 0, rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if (memchr(line, 0, (size_t)n)) { /* would silently cut the line */
+            rc = cli_fail(CMD, "%s:%d: a NUL byte in the line (not a text file?)", path, lineno);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
