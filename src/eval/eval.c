@@ -405,6 +405,8 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
     double P = (double)out->n_predictions;
     for (int c = 0; c < opts.n_cutoffs; c++) {
         int64_t lim = 2 * (int64_t)opts.cutoffs[c];
+        if (lim > max_rank2)
+            lim = max_rank2;
         double hits = 0, rr = 0, dcg = 0;
         for (int64_t r2 = 2; r2 <= lim; r2++) {
             if (!hist[r2])
