@@ -175,11 +175,14 @@ static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 static int write_same(writer *w, const char *name, const char *same, const sr_split *s,
                       int tsv)
 {
-    sr_error e2;
-    if (sr_outdir_link(w->od, name, same, &e2) == SR_OK) {
+    if (sr_outdir_link(w->od, name, same, &w->err) == SR_OK) {
         w->names[w->n++] = name;
         return 0;
     }
+    /* a copy only where links are not possible; other errors are errors */
+    if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
+        return -1;
     return write_split(w, name, s, tsv);
 }
 
@@ -388,6 +391,19 @@ int cmd_prepare(int argc, char **argv)
             bad = write_same(&w, "train.tsv", "train_full.tsv", &p.train_full, 1);
     }
     /* No signal may free the folder object while commit does. */
+    /* Messages about files of the temporary folder name the final one. */
+    if (bad) {
+        const char *t = sr_outdir_file(od, "items.tsv");
+        char tmpdir[4096], msg[sizeof w.err.msg];
+        snprintf(tmpdir, sizeof tmpdir, "%s", t ? t : "");
+        char *sl = strrchr(tmpdir, '/');
+        char *at = sl ? (*sl = 0, strstr(w.err.msg, tmpdir)) : NULL;
+        if (at && *tmpdir) {
+            snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - w.err.msg), w.err.msg, dir,
+                     at + strlen(tmpdir));
+            memcpy(w.err.msg, msg, sizeof msg);
+        }
+    }
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);

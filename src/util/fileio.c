@@ -268,10 +268,13 @@ static void remove_tree1(int dirfd, const char *name)
 
 /* ---- atomic output files ------------------------------------------------------------ */
 
+/* fopencookie's write: 0 on error, never negative (glibc's buffer code
+ * takes a negative count as a size and overruns: seen as a crash under
+ * fault injection). errno stays set for the caller's message. */
 static ssize_t ck_write(void *c, const char *p, size_t n)
 {
     int fd = (int)(intptr_t)c;
-    return write_all(fd, p, n) == 0 ? (ssize_t)n : -1;
+    return write_all(fd, p, n) == 0 ? (ssize_t)n : 0;
 }
 
 static int ck_seek(void *c, off64_t *off, int whence)
@@ -702,7 +705,7 @@ static void od_remove_parents(const sr_outdir *d)
         if (p[i] != '/' && p[i] != 0)
             continue;
         p[i] = 0;
-        if (rmdir(p) != 0)
+        if (rmdir(p) != 0 && errno != ENOENT)
             break;
         if (i == 0)
             break;
@@ -839,9 +842,13 @@ sr_status sr_outdir_link(sr_outdir *d, const char *name, const char *same, sr_er
 {
     if (!sr_outdir_file(d, name) || !sr_outdir_file(d, same))
         return sr_error_set(err, SR_ERR_ARG, "%s: bad output file name", d->final);
-    if (sr_io_linkat(d->tmpfd, same, d->tmpfd, name) != 0)
-        return sr_error_set(err, SR_ERR_IO, "%s/%s: cannot link to %s: %s", d->final, name, same,
-                            strerror(errno));
+    if (sr_io_linkat(d->tmpfd, same, d->tmpfd, name) != 0) {
+        int e = errno;
+        sr_error_set(err, SR_ERR_IO, "%s/%s: cannot link to %s: %s", d->final, name, same,
+                     strerror(e));
+        errno = e; /* callers tell "links impossible here" from real errors */
+        return SR_ERR_IO;
+    }
     return SR_OK;
 }
 
