@@ -854,6 +854,17 @@ static void test_long_paths_and_limits(void)
     snprintf(out, sizeof out, "%s/many.svg", W);
     CHECK(stat(out, &sb) != 0);
 
+    /* one click in year 294247 does not shrink the test set silently */
+    CHECK_EQ_INT(sh("cd %s && { printf 'SessionId\\tItemId\\tTime\\n'; "
+                    "for s in 1 2 3 4 5 6; do for i in 1 2 3 4 5 6; do "
+                    "printf '%%d\\t%%d\\t%%d\\n' $s $i $((1400000000 + s * 3600 + i)); done; done; "
+                    "printf '7\\t1\\t9223372036854\\n7\\t2\\t9223372036854\\n'; } > far.tsv && "
+                    "%s prepare far.tsv -o far -q --min-item-support 1 > /dev/null 2> %s", W, g_bin,
+                    err), 1);
+    CHECK(file_has(err, "2 clicks are dated after 2200-01-01") && file_has(err, "session 7"));
+    snprintf(out, sizeof out, "%s/far", W);
+    CHECK(stat(out, &sb) != 0);
+
     /* eval --cutoffs 1000000: ranks are bounded by the item count; the
      * metrics equal those at a cutoff of all items */
     CHECK_EQ_INT(sh("cd %s && %s train data/train -o pop.srm --algo pop -q", W, g_bin), 0);

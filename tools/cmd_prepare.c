@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "     items absent from train_full are dropped, then test sessions shorter than\n"
             "     --min-session-length. With --valid-days, the same split of train_full gives\n"
             "     train (train_tr) and valid.\n"
+            "A click dated after 2200-01-01 is an error (a corrupted timestamp would make\n"
+            "the test window end there and leave almost nothing in it).\n"
             "Sessions are ordered by their first click (ties: session id), clicks by time\n"
             "(ties: file order).\n"
             "\n"
