@@ -138,7 +138,8 @@ static void snap_into(str *out, const char *dir, const char *rel)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         char p[4096], r[4096];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
