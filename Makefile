@@ -41,6 +41,10 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 LIB      := $(BUILD)/libsessrec.a
 BIN      := $(BUILD)/sessrec
+# The test build's program: the same, but its I/O wrappers (src/util/fileio.c
+# with -DSR_FAULT_INJECTION) can fail the k-th call (tests/test_filesafety.c).
+FAULT_BIN := $(BUILD)/sessrec-fault
+FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
 .PHONY: all deps demo test check fuzz fuzz-smoke bench clean
 .SECONDARY:
@@ -64,6 +68,11 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 # test_cli compiles tools/cli.c in (its helpers are tested directly)
 $(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
+$(BUILD)/obj/util/fileio-fault.o: src/util/fileio.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -DSR_FAULT_INJECTION -c $< -o $@
+$(FAULT_BIN): $(TOOL_OBJ) $(FAULT_OBJ)
+	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(FAULT_OBJ) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
@@ -81,7 +90,7 @@ deps-check:
 # scripts/check-layers.sh (no import circles, layer order) reads this build's
 # objects and counts the same way; tests/test_serve.py drives `sessrec serve`
 # over loopback HTTP (curl, http.client).
-check: deps-check $(BIN) $(TEST_BIN)
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN)
 	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)

@@ -341,6 +341,20 @@ int cmd_stats(int argc, char **argv)
         }
     }
 
+    /* The chart's limits are checked before anything is printed: a command
+     * fails before its output, not after half of it. */
+    if (plot && es.n > SR_PLOT_MAX_SPLITS) {
+        cli_fail("stats", "--plot draws at most %d splits, got %d (plot fewer paths)",
+                 SR_PLOT_MAX_SPLITS, es.n);
+        goto done;
+    }
+    if (plot) {
+        sr_error perr = {0};
+        if (sr_output_check(plot, &perr) != SR_OK) {
+            cli_fail_err("stats", &perr);
+            goto done;
+        }
+    }
     if (json) {
         if (print_json(&es))
             goto done;

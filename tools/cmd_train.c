@@ -86,6 +86,10 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
     int lineno = 0, rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if (memchr(line, 0, (size_t)n)) { /* would silently cut the line */
+            rc = cli_fail(CMD, "%s:%d: a NUL byte in the line (not a text file?)", path, lineno);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
@@ -361,12 +365,23 @@ int cmd_train(int argc, char **argv)
         free(bspec);
         return cli_fail(CMD, "-o %s: is a directory (give a file name)", out_path);
     }
-    sr_atomic_file *probe;
-    if (sr_atomic_file_open(out_path, &probe, &err) != SR_OK) {
+    if (sr_output_check(out_path, &err) != SR_OK) {
         free(bspec);
         return cli_fail_err(CMD, &err);
     }
-    sr_atomic_file_abort(probe);
+    /* The model must not replace an input (train X.split -o X.split). */
+    const char *inputs[] = {train_path, valid_path, params_file};
+    for (size_t k = 0; k < sizeof inputs / sizeof *inputs; k++) {
+        char alt[4200];
+        if (!inputs[k])
+            continue;
+        snprintf(alt, sizeof alt, "%s.split", inputs[k]);
+        if (sr_same_file(out_path, inputs[k]) || sr_same_file(out_path, alt)) {
+            free(bspec);
+            return cli_fail(CMD, "-o %s: is an input of this run (%s); refusing to overwrite it",
+                            out_path, inputs[k]);
+        }
+    }
 
     sr_split train, valid;
     memset(&train, 0, sizeof train);
