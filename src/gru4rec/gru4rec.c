@@ -11,6 +11,9 @@
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
 #include "gru4rec/sampler.h"
+#include "gru4rec/pool.h"
+
+#include <cblas.h>
 
 #include <assert.h>
 #include <math.h>
@@ -62,6 +65,7 @@ struct sr_gru {
     int64_t adam_t;
     float *dgrad_mem;            /* dense_grads mode */
     grk_grads_f dg;
+    grk_pool *pool;              /* the team of a step (NULL: one thread) */
 };
 
 /* ---- parameters ------------------------------------------------------------------ */
@@ -196,6 +200,10 @@ static void free_training(sr_gru *g)
     free(g->fixed);
     free(g->dgrad_mem);
     sr_sampler_free(&g->smp);
+    grk_pool_free(g->pool);
+    g->pool = NULL;
+    g->ws.pool = NULL;
+    g->sh.T = 1;
     g->opt = g->logsup = g->ws_mem = g->gr_mem = g->state = g->state_new = g->dgrad_mem = NULL;
     g->plan_buf = g->marker = g->fixed = NULL;
     g->masks = NULL;
@@ -343,6 +351,52 @@ int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max)
 
 /* ---- training ------------------------------------------------------------------ */
 
+/* The side job of a step: draw the next negatives ahead (the same draws in
+ * the same order as a refill of the whole store would make). */
+static void draw_ahead(void *ud)
+{
+    sr_gru *g = ud;
+    sr_sampler_fill_ahead(&g->smp, 2 * (int64_t)g->sh.nsmp);
+}
+
+sr_status sr_gru_set_threads(sr_gru *g, int threads, sr_error *err)
+{
+    if (!g->training)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: threads set on a network that is not training");
+    if (threads < 1 || threads > GRK_MAX_THREADS)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: %d training threads (1 to %d supported)",
+                            threads, GRK_MAX_THREADS);
+    if (threads == grk_pool_threads(g->pool))
+        return SR_OK;
+    grk_pool *pool = NULL;
+    sr_status st = threads > 1 ? grk_pool_new(&pool, threads, err) : SR_OK;
+    if (st != SR_OK)
+        return st;
+    grk_shape sh = g->sh;
+    sh.T = threads;
+    float *mem = malloc((grk_ws_count_f(&sh) + 1) * sizeof *mem);
+    if (!mem) {
+        grk_pool_free(pool);
+        return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for %d training threads",
+                            threads);
+    }
+    grk_pool_free(g->pool);
+    free(g->ws_mem);
+    g->pool = pool;
+    g->ws_mem = mem;
+    g->sh.T = threads;
+    g->net.sh.T = threads;
+    grk_ws_carve_f(&g->ws, &g->sh, g->ws_mem);
+    g->ws.pool = pool;
+    if (!g->sh.full && g->sh.nsmp > 0) {
+        g->ws.side = draw_ahead;
+        g->ws.side_ud = g;
+    }
+    return SR_OK;
+}
+
+int sr_gru_threads(const sr_gru *g) { return grk_pool_threads(g->pool); }
+
 void sr_gru_reset_row(sr_gru *g, int row)
 {
     assert(g->training && row >= 0 && row < g->sh.Bmax);
@@ -399,18 +453,27 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
             m += (size_t)n * sh->H[l];
         }
     }
+    /* A team splits the step itself: each of its BLAS calls must stay on one
+     * thread, whatever the process-wide OpenBLAS setting is (restored after). */
+    int blas = g->pool ? openblas_get_num_threads() : 1;
+    if (blas != 1)
+        openblas_set_num_threads(1);
     double loss = grk_step_f(&g->net, pl, g->state, g->state_new, &g->ws, &g->gr);
+    if (blas != 1)
+        openblas_set_num_threads(blas);
     memcpy(g->state, g->state_new, (size_t)n * sh->S * sizeof *g->state);
     return loss;
 }
 
-static void update(sr_gru *g)
+/* The optimizer on thread t's slice of every tensor: rows of the tables,
+ * elements of the dense tensors. Each element is updated alone, so the result
+ * does not depend on the number of threads. */
+static void update_slice(void *ud, int ti, int T)
 {
+    sr_gru *g = ud;
     const sr_gru_params *p = &g->p;
     const grk_plan *pl = &g->plan;
     int full = g->sh.full;
-    if (p->optim == SR_OPT_ADAM)
-        g->adam_t++;
     for (int i = 0; i < g->nt; i++) {
         gten *t = &g->t[i];
         const int32_t *rows = NULL;
@@ -422,22 +485,37 @@ static void update(sr_gru *g)
         case TK_IN: rows = pl->irows, nr = (size_t)pl->nI; break;
         }
         size_t cols = (size_t)t->cols;
-        if (p->optim == SR_OPT_ADAM) {
-            if (t->kind == TK_DENSE)
-                sr_adam_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
+        int64_t a, b;
+        if (t->kind == TK_DENSE) {
+            grk_slice((int64_t)(nr * cols), ti, T, &a, &b);
+            size_t n = (size_t)(b - a);
+            if (p->optim == SR_OPT_ADAM)
+                sr_adam_dense(t->w + a, t->s1 + a, t->s2 + a, t->grad + a, n, p->learning_rate,
                               p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
             else
-                sr_adam_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                             p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
-        } else {
-            if (t->kind == TK_DENSE)
-                sr_adagrad_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
-                                 p->momentum, ADAGRAD_EPS);
-            else
-                sr_adagrad_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                                p->momentum, ADAGRAD_EPS);
+                sr_adagrad_dense(t->w + a, t->s1 + a, t->s2 ? t->s2 + a : NULL, t->grad + a, n,
+                                 p->learning_rate, p->momentum, ADAGRAD_EPS);
+            continue;
         }
+        grk_slice((int64_t)nr, ti, T, &a, &b);
+        size_t n = (size_t)(b - a);
+        const int32_t *r = rows ? rows + a : NULL;
+        size_t off = rows ? 0 : (size_t)a * cols; /* all rows in order: start at row a */
+        const float *gk = t->grad + (size_t)a * cols;
+        if (p->optim == SR_OPT_ADAM)
+            sr_adam_rows(t->w + off, t->s1 + off, t->s2 + off, cols, r, gk, n, p->learning_rate,
+                         p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+        else
+            sr_adagrad_rows(t->w + off, t->s1 + off, t->s2 ? t->s2 + off : NULL, cols, r, gk, n,
+                            p->learning_rate, p->momentum, ADAGRAD_EPS);
     }
+}
+
+static void update(sr_gru *g)
+{
+    if (g->p.optim == SR_OPT_ADAM)
+        g->adam_t++;
+    grk_pool_run(g->pool, update_slice, g);
 }
 
 double sr_gru_train_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)

@@ -141,6 +141,9 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     st = sr_gru_new(&g, p, d.n_items, d.support, err);
     if (st != SR_OK)
         goto done;
+    st = sr_gru_set_threads(g, threads, err);
+    if (st != SR_OK)
+        goto done;
     st = sr_batch_init(&it, train->offsets, train->n_sessions, d.items, p->batch_size);
     if (st != SR_OK) {
         sr_error_set(err, st, "cannot create the mini-batch iterator (batch_size %d)", p->batch_size);
