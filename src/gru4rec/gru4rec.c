@@ -465,7 +465,7 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
     return loss;
 }
 
-/* The optimizer on thread t's slice of every tensor: rows of the tables,
+/* The optimizer on slice ti (of T) of every tensor: rows of the tables,
  * elements of the dense tensors. Each element is updated alone, so the result
  * does not depend on the number of threads. */
 static void update_slice(void *ud, int ti, int T)

@@ -128,12 +128,12 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
         REAL *off;               /* (Cmax) logq offsets */                              \
         REAL *Bc;                /* (Cmax) output bias of each column */                \
         REAL *lt;                /* (4 Cmax) loss scratch */                            \
-        REAL *dhp;               /* (T-1, Bmax, Hl) dL/dh partial sums of threads 1.. */ \
-        REAL *ltp;               /* (T-1, 4 Cmax) loss scratch of threads 1.. */        \
+        REAL *dhp;               /* (T-1, Bmax, Hl) dL/dh partial sums of slices 1.. */  \
+        REAL *ltp;               /* (T-1, 4 Cmax) loss scratch of slices 1.. */          \
         /* Set by the owner after carving (carve leaves them NULL): the team     \
          * that runs the step's phases (NULL: the caller alone), and a job that  \
-         * the last thread runs while thread 0 back-propagates through the GRU   \
-         * layers (e.g. drawing the next negatives). */                          \
+         * runs (with a team) while the GRU layers are back-propagated, e.g.     \
+         * drawing the next negatives. */                                        \
         struct grk_pool *pool;                                                          \
         void (*side)(void *ud);                                                         \
         void *side_ud;                                                                  \
@@ -159,8 +159,8 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
      * previous state hp (B, S), writes the new state hn (B, S) (after dropout)   \
      * and returns the loss summed over rows / Bn (NaN if not finite). With a     \
      * team in ws->pool (ws carved for sh->T = its size) the output layer is      \
-     * split: thread t owns a slice of the distinct output rows (gather, scores,  \
-     * their gradients) and a slice of the batch rows (softmax and loss); the    \
+     * split in T slices of the distinct output rows (gather, scores, their     \
+     * gradients) and of the batch rows (softmax and loss); the                 \
      * result is deterministic for a given T (dL/dh is summed over the slices in  \
      * order; with T = 1 the arithmetic is that of a single thread). */          \
     double grk_step##SFX(const grk_net##SFX *net, const grk_plan *pl, const REAL *hp,   \

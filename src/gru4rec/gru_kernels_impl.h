@@ -343,18 +343,25 @@ static void FN(gru_forward)(const FN(stepx) *x)
     }
 }
 
-/* Phase 1: thread 0 runs the GRU forward; every thread gathers its slice of
- * the distinct output rows (they do not depend on the forward) and computes
- * the logq offsets of its slice of the columns. */
-static void FN(ph_forward)(void *vx, int t, int T)
+/* The phases of a step run as items on the team (pool.h); item t works on
+ * slice t of the distinct output rows, of the batch rows or of the columns,
+ * whichever thread runs it.
+ * Phase 1 (T + 1 items): item T runs the GRU forward; each other item gathers
+ * its slice of the distinct output rows (they do not depend on the forward)
+ * and computes the logq offsets of its slice of the columns. The first thread
+ * done with its slice takes the forward. */
+static void FN(ph_forward)(void *vx, int t, int n)
 {
     FN(stepx) *x = vx;
     const FN(grk_net) *net = x->net;
     const grk_plan *pl = x->pl;
     FN(grk_ws) *ws = x->ws;
     const int Hl = net->sh.H[net->sh.L - 1];
-    if (t == 0)
+    const int T = n - 1;
+    if (t == T) {
         FN(gru_forward)(x);
+        return;
+    }
     if (net->sh.full)
         return;
     int64_t u0, u1, c0, c1;
@@ -376,7 +383,7 @@ static void FN(ph_forward)(void *vx, int t, int T)
     }
 }
 
-/* Phase 2: scores of thread t's slice of the distinct rows (one product),
+/* Phase 2: scores of slice t of the distinct rows (one product),
  * and the output bias of its slice of the columns. */
 static void FN(ph_scores)(void *vx, int t, int T)
 {
@@ -404,7 +411,7 @@ static void FN(ph_scores)(void *vx, int t, int T)
         ws->Bc[c] = ws->Bu[pl->col_u[c]];
 }
 
-/* Phase 3: softmax / loss of thread t's slice of the batch rows, one row at
+/* Phase 3: softmax / loss of slice t of the batch rows, one row at
  * a time while it is in cache: scores of the columns, loss gradient, and its
  * sum per distinct item. */
 static void FN(ph_loss)(void *vx, int t, int T)
@@ -452,8 +459,8 @@ static void FN(ph_loss)(void *vx, int t, int T)
     x->loss[t] = total;
 }
 
-/* Phase 4: gradients of thread t's slice of the distinct output rows (Wy
- * rows, By), and its part of dL/dh (summed over the slices by thread 0). */
+/* Phase 4: gradients of slice t of the distinct output rows (Wy
+ * rows, By), and its part of dL/dh (summed over the slices by item 0 next). */
 static void FN(ph_out_grad)(void *vx, int t, int T)
 {
     FN(stepx) *x = vx;
@@ -536,8 +543,8 @@ static void FN(gru_backward)(const FN(stepx) *x)
     }
 }
 
-/* Phase 5: thread 0 sums the slices' dL/dh (in order) and back-propagates
- * through the GRU; meanwhile the last thread runs the owner's side job. */
+/* Phase 5: item 0 sums the slices' dL/dh (in order) and back-propagates
+ * through the GRU; meanwhile the last item runs the owner's side job. */
 static void FN(ph_backward)(void *vx, int t, int T)
 {
     FN(stepx) *x = vx;
@@ -584,7 +591,7 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
         x.dRu = ws->dRu;
         x.ldsu = pl->nU;
     }
-    grk_pool_run(pool, FN(ph_forward), &x);
+    grk_pool_run_n(pool, FN(ph_forward), &x, T + 1);
     grk_pool_run(pool, FN(ph_scores), &x);
     grk_pool_run(pool, FN(ph_loss), &x);
     double loss = 0;

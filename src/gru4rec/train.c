@@ -9,6 +9,7 @@
 #include "gru4rec/batch.h"
 #include "gru4rec/gru4rec.h"
 #include "gru4rec/params.h"
+#include "gru4rec/pool.h"
 #include "util/util.h"
 
 #include <cblas.h>
@@ -141,7 +142,9 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     st = sr_gru_new(&g, p, d.n_items, d.support, err);
     if (st != SR_OK)
         goto done;
-    st = sr_gru_set_threads(g, threads, err);
+    /* the step is split between the threads (gru4rec.h); OpenBLAS stays on one
+     * thread inside a step whatever is set above */
+    st = sr_gru_set_threads(g, threads < GRK_MAX_THREADS ? threads : GRK_MAX_THREADS, err);
     if (st != SR_OK)
         goto done;
     st = sr_batch_init(&it, train->offsets, train->n_sessions, d.items, p->batch_size);
