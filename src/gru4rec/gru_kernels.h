@@ -137,6 +137,13 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
         struct grk_pool *pool;                                                          \
         void (*side)(void *ud);                                                         \
         void *side_ud;                                                                  \
+        /* Optional: called (on the team) as soon as the gradients of the       \
+         * distinct output rows u0..u1-1 (Wy, By) are complete, so that the      \
+         * owner updates them while they are in cache; only after a finite loss. \
+         * Rows that also receive an input gradient (constrained embedding) are  \
+         * complete only at the end of the step: the owner must skip them. */    \
+        void (*rows_ready)(void *ud, int64_t u0, int64_t u1);                           \
+        void *rows_ud;                                                                  \
     } grk_ws##SFX;                                                                      \
     size_t grk_ws_count##SFX(const grk_shape *sh);                                      \
     void grk_ws_carve##SFX(grk_ws##SFX *ws, const grk_shape *sh, REAL *mem);            \

@@ -484,6 +484,8 @@ static void FN(ph_out_grad)(void *vx, int t, int T)
     }
     if (t == 0 && !sh->full)
         memset(gr->Wy + (size_t)x->nU * Hl, 0, (size_t)(pl->nW - x->nU) * Hl * sizeof *gr->Wy);
+    if (ws->rows_ready && u1 > u0)
+        ws->rows_ready(ws->rows_ud, u0, u1);
 }
 
 /* Back through the GRU layers, top down (the previous state is a constant),
@@ -597,7 +599,7 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
     double loss = 0;
     for (int t = 0; t < T; t++)
         loss += x.loss[t];
-    if (!gr || isnan(loss))
+    if (!gr || isnan(loss) || (ws->rows_ready && !isfinite(loss)))
         return loss / pl->Bn;
     grk_pool_run(pool, FN(ph_out_grad), &x);
     grk_pool_run(pool, FN(ph_backward), &x);
