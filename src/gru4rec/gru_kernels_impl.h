@@ -316,6 +316,8 @@ typedef struct FN(stepx) {
     REAL *su;                    /* scores over the distinct rows (B, ldsu); R when full */
     REAL *dRu;                   /* their gradients (B, ldsu); R when full */
     int64_t ldsu;
+    int layer;                   /* the layer being back-propagated */
+    REAL *dx;                    /* where its dL/dx goes (B, in) */
     double loss[GRK_MAX_THREADS];
 } FN(stepx);
 
@@ -488,28 +490,32 @@ static void FN(ph_out_grad)(void *vx, int t, int T)
         ws->rows_ready(ws->rows_ud, u0, u1);
 }
 
-/* Back through the GRU layers, top down (the previous state is a constant),
- * and into the input table rows; ws->dh0 holds dL/dh of the last layer. */
-static void FN(gru_backward)(const FN(stepx) *x)
+/* Back through layer l's products, as 3 items (plus the side job when
+ * x->side_item): dWh, dWx (or the one-hot rows of Wx0) with the bias
+ * gradients, and dL/dx into x->dx. Each is a whole product on one thread:
+ * no result depends on the team. */
+static void FN(ph_layer_bwd)(void *vx, int t, int n)
 {
+    FN(stepx) *x = vx;
     const FN(grk_net) *net = x->net;
     const grk_plan *pl = x->pl;
     const grk_shape *sh = &net->sh;
     FN(grk_ws) *ws = x->ws;
     FN(grk_grads) *gr = x->gr;
-    const int B = pl->B, S = sh->S, L = sh->L, din = sh->din;
-    REAL *dh = ws->dh0, *dx = ws->dh1;
-    for (int l = L - 1; l >= 0; l--) {
-        const int H = sh->H[l], H3 = 3 * H;
-        const REAL *hpl = x->hp + sh->off[l];
-        if (pl->mask_h[l])
-            FN(dropout)(dh, H, pl->mask_h[l], B, H, pl->scale_h[l]);
-        FN(grk_gates_bwd)(ws->da, ws->dc, dh, ws->g[l], ws->c[l], hpl, S, B, H);
-        FN(gemm)(1, 0, H, H3, B, 1, hpl, S, ws->dc, H3, 0, gr->Wh[l], H3);
+    const int l = x->layer, B = pl->B, S = sh->S, H = sh->H[l], H3 = 3 * H;
+    const int onehot0 = l == 0 && sh->mode == GRK_ONEHOT;
+    const REAL *xin = l == 0 ? ws->x0 : x->hn + sh->off[l - 1];
+    const int64_t ldx = l == 0 ? sh->din : S, nin = grk_in_dim(sh, l);
+    (void)n;
+    switch (t) {
+    case 0:
+        FN(gemm)(1, 0, H, H3, B, 1, x->hp + sh->off[l], S, ws->dc, H3, 0, gr->Wh[l], H3);
         if (gr->bh[l] && net->bh[l])
             FN(colsum)(gr->bh[l], ws->dc, B, H3, H3);
+        break;
+    case 1:
         FN(colsum)(gr->bx[l], ws->da, B, H3, H3);
-        if (l == 0 && sh->mode == GRK_ONEHOT) {
+        if (onehot0) {
             memset(gr->Wx[0], 0, (size_t)pl->nI * H3 * sizeof *gr->Wx[0]);
             for (int i = 0; i < B; i++) {
                 REAL *restrict o = gr->Wx[0] + (size_t)pl->in_u[i] * H3;
@@ -518,10 +524,42 @@ static void FN(gru_backward)(const FN(stepx) *x)
                     o[j] += d[j];
             }
         } else {
-            const REAL *xin = l == 0 ? ws->x0 : x->hn + sh->off[l - 1];
-            int64_t ldx = l == 0 ? din : S, nin = grk_in_dim(sh, l);
             FN(gemm)(1, 0, nin, H3, B, 1, xin, ldx, ws->da, H3, 0, gr->Wx[l], H3);
-            FN(gemm)(0, 1, B, nin, H3, 1, ws->da, H3, net->Wx[l], H3, 0, dx, nin);
+        }
+        break;
+    case 2:
+        if (!onehot0)
+            FN(gemm)(0, 1, B, nin, H3, 1, ws->da, H3, net->Wx[l], H3, 0, x->dx, nin);
+        break;
+    default: /* 3: the owner's side job, once per step */
+        if (ws->side)
+            ws->side(ws->side_ud);
+        break;
+    }
+}
+
+/* Back through the GRU layers, top down (the previous state is a constant),
+ * and into the input table rows; ws->dh0 holds dL/dh of the last layer. The
+ * gate math runs on the caller, each layer's three products on the team. */
+static void FN(gru_backward)(FN(stepx) *x)
+{
+    const grk_plan *pl = x->pl;
+    const grk_shape *sh = &x->net->sh;
+    FN(grk_ws) *ws = x->ws;
+    FN(grk_grads) *gr = x->gr;
+    const int B = pl->B, S = sh->S, L = sh->L, din = sh->din;
+    REAL *dh = ws->dh0, *dx = ws->dh1;
+    int with_side = ws->pool && ws->side;
+    for (int l = L - 1; l >= 0; l--) {
+        const int H = sh->H[l];
+        if (pl->mask_h[l])
+            FN(dropout)(dh, H, pl->mask_h[l], B, H, pl->scale_h[l]);
+        FN(grk_gates_bwd)(ws->da, ws->dc, dh, ws->g[l], ws->c[l], x->hp + sh->off[l], S, B, H);
+        x->layer = l;
+        x->dx = dx;
+        grk_pool_run_n(ws->pool, FN(ph_layer_bwd), x, with_side ? 4 : 3);
+        with_side = 0;
+        if (!(l == 0 && sh->mode == GRK_ONEHOT)) {
             REAL *tmp = dh;
             dh = dx;
             dx = tmp;
@@ -545,25 +583,21 @@ static void FN(gru_backward)(const FN(stepx) *x)
     }
 }
 
-/* Phase 5: item 0 sums the slices' dL/dh (in order) and back-propagates
- * through the GRU; meanwhile the last item runs the owner's side job. */
-static void FN(ph_backward)(void *vx, int t, int T)
+/* Phase 5 (on the caller): sum the slices' dL/dh in slice order, then back
+ * through the GRU layers (the side job runs with the top layer's products). */
+static void FN(backward)(FN(stepx) *x, int T)
 {
-    FN(stepx) *x = vx;
     FN(grk_ws) *ws = x->ws;
-    if (t == 0) {
-        const grk_shape *sh = &x->net->sh;
-        const size_t n = (size_t)x->pl->B * (size_t)sh->H[sh->L - 1];
-        for (int k = 1; k < T; k++) {
-            const REAL *restrict p = ws->dhp + (size_t)(k - 1) * (size_t)sh->Bmax * sh->H[sh->L - 1];
-            REAL *restrict d = ws->dh0;
-            for (size_t j = 0; j < n; j++)
-                d[j] += p[j];
-        }
-        FN(gru_backward)(x);
+    const grk_shape *sh = &x->net->sh;
+    const int Hl = sh->H[sh->L - 1];
+    const size_t n = (size_t)x->pl->B * (size_t)Hl;
+    for (int k = 1; k < T; k++) {
+        const REAL *restrict p = ws->dhp + (size_t)(k - 1) * (size_t)sh->Bmax * Hl;
+        REAL *restrict d = ws->dh0;
+        for (size_t j = 0; j < n; j++)
+            d[j] += p[j];
     }
-    if (t == T - 1 && T > 1 && ws->side)
-        ws->side(ws->side_ud);
+    FN(gru_backward)(x);
 }
 
 double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, REAL *hn,
@@ -602,7 +636,7 @@ double FN(grk_step)(const FN(grk_net) *net, const grk_plan *pl, const REAL *hp, 
     if (!gr || isnan(loss) || (ws->rows_ready && !isfinite(loss)))
         return loss / pl->Bn;
     grk_pool_run(pool, FN(ph_out_grad), &x);
-    grk_pool_run(pool, FN(ph_backward), &x);
+    FN(backward)(&x, T);
     return loss / pl->Bn;
 }
 
