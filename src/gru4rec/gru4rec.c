@@ -262,7 +262,7 @@ static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err
     g->state_new = calloc(st, sizeof *g->state_new);
     g->masks = malloc((size_t)sh->Bmax * (size_t)(sh->din + sh->S) + 1);
     g->uin = calloc((size_t)grk_max_wy_rows(sh) + 1, 1);
-    g->defer = malloc((2 * (size_t)sh->Bmax + 1) * sizeof *g->defer);
+    g->defer = malloc(((size_t)sh->Bmax + 1) * sizeof *g->defer);
     if (g->net.logq > 0)
         g->logsup = malloc((size_t)N * sizeof *g->logsup);
     if (!g->opt || !g->ws_mem || !g->gr_mem || !g->plan_buf || !g->marker || !g->state ||
@@ -467,8 +467,6 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n, i
             m += (size_t)n * sh->H[l];
         }
     }
-    /* A team splits the step itself: each of its BLAS calls must stay on one
-     * thread, whatever the process-wide OpenBLAS setting is (restored after). */
     /* Wy rows that are also this step's inputs (constrained embedding) get
      * their input gradient last: they, and the input-only rows, wait for
      * update(); the flags tell fused_rows to skip them. */
@@ -483,6 +481,8 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n, i
                 g->defer[g->ndefer++] = k;
             }
         }
+    /* A team splits the step itself: each of its BLAS calls must stay on one
+     * thread, whatever the process-wide OpenBLAS setting is (restored after). */
     int blas = g->pool ? openblas_get_num_threads() : 1;
     if (blas != 1)
         openblas_set_num_threads(1);
