@@ -378,7 +378,7 @@ static void FN(ph_forward)(void *vx, int t, int n)
                (size_t)Hl * sizeof *ws->Ou);
         ws->Bu[k] = net->By[pl->urows[k]];
     }
-    if (net->loss != SR_LOSS_BPR_MAX && net->logq > 0) {
+    if (net->loss == SR_LOSS_XE && net->logq > 0) {
         grk_slice(pl->C, t, T, &c0, &c1);
         for (int64_t c = c0; c < c1; c++)
             ws->off[c] = net->logq * (c < pl->n_tgt ? 1 : net->alpha) * net->logsup[pl->cols[c]];
@@ -434,7 +434,7 @@ static void FN(ph_loss)(void *vx, int t, int T)
         x->loss[t] = total;
         return;
     }
-    const REAL *off = net->loss != SR_LOSS_BPR_MAX && net->logq > 0 ? ws->off : NULL;
+    const REAL *off = net->loss == SR_LOSS_XE && net->logq > 0 ? ws->off : NULL;
     const int32_t *restrict cu = pl->col_u;
     const REAL *restrict bc = ws->Bc;
     for (int64_t i = i0; i < i1; i++) {
@@ -446,9 +446,18 @@ static void FN(ph_loss)(void *vx, int t, int T)
         else
             for (int64_t c = 0; c < C; c++)
                 r[c] = s[cu[c]] + bc[c];
-        double l = net->loss == SR_LOSS_BPR_MAX
-                       ? FN(sr_loss_bprmax_at)(r, (int)i, 1, C, net->elu, net->bpreg, x->scale, lt)
-                       : FN(sr_loss_xe_at)(r, (int)i, 1, C, NULL, NULL, x->scale);
+        double l = NAN; /* stays for a value outside the enum (sr_gru_params_check rejects it) */
+        switch (net->loss) {
+        case SR_LOSS_BPR_MAX:
+            l = FN(sr_loss_bprmax_at)(r, (int)i, 1, C, net->elu, net->bpreg, x->scale, lt);
+            break;
+        case SR_LOSS_XE:
+            l = FN(sr_loss_xe_at)(r, (int)i, 1, C, NULL, NULL, x->scale);
+            break;
+        case SR_LOSS_FULL_XE: /* the shape is `full`: handled above */
+            assert(!"sampled output with the full-softmax loss");
+            break;
+        }
         total += l;
         if (isnan(l))
             break;
