@@ -56,8 +56,12 @@ $(BUILD)/obj/%.o: src/%.c $(LIB_HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -c $< -o $@
 $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
-# sqrtf in the optimizer loops vectorises only without errno semantics
-$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# sqrtf in the optimizer loops vectorises only without errno semantics; the
+# fast exp/sigmoid/tanh (fastmath.h) vectorise only when comparisons may be
+# if-converted (-fno-trapping-math: no FP exceptions are trapped here). Neither
+# flag changes a single result: no reassociation, no contraction (-std=c11).
+$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno -fno-trapping-math
+$(BUILD)/obj/gru4rec/loss.o $(BUILD)/obj/gru4rec/gru_kernels.o: CFLAGS += -fno-trapping-math
 # the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
 $(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
