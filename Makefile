@@ -1,6 +1,6 @@
 # sessrec - plain make. Targets:
 #   make            library + command-line program (build/sessrec)
-#   make demo       synth -> prepare -> train -> eval on built-in data
+#   make demo       synth -> prepare -> train -> eval on built-in data (needs only the build tools)
 #   make test       everything: unit tests, sanitizer tests, fuzz smoke runs
 #   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
 #   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pth
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -ljansson -lmicrohttpd -pthread
+LDLIBS  += -ljansson -lmicrohttpd -lopenblas -lz -lm -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -41,6 +41,10 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 LIB      := $(BUILD)/libsessrec.a
 BIN      := $(BUILD)/sessrec
+# The test build's program: the same, but its I/O wrappers (src/util/fileio.c
+# with -DSR_FAULT_INJECTION) can fail the k-th call (tests/test_filesafety.c).
+FAULT_BIN := $(BUILD)/sessrec-fault
+FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
 .PHONY: all deps demo test check fuzz fuzz-smoke bench clean
 .SECONDARY:
@@ -52,8 +56,12 @@ $(BUILD)/obj/%.o: src/%.c $(LIB_HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -c $< -o $@
 $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
-# sqrtf in the optimizer loops vectorises only without errno semantics
-$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# sqrtf in the optimizer loops vectorises only without errno semantics; the
+# fast exp/sigmoid/tanh (fastmath.h) vectorise only when comparisons may be
+# if-converted (-fno-trapping-math: no FP exceptions are trapped here). Neither
+# flag changes a single result: no reassociation, no contraction (-std=c11).
+$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno -fno-trapping-math
+$(BUILD)/obj/gru4rec/loss.o $(BUILD)/obj/gru4rec/gru_kernels.o: CFLAGS += -fno-trapping-math
 # the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
 $(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
@@ -62,6 +70,13 @@ $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+# test_cli compiles tools/cli.c in (its helpers are tested directly)
+$(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
+$(BUILD)/obj/util/fileio-fault.o: src/util/fileio.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -DSR_FAULT_INJECTION -c $< -o $@
+$(FAULT_BIN): $(TOOL_OBJ) $(FAULT_OBJ)
+	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(FAULT_OBJ) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
@@ -79,7 +94,7 @@ deps-check:
 # scripts/check-layers.sh (no import circles, layer order) reads this build's
 # objects and counts the same way; tests/test_serve.py drives `sessrec serve`
 # over loopback HTTP (curl, http.client).
-check: deps-check $(BIN) $(TEST_BIN)
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN)
 	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
@@ -107,7 +122,7 @@ fuzz: $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # ---- demo and benchmarks ------------------------------------------------------
-demo: deps $(BIN)
+demo: deps-check $(BIN)
 	@SR_BIN=$(BIN) scripts/demo.sh
 
 bench: deps $(BIN) $(BENCH_BIN)

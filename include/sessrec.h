@@ -44,6 +44,7 @@
  *
  * Read the rest top to bottom as a tutorial:
  *   1. status codes and error reports          (sr_status, sr_error)
+ *  1b. writing files safely                    (sr_atomic_*, sr_outdir_*, sr_output_check)
  *   2. click logs: reading raw files           (sr_log, sr_read_log, sr_format_*)
  *   3. cleaning and splitting                  (sr_prepare, sr_prepare_opts, sr_filter_*)
  *   4. prepared splits on disk                 (sr_split, sr_split_save/load/open)
@@ -54,7 +55,7 @@
  *   9. evaluation                              (sr_evaluate, sr_rank, sr_ties_*)
  *  10. training: GRU4Rec and the baselines     (sr_train, sr_train_gru, sr_train_baseline)
  *  11. the algorithm table                     (sr_algo_info, sr_algo_count/at/find)
- *  12. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
+ *  12. helpers for programs                    (sr_resolve_threads)
  *  13. serving live sessions over HTTP         (sr_server, sr_http_request)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
@@ -143,6 +144,88 @@ SR_API sr_status sr_error_set(sr_error *err, sr_status st, const char *fmt, ...)
 SR_API const char *sr_status_name(sr_status st);
 
 /* ------------------------------------------------------------------------ */
+/* 1b. Writing files safely                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Writes a printable copy of s[0..n) into dst for a message: printable ASCII
+ * as is, \t \r \n \\ as escapes, other bytes (NUL, ESC, ...) as \xHH, cut
+ * after 60 characters with "..." appended. Always NUL-terminates (cap > 0).
+ * Every echo of input text in a message goes through it. */
+SR_API void sr_escape_text(char *dst, size_t cap, const char *s, size_t n);
+
+/* Atomic output file. sr_atomic_open creates a fresh temporary file in the
+ * target's folder (".NAME.sr-tmp-XXXXXXXX", O_CREAT|O_EXCL|O_NOFOLLOW, so a
+ * planted file or symlink is never opened); write through `f`; commit fsyncs
+ * the file, renames it over the target and fsyncs the folder, so a crash at
+ * any moment leaves either the old file or the complete new one. Rules:
+ *   - "-" means standard output (commit flushes and checks it);
+ *   - a target that exists and is not a regular file (folder, FIFO, device,
+ *     socket) is refused with SR_ERR_IO, before anything is created;
+ *   - a target that is a symlink is written through: the file it points to is
+ *     replaced (atomically, next to it) and the link stays; a dangling link is
+ *     refused;
+ *   - temporaries of killed runs (same target, no live writer: each writer
+ *     holds an flock on its temporary) are removed by the next open;
+ *   - a path longer than PATH_MAX is refused, not cut.
+ * Either sr_atomic_commit or sr_atomic_abort must follow a successful open;
+ * both release everything. Not thread-safe per object. */
+typedef struct sr_atomic {
+    FILE *f;                 /* write here */
+    int fd_, dirfd_;         /* internal */
+    int to_stdout_;
+    char tmp[4096];          /* temporary path ("" for stdout) */
+    char path[4096];         /* final path (a symlink's target when written through) */
+} sr_atomic;
+SR_API sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err);
+SR_API sr_status sr_atomic_commit(sr_atomic *a, sr_error *err);
+SR_API void sr_atomic_abort(sr_atomic *a);
+/* Async-signal-safe part of sr_atomic_abort for a signal handler: removes the
+ * temporary file (only unlink; leaks the rest, the process is dying). */
+SR_API void sr_atomic_abort_signal(const sr_atomic *a);
+/* Writes a whole buffer atomically to `path` (the rules above). */
+SR_API sr_status sr_write_file_atomic(const char *path, const void *data, size_t n,
+                                      sr_error *err);
+/* Checks that `path` could be written by sr_atomic_open, creating and
+ * changing nothing: its folder exists, the target is absent or a regular file
+ * (or a symlink to one). Used to fail before hours of training. */
+SR_API sr_status sr_output_check(const char *path, sr_error *err);
+/* 1 if a and b name the same existing file (same device and inode, symlinks
+ * followed), else 0. For "an output must not overwrite an input". */
+SR_API int sr_same_file(const char *a, const char *b);
+
+/* Atomic output folder: a whole set of files that appears at once.
+ * sr_outdir_open checks the path (length, not "", not a file), creates missing
+ * parent folders, takes an exclusive lock (flock on the parent folder; a
+ * second writer into the same parent waits), removes what killed runs left
+ * (".DIR.sr-dir-*", ".DIR.sr-old-*" siblings) and creates a private sibling
+ * temp folder. Write each file NAME at sr_outdir_file(d, NAME). Commit fsyncs
+ * the temp folder and swaps it in with one rename (renameat2 RENAME_EXCHANGE
+ * where DIR exists), fsyncs the parent, then deletes the old folder: a crash at
+ * any moment leaves DIR either old or new, never mixed.
+ * An existing DIR is replaced as a whole, so it may hold only files named in
+ * `ours` (a NULL-terminated list of file names) and temporaries of earlier
+ * versions of this tool (NAME.part.N, NAME.tmp.N, .NAME.sr-tmp-*): anything
+ * else makes open fail with SR_ERR_IO naming it, before anything is written.
+ * A symlink DIR is followed (the folder it points to is replaced).
+ * Abort (or a failed commit) removes the temp folder and the parents this run
+ * created; sr_outdir_abort_signal does the same with async-signal-safe calls
+ * only. Caller owns *out until commit/abort (both free it). */
+typedef struct sr_outdir sr_outdir;
+SR_API sr_status sr_outdir_open(sr_outdir **out, const char *dir, const char *const *ours,
+                                sr_error *err);
+/* Path of NAME inside the temp folder (valid until commit/abort). NAME must be
+ * in `ours`; returns NULL otherwise. */
+SR_API const char *sr_outdir_file(sr_outdir *d, const char *name);
+/* Makes NAME a hard link to the already written SAME (both in `ours`). */
+SR_API sr_status sr_outdir_link(sr_outdir *d, const char *name, const char *same,
+                                sr_error *err);
+SR_API sr_status sr_outdir_commit(sr_outdir *d, sr_error *err);
+SR_API void sr_outdir_abort(sr_outdir *d);
+SR_API void sr_outdir_abort_signal(sr_outdir *d);
+/* The folder's final path (resolved through a symlink). */
+SR_API const char *sr_outdir_path(const sr_outdir *d);
+
+/* ------------------------------------------------------------------------ */
 /* 2. Click logs                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -226,7 +309,7 @@ typedef struct sr_split {
     int32_t *items;           /* (n_events) index into item_ids */
     int64_t *times;           /* (n_events) microseconds */
     int64_t *item_ids;        /* (n_items) original item ids */
-    void *map_;               /* internal: mmap base when loaded from a file */
+    void *map_;               /* internal: the file image (heap) when loaded from a file */
     size_t map_len_;
 } sr_split;
 
@@ -270,8 +353,11 @@ SR_API sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts,
 SR_API void sr_prepared_free(sr_prepared *p);
 
 /* Binary split files (docs/formats.md): magic "SRSPLIT\0", version, counts,
- * CRC-32 of the payload. Saving is atomic (temp file + rename). Loading maps the
- * file read-only and verifies everything; the split then points into the map. */
+ * CRC-32 of the payload. Saving is atomic (sr_atomic_open). Loading reads the
+ * file into memory and verifies everything; the split then points into that
+ * copy, so a file changed or truncated afterwards cannot disturb it. Saving
+ * and loading run the same check (sr_split_check in data/store.h: offsets,
+ * item indices, distinct item ids), so nothing is written that cannot be read. */
 SR_API sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err);
 SR_API sr_status sr_split_load(const char *path, sr_split *out, sr_error *err);
 /* GRU4Rec TSV export: header SessionId<TAB>ItemId<TAB>Time, Time in seconds. */
@@ -280,6 +366,10 @@ SR_API sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error
  * when `path` itself does not exist, or else any click log sr_read_log accepts
  * (auto format), grouped with sr_split_from_log. */
 SR_API sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
+/* sr_split_open reading a click log with the given options (column names,
+ * delimiter, filters, sessions from users ...; NULL = defaults). */
+SR_API sr_status sr_split_open_opts(const char *path, const sr_read_opts *ro, sr_split *out,
+                                    sr_error *err);
 /* Builds a split from a log without filtering (e.g. a TSV test file read for
  * eval): groups and orders sessions, item table = distinct items of the log. */
 SR_API sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
@@ -690,23 +780,6 @@ SR_API sr_status sr_train(const char *algo, const sr_split *train, const char *p
 /* The thread count every `threads` option means: `requested` if > 0, else the
  * number of online cores. Thread-safe. */
 SR_API int sr_resolve_threads(int requested);
-
-/* Atomic file writer, the one the library uses for its own files: the data
- * goes to a temporary file next to `path`, and `path` appears only when
- * sr_atomic_file_commit succeeds (it never holds a partial file). The handle
- * belongs to one thread. */
-typedef struct sr_atomic_file sr_atomic_file;
-/* Creates the temporary file; on success *out is the handle (finish it with
- * exactly one of commit or abort). Fails with SR_ERR_IO (naming the file)
- * when the directory is not writable. */
-SR_API sr_status sr_atomic_file_open(const char *path, sr_atomic_file **out, sr_error *err);
-/* The stream to write to; owned by the handle (do not fclose it). */
-SR_API FILE *sr_atomic_file_stream(sr_atomic_file *f);
-/* Flushes, syncs and renames into place; on a write error removes the
- * temporary and returns SR_ERR_IO. Frees the handle either way. */
-SR_API sr_status sr_atomic_file_commit(sr_atomic_file *f, sr_error *err);
-/* Removes the temporary file and frees the handle (NULL: no-op). */
-SR_API void sr_atomic_file_abort(sr_atomic_file *f);
 
 /* ------------------------------------------------------------------------ */
 /* 13. Serving: the request handler under `sessrec serve`                    */

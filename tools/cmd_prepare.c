@@ -2,12 +2,12 @@
  * cmd_prepare.c - `sessrec prepare`: reads a click log, cleans and splits it
  * (sr_read_log + sr_prepare) and writes the splits into a folder.
  *
- * All-or-nothing output: every file is first written under a temporary name
- * (NAME.part.<pid>, itself written atomically) and only when all of them are
- * complete are they renamed into place, one rename each. A failed run removes
- * its temporaries (also on SIGINT/SIGTERM/SIGHUP) and leaves the folder as it
- * was; a killed run (SIGKILL) can leave NAME.part.<pid> files but never a
- * half-written file under a final name.
+ * All-or-nothing output (sr_outdir): the files are written into a sibling
+ * temporary folder, which replaces DIR with one rename when all are complete.
+ * A failed run removes its temporary folder (also on SIGINT/SIGTERM/SIGHUP,
+ * from the signal handler) and leaves DIR as it was; a killed run (SIGKILL)
+ * leaves DIR old or new, never mixed, and its debris is removed by the next
+ * run. Runs into one folder wait for each other (a lock on the parent).
  * The report (statistics, timing) goes to stdout; progress of long runs to stderr.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -38,6 +38,8 @@ static void usage(FILE *f)
             "     items absent from train_full are dropped, then test sessions shorter than\n"
             "     --min-session-length. With --valid-days, the same split of train_full gives\n"
             "     train (train_tr) and valid.\n"
+            "A click dated after 2200-01-01 is an error (a corrupted timestamp would make\n"
+            "the test window end there and leave almost nothing in it).\n"
             "Sessions are ordered by their first click (ties: session id), clicks by time\n"
             "(ties: file order).\n"
             "\n"
@@ -51,21 +53,14 @@ static void usage(FILE *f)
             "                    (items of train_full by first appearance)\n"
             "  with --tsv also train_full.tsv, train.tsv, valid.tsv, test.tsv in the GRU4Rec\n"
             "  layout (SessionId<TAB>ItemId<TAB>Time, Time in seconds).\n"
-            "Binary splits are described in docs/formats.md. Output is all-or-nothing: files\n"
-            "are written under temporary names and renamed into place only when all are\n"
-            "complete. Files of those names that this run does not produce (valid.* without\n"
-            "validation, *.tsv without --tsv) are removed, so DIR never mixes two runs.\n"
+            "Binary splits are described in docs/formats.md. Output is all-or-nothing: the\n"
+            "files are written into a temporary folder next to DIR, which then replaces DIR\n"
+            "as a whole with one rename: an interrupted or killed run leaves DIR as it was\n"
+            "or complete, never mixed. So DIR may hold only the files above (anything else\n"
+            "is refused). Two runs into one folder wait for each other.\n"
             "\n"
             "options:\n"
             "  -o, --output DIR            output folder (required)\n"
-            "  --format F                  auto (default: guessed from the content), yoochoose\n"
-            "                              (SessionId,Timestamp,ItemId,Category), tsv (GRU4Rec,\n"
-            "                              header naming the columns), diginetica\n"
-            "                              (train-item-views.csv)\n"
-            "  --nrows N                   read only the first N data rows (as pandas' nrows)\n"
-            "  --session-key K             TSV column names (default SessionId, ItemId, Time)\n"
-            "  --item-key K\n"
-            "  --time-key K\n"
             "  --filter recursive|rsc15    see above (default recursive)\n"
             "  --min-session-length N      default 2\n"
             "  --min-item-support N        default 5\n"
@@ -73,74 +68,33 @@ static void usage(FILE *f)
             "                              with an 's' suffix (86400s); default 1\n"
             "  --valid-days D              validation window, same units; default 0 = none\n"
             "  --dedup                     drop consecutive repeated clicks within a session\n"
-            "  --tsv                       also write the GRU4Rec TSV files\n"
-            "  --skip-bad-lines            skip malformed lines (counted and reported) instead\n"
-            "                              of failing on the first one\n"
-            "  --threads N                 reader and prepare threads (default 0 = all\n"
-            "                              cores); the output does not depend on it\n"
-            "  --quiet                     no progress messages on stderr (the report on\n"
-            "                              stdout stays)\n"
-            "  -h, --help                  this text\n"
-            "\n"
-            "example: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
+            "  --tsv                       also write the GRU4Rec TSV files\n");
+    cli_opts_help(f, cli_threads_option, 30);
+    cli_opts_help(f, cli_common_options, 30);
+    fprintf(f, "                              (-q: the report on stdout stays; --json: the\n"
+               "                              report as one JSON object)\n\n");
+    cli_read_help(f, 30);
+    fprintf(f, "\nexample: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
 }
 
-/* ---- temporary files, removed on failure and on signals ------------------------- */
+/* ---- the output folder, removed on failure and on signals ------------------------ */
 
-#define MAX_FILES 16
-static char g_part[MAX_FILES][4096];   /* temporaries of this run */
-static char g_inner[MAX_FILES][4200];  /* what the library writes before renaming to part */
-static volatile sig_atomic_t g_nparts;
+static sr_outdir *volatile g_od;
 
 static void on_signal(int sig)
 {
-    for (int k = 0; k < g_nparts; k++) {
-        unlink(g_inner[k]);
-        unlink(g_part[k]);
-    }
+    sr_outdir *d = g_od;
+    if (d)
+        sr_outdir_abort_signal(d);
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static void remove_parts(void)
-{
-    for (int k = 0; k < g_nparts; k++) {
-        unlink(g_inner[k]);
-        unlink(g_part[k]);
-    }
-    g_nparts = 0;
-}
-
 /* ---- small helpers -------------------------------------------------------------- */
 
-/* mkdir -p; *created = 1 when the last component did not exist. */
-static int mkdir_p(const char *dir, int *created)
-{
-    char p[4096];
-    *created = 0;
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-        return -1;
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    if (mkdir(p, 0777) == 0) {
-        *created = 1;
-        return 0;
-    }
-    struct stat sb;
-    if (errno == EEXIST && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return 0;
-    if (errno == EEXIST)
-        errno = ENOTDIR;
-    return -1;
-}
-
-/* The tutorial's stats_info, plus the first time. */
-static void stats_info(const sr_split *s, const char *name)
+/* The tutorial's stats_info, plus the first time; as JSON into obj when
+ * obj is given, else printed. */
+static void stats_info(const sr_split *s, const char *name, json_t *obj)
 {
     int64_t items = 0, tmin = INT64_MAX, tmax = INT64_MIN;
     unsigned char *seen = calloc((size_t)s->n_items + 1, 1);
@@ -157,6 +111,16 @@ static void stats_info(const sr_split *s, const char *name)
     if (s->n_events) {
         cli_iso_time(a, sizeof a, tmin, 1);
         cli_iso_time(b, sizeof b, tmax, 1);
+    }
+    if (obj) {
+        json_t *o = json_object();
+        json_object_set_new(o, "events", json_integer(s->n_events));
+        json_object_set_new(o, "sessions", json_integer(s->n_sessions));
+        json_object_set_new(o, "items", json_integer(items));
+        json_object_set_new(o, "first_time", s->n_events ? json_string(a) : json_null());
+        json_object_set_new(o, "last_time", s->n_events ? json_string(b) : json_null());
+        json_object_set_new(obj, name, o);
+        return;
     }
     printf("* %s Set Stats Info\n\tEvents: %lld\n\tSessions: %lld\n\tItems: %lld\n"
            "\tFirst Time: %s\n\tLast Time : %s\n",
@@ -175,38 +139,19 @@ static const char *fmt_days(double d, char *buf, size_t n)
 
 /* ---- output files --------------------------------------------------------------- */
 
-typedef struct outfile {
-    char name[32];
-    char final[4096];
-    int part; /* index into g_part */
-} outfile;
+/* Every name prepare may write: an existing folder may hold only these (and
+ * temporaries), since it is replaced as a whole. */
+static const char *const k_names[] = {"train_full.split", "train.split", "valid.split",
+                                      "test.split", "items.tsv", "train_full.tsv", "train.tsv",
+                                      "valid.tsv", "test.tsv", NULL};
 
 typedef struct writer {
-    const char *dir;
-    outfile f[MAX_FILES];
+    sr_outdir *od;
+    const char *names[16];
     int n;
     double bytes;
     sr_error err;
 } writer;
-
-/* Registers NAME and returns its temporary path (NULL if too long). */
-static const char *add_file(writer *w, const char *name)
-{
-    outfile *o = &w->f[w->n];
-    int k = g_nparts;
-    snprintf(o->name, sizeof o->name, "%s", name);
-    if (snprintf(o->final, sizeof o->final, "%s/%s", w->dir, name) >= (int)sizeof o->final ||
-        snprintf(g_part[k], sizeof g_part[k], "%s.part.%ld", o->final, (long)getpid()) >=
-            (int)sizeof g_part[k]) {
-        sr_error_set(&w->err, SR_ERR_ARG, "%s: output path too long", w->dir);
-        return NULL;
-    }
-    snprintf(g_inner[k], sizeof g_inner[k], "%s.tmp.%ld", g_part[k], (long)getpid());
-    o->part = k;
-    g_nparts = k + 1;
-    w->n++;
-    return g_part[k];
-}
 
 static void count_bytes(writer *w, const char *path)
 {
@@ -215,19 +160,15 @@ static void count_bytes(writer *w, const char *path)
         w->bytes += (double)sb.st_size;
 }
 
-/* Writes s to the temporary path p: a binary split, or GRU4Rec TSV. */
-static int save_to(writer *w, const char *p, const sr_split *s, int tsv)
-{
-    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
-}
-
+/* Writes s as NAME in the new folder: a binary split, or GRU4Rec TSV. */
 static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 {
-    const char *p = add_file(w, name);
-    return p ? save_to(w, p, s, tsv) : -1;
+    const char *p = sr_outdir_file(w->od, name);
+    if (!p || (tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
+        return -1;
+    count_bytes(w, p);
+    w->names[w->n++] = name;
+    return 0;
 }
 
 /* `name` holds the same bytes as the already written file `same`: a hard link
@@ -235,68 +176,81 @@ static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 static int write_same(writer *w, const char *name, const char *same, const sr_split *s,
                       int tsv)
 {
-    const char *src = NULL;
-    for (int k = 0; k < w->n; k++)
-        if (!strcmp(w->f[k].name, same))
-            src = g_part[w->f[k].part];
-    const char *p = add_file(w, name);
-    if (!p)
-        return -1;
-    if (src && link(src, p) == 0)
+    if (sr_outdir_link(w->od, name, same, &w->err) == SR_OK) {
+        w->names[w->n++] = name;
         return 0;
-    return save_to(w, p, s, tsv);
+    }
+    /* a copy only where links are not possible; other errors are errors */
+    if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
+        return -1;
+    return write_split(w, name, s, tsv);
 }
 
 static int write_items(writer *w, const sr_split *s)
 {
-    const char *p = add_file(w, "items.tsv");
-    sr_atomic_file *a; /* writes g_inner[k], as the library does for the other files */
-    if (!p || sr_atomic_file_open(p, &a, &w->err) != SR_OK)
+    const char *p = sr_outdir_file(w->od, "items.tsv");
+    sr_atomic a;
+    if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
-    FILE *f = sr_atomic_file_stream(a);
-    fputs("ItemIndex\tItemId\n", f);
-    for (int64_t i = 0; i < s->n_items && !ferror(f); i++)
-        fprintf(f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
-    if (sr_atomic_file_commit(a, &w->err) != SR_OK)
+    fputs("ItemIndex\tItemId\n", a.f);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
+        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
     count_bytes(w, p);
-    return 0;
-}
-
-/* Renames every temporary into place; then removes stale files of our names. */
-static int commit(writer *w, const char *const *stale, int nstale)
-{
-    for (int k = 0; k < w->n; k++) { /* fail before the first rename if any would fail */
-        struct stat sb;
-        if (stat(w->f[k].final, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            sr_error_set(&w->err, SR_ERR_IO, "%s: is a folder, cannot replace it",
-                         w->f[k].final);
-            return -1;
-        }
-    }
-    for (int k = 0; k < w->n; k++)
-        if (rename(g_part[w->f[k].part], w->f[k].final) != 0) {
-            sr_error_set(&w->err, SR_ERR_IO, "%s: cannot rename into place: %s (the files "
-                         "before it in this list are already replaced:", w->f[k].final,
-                         strerror(errno));
-            for (int q = 0; q < k; q++) {
-                size_t l = strlen(w->err.msg);
-                snprintf(w->err.msg + l, sizeof w->err.msg - l, " %s", w->f[q].name);
-            }
-            size_t l = strlen(w->err.msg);
-            snprintf(w->err.msg + l, sizeof w->err.msg - l, ")");
-            return -1;
-        }
-    g_nparts = 0;
-    for (int k = 0; k < nstale; k++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", w->dir, stale[k]);
-        unlink(p);
-    }
+    w->names[w->n++] = "items.tsv";
     return 0;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
+
+static const cli_opt prepare_options[] = {
+    {"output", 'o', NULL, "DIR", ""},
+    {"filter", 0, NULL, "F", ""},
+    {"min-session-length", 0, NULL, "N", ""},
+    {"min-item-support", 0, NULL, "N", ""},
+    {"test-days", 0, NULL, "D", ""},
+    {"valid-days", 0, NULL, "D", ""},
+    {"dedup", 0, NULL, NULL, ""},
+    {"tsv", 0, NULL, NULL, ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct prep_args {
+    const char *dir;
+    int tsv;
+    sr_read_opts ro;
+    sr_prepare_opts po;
+} prep_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    prep_args *a = ud;
+    const char *n = o->name, *cmd = "prepare";
+    if (cli_opt_in(o, cli_read_options))
+        return cli_read_opt(cmd, o, v, &a->ro);
+    if (!strcmp(n, "output")) {
+        a->dir = v;
+    } else if (!strcmp(n, "filter")) {
+        sr_error e;
+        if (sr_filter_parse(v, &a->po.filter, &e) != SR_OK)
+            return cli_fail(cmd, "--filter: %s", e.msg);
+    } else if (!strcmp(n, "min-session-length")) {
+        return cli_int(cmd, "--min-session-length", v, 1, 1000000000, &a->po.min_session_length);
+    } else if (!strcmp(n, "min-item-support")) {
+        return cli_int(cmd, "--min-item-support", v, 1, 1000000000, &a->po.min_item_support);
+    } else if (!strcmp(n, "test-days")) {
+        return cli_days(cmd, "--test-days", v, &a->po.test_days);
+    } else if (!strcmp(n, "valid-days")) {
+        return cli_days(cmd, "--valid-days", v, &a->po.valid_days);
+    } else if (!strcmp(n, "dedup")) {
+        a->po.dedup = 1;
+    } else if (!strcmp(n, "tsv")) {
+        a->tsv = 1;
+    }
+    return 0;
+}
 
 int cmd_prepare(int argc, char **argv)
 {
@@ -304,125 +258,58 @@ int cmd_prepare(int argc, char **argv)
     int quiet = 0, tsv = 0;
     sr_read_opts ro = sr_read_default_opts();
     sr_prepare_opts po = sr_prepare_default_opts();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char opt[64];
-        const char *v = NULL;
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        if (eq && (size_t)(eq - a) < sizeof opt) { /* --opt=value */
-            memcpy(opt, a, (size_t)(eq - a));
-            opt[eq - a] = 0;
-            a = opt;
-            v = eq + 1;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        int flag = 1;
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-            quiet = 1;
-        else if (!strcmp(a, "--dedup"))
-            po.dedup = 1;
-        else if (!strcmp(a, "--tsv"))
-            tsv = 1;
-        else if (!strcmp(a, "--skip-bad-lines"))
-            ro.skip_bad_lines = 1;
-        else
-            flag = 0;
-        if (flag) {
-            if (v)
-                return cli_fail(cmd, "%s takes no value", a);
-            continue;
-        }
-        if (a[0] != '-' || !strcmp(a, "-")) {
-            if (input)
-                return cli_fail(cmd, "more than one input ('%s' and '%s'); see --help", input, a);
-            input = a;
-            continue;
-        }
-        static const char *const valued[] = {
-            "-o", "--output", "--format", "--nrows", "--session-key", "--item-key", "--time-key",
-            "--filter", "--min-session-length", "--min-item-support", "--test-days",
-            "--valid-days", "--threads"};
-        int known = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
-            known |= !strcmp(a, valued[k]);
-        if (!known) {
-            cli_fail(cmd, "unknown option '%s' (see sessrec prepare --help)", a);
-            return 2;
-        }
-        if (!v) {
-            if (i + 1 >= argc)
-                return cli_fail(cmd, "%s needs a value", a);
-            v = argv[++i];
-        }
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            dir = v;
-        } else if (!strcmp(a, "--format")) {
-            sr_error e;
-            if (sr_format_parse(v, &ro.format, &e) != SR_OK)
-                return cli_fail(cmd, "--format: %s", e.msg);
-        } else if (!strcmp(a, "--nrows")) {
-            if (cli_int64(cmd, a, v, 1, INT64_MAX, &ro.nrows))
-                return 1;
-        } else if (!strcmp(a, "--session-key")) {
-            ro.session_key = v;
-        } else if (!strcmp(a, "--item-key")) {
-            ro.item_key = v;
-        } else if (!strcmp(a, "--time-key")) {
-            ro.time_key = v;
-        } else if (!strcmp(a, "--filter")) {
-            sr_error e;
-            if (sr_filter_parse(v, &po.filter, &e) != SR_OK)
-                return cli_fail(cmd, "--filter: %s", e.msg);
-        } else if (!strcmp(a, "--min-session-length")) {
-            if (cli_int(cmd, a, v, 1, 1000000000, &po.min_session_length))
-                return 1;
-        } else if (!strcmp(a, "--min-item-support")) {
-            if (cli_int(cmd, a, v, 1, 1000000000, &po.min_item_support))
-                return 1;
-        } else if (!strcmp(a, "--test-days")) {
-            if (cli_days(cmd, a, v, &po.test_days))
-                return 1;
-        } else if (!strcmp(a, "--valid-days")) {
-            if (cli_days(cmd, a, v, &po.valid_days))
-                return 1;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int(cmd, a, v, 0, 1024, &ro.threads))
-                return 1;
-            po.threads = ro.threads;
-        }
+    prep_args pa;
+    pa.dir = NULL;
+    pa.tsv = 0;
+    pa.ro = ro;
+    pa.po = po;
+    const cli_opt *const tables[] = {prepare_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd cc = {"prepare", "INPUT -o DIR [options]", usage, tables, on_option, &pa};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    input = npos ? pos[0] : NULL;
+    if (npos > 1) {
+        prc = cli_usage_error(&cc, "more than one input ('%s' and '%s')", pos[0], pos[1]);
+        free(pos);
+        return prc;
     }
-    if (!input || !dir) {
-        usage(stderr);
-        return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
-    }
-    if (!*dir) /* mkdir_p would read past the end of "" */
+    free(pos);
+    dir = pa.dir;
+    tsv = pa.tsv;
+    ro = pa.ro;
+    po = pa.po;
+    ro.threads = po.threads = com.threads;
+    quiet = com.quiet || com.json;
+    int json = com.json;
+    if (!input || !dir)
+        return cli_usage_error(&cc, "%s", !input ? "missing INPUT" : "missing -o DIR");
+    if (!*dir)
         return cli_fail(cmd, "-o: empty folder name");
-
-    char dirbuf[4096];
-    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
-    for (size_t l = strlen(dirbuf); l > 1 && dirbuf[l - 1] == '/'; l--)
-        dirbuf[l - 1] = 0; /* "out/" -> "out" (messages name out/train.split, not out//) */
-    dir = dirbuf;
 
     /* A full disk or a file-size limit must give an error, not a kill. */
     signal(SIGXFSZ, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
 
     struct stat sb;
     double in_size = stat(input, &sb) == 0 ? (double)sb.st_size : 0;
     int chatty = !quiet && in_size >= 64e6; /* progress only where it takes a while */
-    int created = 0;
-    if (mkdir_p(dir, &created) != 0)
-        return cli_fail(cmd, "%s: cannot create the output folder: %s", dir, strerror(errno));
-
-    double t0 = cli_now();
+    /* The folder is checked, locked and its temp sibling created before the
+     * long work, so a bad -o fails at once and creates nothing. */
     sr_error err;
     memset(&err, 0, sizeof err);
+    sr_outdir *od = NULL;
+    if (sr_outdir_open(&od, dir, k_names, &err) != SR_OK)
+        return cli_fail_err(cmd, &err);
+    g_od = od;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+
+    double t0 = cli_now();
     sr_log log;
     sr_read_report rep;
     memset(&rep, 0, sizeof rep);
@@ -430,8 +317,8 @@ int cmd_prepare(int argc, char **argv)
         fprintf(stderr, "prepare: reading %s (%.0f MB)...\n", input, in_size / 1e6);
     sr_status st = sr_read_log(input, &ro, &log, &rep, &err);
     if (st != SR_OK) {
-        if (created)
-            rmdir(dir);
+        g_od = NULL;
+        sr_outdir_abort(od);
         return cli_fail_err(cmd, &err);
     }
     double t1 = cli_now();
@@ -443,8 +330,8 @@ int cmd_prepare(int argc, char **argv)
     st = sr_prepare(&log, &po, &p, &err);
     sr_log_free(&log);
     if (st != SR_OK) {
-        if (created)
-            rmdir(dir);
+        g_od = NULL;
+        sr_outdir_abort(od);
         return cli_fail_err(cmd, &err);
     }
     double t2 = cli_now();
@@ -453,7 +340,7 @@ int cmd_prepare(int argc, char **argv)
 
     writer w;
     memset(&w, 0, sizeof w);
-    w.dir = dir;
+    w.od = od;
     int bad = write_split(&w, "train_full.split", &p.train_full, 0) ||
               write_split(&w, "test.split", &p.test, 0);
     if (!bad && p.has_valid)
@@ -471,37 +358,91 @@ int cmd_prepare(int argc, char **argv)
         else if (!bad)
             bad = write_same(&w, "train.tsv", "train_full.tsv", &p.train_full, 1);
     }
-    const char *stale[5];
-    int nstale = 0;
-    if (!p.has_valid) {
-        stale[nstale++] = "valid.split";
-        stale[nstale++] = "valid.tsv";
-    }
-    if (!tsv) {
-        stale[nstale++] = "train_full.tsv";
-        stale[nstale++] = "train.tsv";
-        stale[nstale++] = "test.tsv";
-        if (p.has_valid)
-            stale[nstale++] = "valid.tsv";
-    }
-    bad = bad || commit(&w, stale, nstale);
+    /* No signal may free the folder object while commit does. */
+    /* Messages about files of the temporary folder name the final one. */
     if (bad) {
-        remove_parts();
-        if (created)
-            rmdir(dir);
+        const char *t = sr_outdir_file(od, "items.tsv");
+        char tmpdir[4096], msg[sizeof w.err.msg];
+        snprintf(tmpdir, sizeof tmpdir, "%s", t ? t : "");
+        char *sl = strrchr(tmpdir, '/');
+        char *at = sl ? (*sl = 0, strstr(w.err.msg, tmpdir)) : NULL;
+        if (at && *tmpdir) {
+            snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - w.err.msg), w.err.msg, dir,
+                     at + strlen(tmpdir));
+            memcpy(w.err.msg, msg, sizeof msg);
+        }
+    }
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (bad)
+        sr_outdir_abort(od);
+    else
+        bad = sr_outdir_commit(od, &w.err) != SR_OK;
+    g_od = NULL;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (bad) {
         sr_prepared_free(&p);
         return cli_fail_err(cmd, &w.err);
     }
     double t3 = cli_now();
 
     /* The report. */
+    int64_t kept = p.filtered_events;
+    double total = t3 - t0, mb = (double)rep.bytes / 1e6;
+    if (json) {
+        json_t *j = json_object(), *in = json_object(), *fl = json_object(), *sp = json_object();
+        json_t *splits = json_object(), *files = json_array(), *tm = json_object();
+        json_object_set_new(in, "path", cli_json_text(input));
+        json_object_set_new(in, "format", json_string(sr_format_name(rep.format)));
+        json_object_set_new(in, "lines", json_integer(rep.lines));
+        json_object_set_new(in, "clicks", json_integer(n_clicks));
+        json_object_set_new(in, "bytes", json_integer(rep.bytes));
+        json_object_set_new(in, "bad_lines", json_integer(rep.bad_lines));
+        json_object_set_new(in, "first_bad", rep.bad_lines ? cli_json_text(rep.first_bad)
+                                                           : json_null());
+        json_object_set_new(j, "input", in);
+        json_object_set_new(fl, "filter", json_string(sr_filter_name(po.filter)));
+        json_object_set_new(fl, "dedup", json_boolean(po.dedup));
+        json_object_set_new(fl, "min_session_length", json_integer(po.min_session_length));
+        json_object_set_new(fl, "min_item_support", json_integer(po.min_item_support));
+        json_object_set_new(fl, "rounds", json_integer(p.filter_rounds));
+        json_object_set_new(fl, "clicks_kept", json_integer(kept));
+        json_object_set_new(j, "filter", fl);
+        json_object_set_new(sp, "test_days", cli_json_real(cmd, "--test-days", po.test_days));
+        json_object_set_new(sp, "valid_days", p.has_valid ? cli_json_real(cmd, "--valid-days",
+                                                                           po.valid_days)
+                                                          : json_null());
+        json_object_set_new(j, "split", sp);
+        stats_info(&p.train_full, "train_full", splits);
+        if (p.has_valid) {
+            stats_info(&p.train, "train", splits);
+            stats_info(&p.valid, "valid", splits);
+        }
+        stats_info(&p.test, "test", splits);
+        json_object_set_new(j, "splits", splits);
+        json_object_set_new(j, "output", cli_json_text(dir));
+        for (int k = 0; k < w.n; k++)
+            json_array_append_new(files, json_string(w.names[k]));
+        json_object_set_new(j, "files", files);
+        json_object_set_new(j, "bytes_written", json_integer((json_int_t)w.bytes));
+        json_object_set_new(tm, "total", cli_json_real(cmd, "seconds", total));
+        json_object_set_new(tm, "read", cli_json_real(cmd, "seconds", t1 - t0));
+        json_object_set_new(tm, "prepare", cli_json_real(cmd, "seconds", t2 - t1));
+        json_object_set_new(tm, "write", cli_json_real(cmd, "seconds", t3 - t2));
+        json_object_set_new(j, "seconds", tm);
+        sr_prepared_free(&p);
+        return cli_json_print(cmd, j);
+    }
     char d1[64], d2[64];
     printf("input: %s (%s): %lld lines, %lld clicks, %.2f MB\n", input,
            sr_format_name(rep.format), (long long)rep.lines, (long long)n_clicks,
            (double)rep.bytes / 1e6);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
-    int64_t kept = p.filtered_events;
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "
            "%lld clicks kept (%.1f%%)\n",
            sr_filter_name(po.filter), po.dedup ? " after dedup" : "",
@@ -513,17 +454,16 @@ int cmd_prepare(int argc, char **argv)
         printf("; valid = sessions of train_full ending in its last %s",
                fmt_days(po.valid_days, d2, sizeof d2));
     printf("\n");
-    stats_info(&p.train_full, "train_full");
+    stats_info(&p.train_full, "train_full", NULL);
     if (p.has_valid) {
-        stats_info(&p.train, "train");
-        stats_info(&p.valid, "valid");
+        stats_info(&p.train, "train", NULL);
+        stats_info(&p.valid, "valid", NULL);
     }
-    stats_info(&p.test, "test");
+    stats_info(&p.test, "test", NULL);
     printf("wrote %s/:", dir);
     for (int k = 0; k < w.n; k++)
-        printf(" %s", w.f[k].name);
+        printf(" %s", w.names[k]);
     printf(" (%.2f MB)\n", w.bytes / 1e6);
-    double total = t3 - t0, mb = (double)rep.bytes / 1e6;
     printf("time: %.2f s total = read %.2f + prepare %.2f + write %.2f; %.0f MB/s of input\n",
            total, t1 - t0, t2 - t1, t3 - t2, total > 0 ? mb / total : 0.0);
     sr_prepared_free(&p);

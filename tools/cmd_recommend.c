@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ static void usage(FILE *f)
         "  --json              one JSON object per session, one per line:\n"
         "                      {\"clicks\": [ids fed], \"unknown\": [ids skipped],\n"
         "                       \"recommendations\": [{\"rank\": 1, \"item\": ID, \"score\": S}, ...]}\n"
+        "  -q, --quiet         accepted as by every command (recommend has no progress)\n"
         "  -h, --help          this text\n"
         "\n"
         "Output: one line per item, \"rank item score\", best first (equal scores: the\n"
@@ -41,7 +43,10 @@ static void usage(FILE *f)
         "A session with no known item gets no recommendation (an empty block, or an\n"
         "empty \"recommendations\" list) and a warning. Exit status: 0 when at least one\n"
         "session got recommendations, 1 when none did or on an error (unreadable model,\n"
-        "an id that is not a non-negative integer).\n"
+        "an id that is not a non-negative integer). With --stdin, a line holding\n"
+        "anything but ids (a bad token, a NUL byte) is an error for that line: a message\n"
+        "on stderr, an empty block or {\"error\": \"...\"}, and exit status 1 at the end.\n"
+        "Scores that are not finite are printed as null in JSON, with a warning.\n"
         "\n"
         "examples:\n"
         "  sessrec recommend model.srm 214536502 214536500 -k 5\n"
@@ -93,18 +98,35 @@ static int parse_id(const char *tok, int64_t *out)
     return 0;
 }
 
-/* Splits `text` at spaces, tabs and commas and adds each id. `where` names the
- * input in messages ("" or "stdin line 3: "). */
-static int add_tokens(rec_ctx *c, char *text, const char *where)
+/* Splits `text` (n bytes) at spaces, tabs and commas and adds each id.
+ * `where` names the input in messages ("" or "stdin line 3: "). A byte that
+ * cannot be part of an id, NUL included, makes the whole text an error (never
+ * a shorter session): -1 with the message (escaped, cut) in msg. */
+static int add_tokens(rec_ctx *c, char *text, size_t n, const char *where, char *msg,
+                      size_t mcap)
 {
+    const char *nul = memchr(text, 0, n);
+    if (nul) {
+        char esc[128];
+        sr_escape_text(esc, sizeof esc, text, n);
+        snprintf(msg, mcap, "%sa NUL byte at column %zu: '%s'", where,
+                 (size_t)(nul - text) + 1, esc);
+        return -1;
+    }
     char *save = NULL;
     for (char *tok = strtok_r(text, " \t,\r\n", &save); tok; tok = strtok_r(NULL, " \t,\r\n", &save)) {
         int64_t id;
-        if (parse_id(tok, &id))
-            return cli_fail("recommend", "%sbad item id '%s' (expected a non-negative integer)",
-                            where, tok);
-        if (idvec_push(sr_model_item_index(c->m, id) >= 0 ? &c->known : &c->unknown, id))
-            return 1;
+        if (parse_id(tok, &id)) {
+            char esc[128];
+            sr_escape_text(esc, sizeof esc, tok, strlen(tok));
+            snprintf(msg, mcap, "%sbad item id '%s' (expected a non-negative integer)", where,
+                     esc);
+            return -1;
+        }
+        if (idvec_push(sr_model_item_index(c->m, id) >= 0 ? &c->known : &c->unknown, id)) {
+            snprintf(msg, mcap, "out of memory");
+            return -1;
+        }
     }
     return 0;
 }
@@ -138,18 +160,28 @@ static int answer(rec_ctx *c, const char *where)
             sr_scorer_step(c->sc, &it, 1, i + 1 == c->known.n ? c->scores : NULL);
         }
         got = sr_topk(c->scores, sr_model_n_items(c->m), c->k, c->top, c->topv);
+        if (got == 0)
+            fprintf(stderr, "sessrec recommend: warning: %sthe model gave no usable score (all "
+                            "NaN): no recommendation; is the model file damaged?\n", where);
     }
     const int64_t *ids = sr_model_item_ids(c->m);
     if (c->json) {
-        printf("{\"clicks\": [");
-        print_ids(stdout, c->known.v, c->known.n);
-        printf("], \"unknown\": [");
-        print_ids(stdout, c->unknown.v, c->unknown.n);
-        printf("], \"recommendations\": [");
-        for (int i = 0; i < got; i++)
-            printf("%s{\"rank\": %d, \"item\": %lld, \"score\": %.9g}", i ? ", " : "", i + 1,
-                   (long long)ids[c->top[i]], c->topv[i]);
-        printf("]}\n");
+        json_t *j = json_object(), *clicks = json_array(), *unk = json_array(), *recs = json_array();
+        for (size_t i = 0; i < c->known.n; i++)
+            json_array_append_new(clicks, json_integer(c->known.v[i]));
+        for (size_t i = 0; i < c->unknown.n; i++)
+            json_array_append_new(unk, json_integer(c->unknown.v[i]));
+        for (int i = 0; i < got; i++) {
+            json_t *r = json_object();
+            json_object_set_new(r, "rank", json_integer(i + 1));
+            json_object_set_new(r, "item", json_integer(ids[c->top[i]]));
+            json_object_set_new(r, "score", cli_json_real("recommend", "a score", c->topv[i]));
+            json_array_append_new(recs, r);
+        }
+        json_object_set_new(j, "clicks", clicks);
+        json_object_set_new(j, "unknown", unk);
+        json_object_set_new(j, "recommendations", recs);
+        cli_json_print("recommend", j);
     } else {
         for (int i = 0; i < got; i++)
             printf("%d %lld %.6g\n", i + 1, (long long)ids[c->top[i]], c->topv[i]);
@@ -161,8 +193,29 @@ static int answer(rec_ctx *c, const char *where)
     return got > 0;
 }
 
+static const cli_opt recommend_options[] = {
+    {"k", 'k', NULL, "N", ""},
+    {"stdin", 0, NULL, NULL, ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct rec_args {
+    int k, use_stdin;
+} rec_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    rec_args *r = ud;
+    if (!strcmp(o->name, "stdin")) {
+        r->use_stdin = 1;
+        return 0;
+    }
+    return cli_int("recommend", "-k", v, 1, 1000000, &r->k);
+}
+
 int cmd_recommend(int argc, char **argv)
 {
+    rec_args ra = {20, 0};
     const char *model_path = NULL;
     int k = 20, json = 0, use_stdin = 0, n_items_args = 0, rc = 1, answered = 0;
     const char **item_args = calloc((size_t)argc, sizeof *item_args); /* (argc) */
@@ -171,35 +224,29 @@ int cmd_recommend(int argc, char **argv)
     memset(&c, 0, sizeof c);
     if (!item_args)
         return cli_fail("recommend", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--stdin")) {
-            use_stdin = 1;
-        } else if (!strcmp(a, "-k")) {
-            if (i + 1 >= argc) {
-                cli_fail("recommend", "-k needs a value");
-                goto done;
-            }
-            if (cli_int("recommend", "-k", argv[++i], 1, 1000000, &k))
-                goto done;
-        } else if (a[0] == '-' && a[1]) {
-            cli_fail("recommend", "unknown option '%s' (see sessrec recommend --help)", a);
-            goto done;
-        } else if (!model_path) {
-            model_path = a;
-        } else {
-            item_args[n_items_args++] = a;
-        }
+    const cli_opt *const tables[] = {recommend_options, cli_common_options, NULL};
+    cli_cmd cc = {"recommend", "MODEL [ITEM...] [options]", usage, tables, on_option, &ra};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0) {
+        free(item_args);
+        return prc;
     }
+    json = com.json;
+    k = ra.k;
+    use_stdin = ra.use_stdin;
+    for (int i = 0; i < npos; i++) {
+        if (!model_path)
+            model_path = pos[i];
+        else
+            item_args[n_items_args++] = pos[i];
+    }
+    free(pos);
     if (!model_path) {
-        usage(stderr);
-        goto done;
+        free(item_args);
+        return cli_usage_error(&cc, "missing MODEL");
     }
     if (n_items_args && use_stdin) {
         cli_fail("recommend", "give item ids either as arguments or with --stdin, not both");
@@ -232,25 +279,43 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
 
+    int line_errors = 0;
     if (!use_stdin) {
         for (int i = 0; i < n_items_args; i++) {
+            char msg[256];
             char *tok = strdup(item_args[i]);
-            int bad = !tok || add_tokens(&c, tok, "");
+            if (!tok)
+                snprintf(msg, sizeof msg, "out of memory");
+            int bad = !tok || add_tokens(&c, tok, strlen(tok), "", msg, sizeof msg);
             free(tok);
-            if (bad)
+            if (bad) {
+                cli_fail("recommend", "%s", msg);
                 goto done;
+            }
         }
         answered += answer(&c, "");
     } else {
+        /* A bad line is an error for that line only: reported (on stderr, and
+         * as {"error": ...} with --json), then the next line is read. */
         char *line = NULL;
         size_t cap = 0;
         int64_t lineno = 0;
-        while (getline(&line, &cap, stdin) != -1) {
-            char where[64];
+        ssize_t len;
+        while ((len = getline(&line, &cap, stdin)) != -1) {
+            char where[64], msg[256];
             snprintf(where, sizeof where, "stdin line %lld: ", (long long)++lineno);
-            if (add_tokens(&c, line, where)) {
-                free(line);
-                goto done;
+            if (add_tokens(&c, line, (size_t)len, where, msg, sizeof msg)) {
+                cli_fail("recommend", "%s", msg);
+                if (json) {
+                    json_t *e = json_object();
+                    json_object_set_new(e, "error", cli_json_text(msg));
+                    cli_json_print("recommend", e);
+                } else {
+                    putchar('\n');
+                }
+                c.known.n = c.unknown.n = 0;
+                line_errors++;
+                continue;
             }
             answered += answer(&c, where);
         }
@@ -262,7 +327,7 @@ int cmd_recommend(int argc, char **argv)
         if (lineno == 0)
             fprintf(stderr, "sessrec recommend: warning: no session on stdin\n");
     }
-    rc = answered > 0 ? 0 : 1;
+    rc = answered > 0 && !line_errors ? 0 : 1;
 done:
     free(item_args);
     free(c.known.v);

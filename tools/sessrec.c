@@ -25,7 +25,9 @@ static const struct {
 static void usage(FILE *f)
 {
     fprintf(f, "sessrec %s - session-based recommendation\n\n"
-               "usage: sessrec <command> [options]     (sessrec <command> --help for details)\n\n"
+               "usage: sessrec <command> [options]     (sessrec <command> --help for details)\n"
+               "Every command takes -q/--quiet and --json; those that read click logs take\n"
+               "the same reading options (--format, --session-key ...).\n\n"
                "commands:\n", SR_VERSION_STRING);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
@@ -37,7 +39,7 @@ static void usage(FILE *f)
                "  sessrec stats data/ --plot lengths.svg\n"
                "  sessrec train data/train_full -o model.srm --preset rsc15\n"
                "  sessrec eval model.srm data/test\n"
-               "  sessrec recommend model.srm 214536502 214536500\n");
+               "  sessrec recommend model.srm 214604583 214602482\n");
 }
 
 int main(int argc, char **argv)
@@ -52,21 +54,21 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < N_COMMANDS; i++)
                 if (!strcmp(argv[2], commands[i].name)) {
                     char *hv[] = {argv[2], "--help", NULL};
-                    return commands[i].fn(2, hv);
+                    return cli_finish(commands[i].fn(2, hv));
                 }
             fprintf(stderr, "sessrec: unknown command '%s'\n", argv[2]);
             return 2;
         }
         usage(stdout);
-        return 0;
+        return cli_finish(0);
     }
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("sessrec %s\n", SR_VERSION_STRING);
-        return 0;
+        return cli_finish(0);
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(c, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return cli_finish(commands[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "sessrec: unknown command '%s' (try 'sessrec help')\n", c);
     return 2;
 }

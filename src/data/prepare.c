@@ -1161,6 +1161,31 @@ sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts, sr_prepared
                             o.valid_days);
     if (log->n == 0)
         return sr_error_set(err, SR_ERR_EMPTY, "the click log is empty");
+    /* The time split counts back from the latest click, so one corrupted
+     * timestamp far in the future (year 294247) would leave a test set of one
+     * session without a word. Clicks after 2200-01-01 are an error. */
+    {
+        const int64_t limit = INT64_C(7258118400) * 1000000; /* 2200-01-01T00:00:00Z */
+        int64_t tmax = INT64_MIN;
+        for (int64_t j = 0; j < log->n; j++)
+            tmax = log->time[j] > tmax ? log->time[j] : tmax;
+        if (tmax >= limit) {
+            int64_t count = 0, first = -1;
+            for (int64_t j = 0; j < log->n; j++)
+                if (log->time[j] >= limit) {
+                    count++;
+                    if (first < 0)
+                        first = j;
+                }
+            return sr_error_set(err, SR_ERR_ARG,
+                                "%lld click%s dated after 2200-01-01 (the first: click %lld of "
+                                "the log, session %lld, item %lld, %lld s after 1970): corrupted "
+                                "timestamps? The time split counts back from the latest click; "
+                                "remove or fix them", (long long)count, count == 1 ? " is" : "s are",
+                                (long long)first + 1, (long long)log->session[first],
+                                (long long)log->item[first], (long long)(log->time[first] / 1000000));
+        }
+    }
     grouped g;
     sr_status st = group_log(log, o.threads, &g, err);
     if (st != SR_OK)

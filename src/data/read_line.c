@@ -31,41 +31,7 @@ static int all_digits(const char *s, size_t n)
 
 void srr_escape(char *dst, size_t cap, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, shown = 0;
-    if (cap == 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        char tmp[5];
-        size_t k = 0;
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\t')
-            tmp[k++] = '\\', tmp[k++] = 't';
-        else if (c == '\r')
-            tmp[k++] = '\\', tmp[k++] = 'r';
-        else if (c == '\n')
-            tmp[k++] = '\\', tmp[k++] = 'n';
-        else if (c == '\\')
-            tmp[k++] = '\\', tmp[k++] = '\\';
-        else if (c >= 0x20 && c < 0x7f)
-            tmp[k++] = (char)c;
-        else {
-            tmp[k++] = '\\';
-            tmp[k++] = 'x';
-            tmp[k++] = hex[c >> 4];
-            tmp[k++] = hex[c & 15];
-        }
-        if (shown + k > SRR_TEXT_MAX || o + k + 4 > cap) {
-            const char *dots = "...";
-            for (size_t j = 0; dots[j] && o + 1 < cap; j++)
-                dst[o++] = dots[j];
-            break;
-        }
-        memcpy(dst + o, tmp, k);
-        o += k;
-        shown += k;
-    }
-    dst[o] = '\0';
+    sr_escape_text(dst, cap, s, n);
 }
 
 /* "<desc> '<escaped text>'" into what. */

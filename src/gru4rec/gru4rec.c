@@ -8,10 +8,14 @@
  * nothing (every buffer is sized in sr_gru_new / the scorer).
  */
 #include "gru4rec/gru4rec.h"
+#include "util/blas.h"
 #include "gru4rec/gru_score.h"
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
 #include "gru4rec/sampler.h"
+#include "gru4rec/pool.h"
+
+#include <cblas.h>
 
 #include <assert.h>
 #include <cblas.h>
@@ -58,12 +62,17 @@ struct sr_gru {
     grk_plan plan;
     float *state, *state_new;    /* (Bmax, S) */
     uint8_t *masks;              /* (Bmax, din + S) dropout keep flags */
+    uint8_t *uin;                /* (Wy gradient rows) 1: the row is also an input row
+                                    of this step (its update waits for the input gradient) */
+    int32_t *defer;              /* (Bmax) Wy gradient rows updated after the step */
+    int ndefer;
     sr_sampler smp;
     int32_t *fixed;              /* (nsmp) test hook: fixed negatives, or NULL */
     sr_rng rng;                  /* dropout */
     int64_t adam_t;
     float *dgrad_mem;            /* dense_grads mode */
     grk_grads_f dg;
+    grk_pool *pool;              /* the team of a step (NULL: one thread) */
 };
 
 /* ---- parameters ------------------------------------------------------------------ */
@@ -195,12 +204,20 @@ static void free_training(sr_gru *g)
     free(g->state);
     free(g->state_new);
     free(g->masks);
+    free(g->uin);
+    free(g->defer);
     free(g->fixed);
     free(g->dgrad_mem);
     sr_sampler_free(&g->smp);
+    grk_pool_free(g->pool);
+    g->pool = NULL;
+    g->ws.pool = NULL;
+    g->sh.T = 1;
     g->opt = g->logsup = g->ws_mem = g->gr_mem = g->state = g->state_new = g->dgrad_mem = NULL;
     g->plan_buf = g->marker = g->fixed = NULL;
     g->masks = NULL;
+    g->uin = NULL;
+    g->defer = NULL;
     for (int i = 0; i < g->nt; i++)
         g->t[i].s1 = g->t[i].s2 = g->t[i].grad = g->t[i].dgrad = NULL;
     g->training = 0;
@@ -247,10 +264,12 @@ static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err
     g->state = calloc(st, sizeof *g->state);
     g->state_new = calloc(st, sizeof *g->state_new);
     g->masks = malloc((size_t)sh->Bmax * (size_t)(sh->din + sh->S) + 1);
+    g->uin = calloc((size_t)grk_max_wy_rows(sh) + 1, 1);
+    g->defer = malloc(((size_t)sh->Bmax + 1) * sizeof *g->defer);
     if (g->net.logq > 0)
         g->logsup = malloc((size_t)N * sizeof *g->logsup);
     if (!g->opt || !g->ws_mem || !g->gr_mem || !g->plan_buf || !g->marker || !g->state ||
-        !g->state_new || !g->masks || (g->net.logq > 0 && !g->logsup))
+        !g->state_new || !g->masks || !g->uin || !g->defer || (g->net.logq > 0 && !g->logsup))
         return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for the training state");
     for (int64_t i = 0; i < N; i++)
         g->marker[i] = -1;
@@ -345,6 +364,52 @@ int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max)
 
 /* ---- training ------------------------------------------------------------------ */
 
+/* The side job of a step: draw the next negatives ahead (the same draws in
+ * the same order as a refill of the whole store would make). */
+static void draw_ahead(void *ud)
+{
+    sr_gru *g = ud;
+    sr_sampler_fill_ahead(&g->smp, 2 * (int64_t)g->sh.nsmp);
+}
+
+sr_status sr_gru_set_threads(sr_gru *g, int threads, sr_error *err)
+{
+    if (!g->training)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: threads set on a network that is not training");
+    if (threads < 1 || threads > GRK_MAX_THREADS)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: %d training threads (1 to %d supported)",
+                            threads, GRK_MAX_THREADS);
+    if (threads == grk_pool_threads(g->pool))
+        return SR_OK;
+    grk_pool *pool = NULL;
+    sr_status st = threads > 1 ? grk_pool_new(&pool, threads, err) : SR_OK;
+    if (st != SR_OK)
+        return st;
+    grk_shape sh = g->sh;
+    sh.T = threads;
+    float *mem = malloc((grk_ws_count_f(&sh) + 1) * sizeof *mem);
+    if (!mem) {
+        grk_pool_free(pool);
+        return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for %d training threads",
+                            threads);
+    }
+    grk_pool_free(g->pool);
+    free(g->ws_mem);
+    g->pool = pool;
+    g->ws_mem = mem;
+    g->sh.T = threads;
+    g->net.sh.T = threads;
+    grk_ws_carve_f(&g->ws, &g->sh, g->ws_mem);
+    g->ws.pool = pool;
+    if (!g->sh.full && g->sh.nsmp > 0) {
+        g->ws.side = draw_ahead;
+        g->ws.side_ud = g;
+    }
+    return SR_OK;
+}
+
+int sr_gru_threads(const sr_gru *g) { return grk_pool_threads(g->pool); }
+
 void sr_gru_reset_row(sr_gru *g, int row)
 {
     assert(g->training && row >= 0 && row < g->sh.Bmax);
@@ -368,9 +433,13 @@ static void draw_mask(sr_rng *r, uint8_t *m, size_t n, float p)
         m[j] = sr_rng_uniformf(r) >= p;
 }
 
+static void fused_rows(void *ud, int64_t u0, int64_t u1);
+
 /* Forward + backward of one step; leaves the gradients in g->gr (compact) and
- * the plan in g->plan, advances the hidden state of rows 0..n-1. */
-static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
+ * the plan in g->plan, advances the hidden state of rows 0..n-1. With `fused`
+ * the output rows are updated by the optimizer as their gradients complete
+ * (fused_rows), except the rows listed in g->defer for update(). */
+static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n, int fused)
 {
     const grk_shape *sh = &g->sh;
     assert(g->training && n >= 1 && n <= sh->Bmax);
@@ -401,52 +470,130 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
             m += (size_t)n * sh->H[l];
         }
     }
+    /* Wy rows that are also this step's inputs (constrained embedding) get
+     * their input gradient last: they, and the input-only rows, wait for
+     * update(); the flags tell fused_rows to skip them. */
+    g->ndefer = 0;
+    g->ws.rows_ready = fused ? fused_rows : NULL;
+    g->ws.rows_ud = g;
+    if (fused && sh->mode == GRK_CONSTRAINED)
+        for (int i = 0; i < n; i++) { /* the input-only rows nU..nW-1 are among them */
+            int32_t k = pl->in_u[i];
+            if (!g->uin[k]) {
+                g->uin[k] = 1;
+                g->defer[g->ndefer++] = k;
+            }
+        }
+    /* A team splits the step itself: each of its BLAS calls must stay on one
+     * thread, whatever the process-wide OpenBLAS setting is (restored after). */
+    int blas = g->pool ? sr_blas_threads_enter(1) : 0;
     double loss = grk_step_f(&g->net, pl, g->state, g->state_new, &g->ws, &g->gr);
+    if (g->pool)
+        sr_blas_threads_leave(blas);
+    if (fused && sh->mode == GRK_CONSTRAINED)
+        for (int i = 0; i < n; i++)
+            g->uin[pl->in_u[i]] = 0;
     memcpy(g->state, g->state_new, (size_t)n * sh->S * sizeof *g->state);
     return loss;
 }
 
-static void update(sr_gru *g)
+/* The optimizer on n rows of table t starting at row k0 of its compact
+ * gradient: rows[k0..] name the table rows, or (rows NULL) rows k0.. in order. */
+static void opt_rows(const sr_gru *g, const gten *t, const int32_t *rows, size_t k0, size_t n)
 {
     const sr_gru_params *p = &g->p;
-    const grk_plan *pl = &g->plan;
-    int full = g->sh.full;
+    size_t cols = (size_t)t->cols;
+    size_t off = rows ? 0 : k0 * cols;
+    const int32_t *r = rows ? rows + k0 : NULL;
+    const float *gk = t->grad + k0 * cols;
     if (p->optim == SR_OPT_ADAM)
-        g->adam_t++;
+        sr_adam_rows(t->w + off, t->s1 + off, t->s2 + off, cols, r, gk, n, p->learning_rate,
+                     p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+    else
+        sr_adagrad_rows(t->w + off, t->s1 + off, t->s2 ? t->s2 + off : NULL, cols, r, gk, n,
+                        p->learning_rate, p->momentum, ADAGRAD_EPS);
+}
+
+/* rows_ready of the kernels: the optimizer on the distinct output rows
+ * u0..u1-1 (Wy rows not flagged in g->uin, every By row), on the thread
+ * that has just computed their gradients. */
+static void fused_rows(void *ud, int64_t u0, int64_t u1)
+{
+    sr_gru *g = ud;
+    const int32_t *rows = g->sh.full ? NULL : g->plan.urows;
     for (int i = 0; i < g->nt; i++) {
         gten *t = &g->t[i];
-        const int32_t *rows = NULL;
-        size_t nr = 0;
-        switch (t->kind) {
-        case TK_DENSE: nr = (size_t)t->rows; break;
-        case TK_WY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nW; break;
-        case TK_BY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nU; break;
-        case TK_IN: rows = pl->irows, nr = (size_t)pl->nI; break;
-        }
-        size_t cols = (size_t)t->cols;
-        if (p->optim == SR_OPT_ADAM) {
-            if (t->kind == TK_DENSE)
-                sr_adam_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
-                              p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
-            else
-                sr_adam_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                             p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
-        } else {
-            if (t->kind == TK_DENSE)
-                sr_adagrad_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
-                                 p->momentum, ADAGRAD_EPS);
-            else
-                sr_adagrad_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                                p->momentum, ADAGRAD_EPS);
+        if (t->kind == TK_BY) {
+            opt_rows(g, t, rows, (size_t)u0, (size_t)(u1 - u0));
+        } else if (t->kind == TK_WY) {
+            for (int64_t a = u0; a < u1;) {
+                while (a < u1 && g->uin[a])
+                    a++;
+                int64_t b = a;
+                while (b < u1 && !g->uin[b])
+                    b++;
+                if (b > a)
+                    opt_rows(g, t, rows, (size_t)a, (size_t)(b - a));
+                a = b;
+            }
         }
     }
 }
 
+/* The optimizer on slice ti (of T) of what fused_rows left: the dense
+ * tensors (by elements), the input tables (by rows) and the deferred Wy rows.
+ * Each element is updated alone, so the result does not depend on the number
+ * of threads (nor on the fusion). */
+static void update_slice(void *ud, int ti, int T)
+{
+    sr_gru *g = ud;
+    const sr_gru_params *p = &g->p;
+    const grk_plan *pl = &g->plan;
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        int64_t a, b;
+        switch (t->kind) {
+        case TK_DENSE: {
+            grk_slice(t->rows * t->cols, ti, T, &a, &b);
+            size_t n = (size_t)(b - a);
+            if (p->optim == SR_OPT_ADAM)
+                sr_adam_dense(t->w + a, t->s1 + a, t->s2 + a, t->grad + a, n, p->learning_rate,
+                              p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+            else
+                sr_adagrad_dense(t->w + a, t->s1 + a, t->s2 ? t->s2 + a : NULL, t->grad + a, n,
+                                 p->learning_rate, p->momentum, ADAGRAD_EPS);
+            break;
+        }
+        case TK_IN:
+            grk_slice(pl->nI, ti, T, &a, &b);
+            opt_rows(g, t, pl->irows, (size_t)a, (size_t)(b - a));
+            break;
+        case TK_WY:
+            grk_slice(g->ndefer, ti, T, &a, &b);
+            for (int64_t j = a; j < b; j++)
+                opt_rows(g, t, g->sh.full ? NULL : pl->urows, (size_t)g->defer[j], 1);
+            break;
+        case TK_BY: /* every row done by fused_rows */
+            break;
+        }
+    }
+}
+
+static void update(sr_gru *g)
+{
+    grk_pool_run(g->pool, update_slice, g);
+}
+
 double sr_gru_train_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
 {
-    double loss = fwd_bwd(g, in, out, n);
-    if (!isfinite(loss))
+    if (g->p.optim == SR_OPT_ADAM)
+        g->adam_t++; /* the fused row updates in the step use it */
+    double loss = fwd_bwd(g, in, out, n, 1);
+    if (!isfinite(loss)) {
+        if (g->p.optim == SR_OPT_ADAM)
+            g->adam_t--; /* nothing was updated */
         return NAN;
+    }
     if (g->dgrad_mem)
         grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
     update(g);
@@ -471,7 +618,7 @@ sr_status sr_gru_dense_grads(sr_gru *g)
 
 double sr_gru_grad_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
 {
-    double loss = fwd_bwd(g, in, out, n);
+    double loss = fwd_bwd(g, in, out, n, 0);
     if (isfinite(loss) && g->dgrad_mem)
         grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
     return loss;

@@ -41,6 +41,12 @@ int64_t sr_gru_n_items(const sr_gru *g);
 int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max);
 
 /* ---- training (session-parallel mini-batches, driven by train.c) ---------- */
+/* Splits each training step between `threads` threads (1 to GRK_MAX_THREADS;
+ * the default is 1): a team kept until sr_gru_free. While a step runs with a
+ * team, OpenBLAS is held at one thread (each thread makes its own calls).
+ * The model is bit-identical run to run for the same seed and thread count. */
+sr_status sr_gru_set_threads(sr_gru *g, int threads, sr_error *err);
+int sr_gru_threads(const sr_gru *g);
 /* Zeroes every layer's hidden state of batch row `row` (a new session starts there). */
 void sr_gru_reset_row(sr_gru *g, int row);
 /* Shrinks the batch: new row i takes the hidden state of old row keep[i]

@@ -105,13 +105,27 @@ int32_t sr_sampler_draw(sr_sampler *s)
 const int32_t *sr_sampler_next(sr_sampler *s)
 {
     if (s->pos + s->k > s->len) {
-        for (int64_t j = 0; j < s->len; j++)
+        for (int64_t j = s->ahead; j < s->len; j++)
             s->store[j] = sr_sampler_draw(s);
         s->pos = 0;
+        s->ahead = 0;
     }
     const int32_t *r = s->store + s->pos;
     s->pos += s->k;
     return r;
+}
+
+void sr_sampler_fill_ahead(sr_sampler *s, int64_t m)
+{
+    int64_t end = s->pos - s->k; /* [pos - k, pos) is the batch in use */
+    if (end > s->len)
+        end = s->len;
+    if (s->ahead + m < end)
+        end = s->ahead + m;
+    for (int64_t j = s->ahead; j < end; j++)
+        s->store[j] = sr_sampler_draw(s);
+    if (end > s->ahead)
+        s->ahead = end;
 }
 
 void sr_sampler_free(sr_sampler *s)

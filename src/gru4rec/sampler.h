@@ -18,6 +18,7 @@ typedef struct sr_sampler {
     int k;                /* samples per batch */
     int32_t *store;       /* (len) pre-drawn samples */
     int64_t len, pos;
+    int64_t ahead;        /* store[0, ahead) already holds the next round's first draws */
     sr_rng rng;
 } sr_sampler;
 
@@ -28,6 +29,12 @@ sr_status sr_sampler_init(sr_sampler *s, const int64_t *support, int64_t n, doub
                           int k, int64_t store, uint64_t seed, sr_error *err);
 /* The next k samples (valid until the next call). Allocates nothing. */
 const int32_t *sr_sampler_next(sr_sampler *s);
+/* Draws up to m samples of the store's next round ahead of time, into slots
+ * the current round has used up (never the batch last returned). The samples
+ * handed out are the same as without it: the store's draws keep their order.
+ * Lets a helper thread refill the store a little every step instead of all at
+ * once when it runs out. Allocates nothing. */
+void sr_sampler_fill_ahead(sr_sampler *s, int64_t m);
 /* One draw straight from the distribution (tests). */
 int32_t sr_sampler_draw(sr_sampler *s);
 void sr_sampler_free(sr_sampler *s);

@@ -10,6 +10,7 @@
 #include "gru4rec/gru4rec.h"
 #include "gru4rec/params.h"
 #include "util/blas.h"
+#include "gru4rec/pool.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -139,6 +140,11 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     sr_batch_iter it;
     memset(&it, 0, sizeof it);
     st = sr_gru_new(&g, p, d.n_items, d.support, err);
+    if (st != SR_OK)
+        goto done;
+    /* the step is split between the threads (gru4rec.h); OpenBLAS stays on one
+     * thread inside a step whatever is set above */
+    st = sr_gru_set_threads(g, threads < GRK_MAX_THREADS ? threads : GRK_MAX_THREADS, err);
     if (st != SR_OK)
         goto done;
     st = sr_batch_init(&it, train->offsets, train->n_sessions, d.items, p->batch_size);

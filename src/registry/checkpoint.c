@@ -77,13 +77,35 @@ sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err)
 {
     sr_buf b = {0};
     sr_status st = sr_model_to_bytes(m, &b, err);
-    if (st == SR_OK)
-        st = sr_write_file_atomic(path, b.data, b.len, err);
-    else if (err) {
+    if (st != SR_OK && err) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         sr_error_set(err, st, "%s: %s", path, msg);
     }
+    if (st == SR_OK) {
+        /* Nothing is written that the loader would refuse: the bytes go
+         * through the loader's own checks first (a model with repeated item
+         * ids, for one, must not replace a good file). The check loads with
+         * the model's own vtable, so a model of an algorithm from a table of
+         * the caller's (a test's) is checked the same way. */
+        sr_algo self;
+        memset(&self, 0, sizeof self);
+        self.info.name = m->vt->algo;
+        self.vt = m->vt;
+        const sr_algo *const rows[] = {&self};
+        const sr_algo_table own = {rows, 1};
+        sr_model *back = NULL;
+        sr_error e2 = {0};
+        sr_status vs = sr_model_load_mem_from(&own, b.data, b.len, path, &back, &e2);
+        sr_model_free(back);
+        if (vs == SR_ERR_NOMEM)
+            st = sr_error_set(err, vs, "%s", e2.msg);
+        else if (vs != SR_OK)
+            st = sr_error_set(err, SR_ERR_ARG, "%s: not written: the model would not load back "
+                              "(%s)", path, e2.msg);
+    }
+    if (st == SR_OK)
+        st = sr_write_file_atomic(path, b.data, b.len, err);
     sr_buf_free(&b);
     return st;
 }

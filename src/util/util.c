@@ -258,68 +258,6 @@ uint64_t sr_rng_next(sr_rng *r)
 double sr_rng_uniform(sr_rng *r) { return (double)(sr_rng_next(r) >> 11) * 0x1.0p-53; }
 float sr_rng_uniformf(sr_rng *r) { return (float)(sr_rng_next(r) >> 40) * 0x1.0p-24f; }
 
-/* ---- atomic files ---------------------------------------------------------------- */
-
-sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err)
-{
-    memset(a, 0, sizeof *a);
-    if (strlen(path) + 32 >= sizeof a->tmp)
-        return sr_error_set(err, SR_ERR_ARG, "%s: path too long", path);
-    snprintf(a->path, sizeof a->path, "%s", path);
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
-    a->f = fopen(a->tmp, "wb");
-    if (!a->f)
-        return sr_error_set(err, SR_ERR_IO, "%s: cannot create: %s", a->tmp, strerror(errno));
-    return SR_OK;
-}
-
-sr_status sr_atomic_commit(sr_atomic *a, sr_error *err)
-{
-    int bad = ferror(a->f) != 0;
-    if (fflush(a->f) != 0)
-        bad = 1;
-    int e = errno;
-    if (!bad && fsync(fileno(a->f)) != 0 && errno != EINVAL)
-        bad = 1, e = errno;
-    if (fclose(a->f) != 0 && !bad)
-        bad = 1, e = errno;
-    a->f = NULL;
-    if (bad) {
-        unlink(a->tmp);
-        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", a->path, strerror(e));
-    }
-    if (rename(a->tmp, a->path) != 0) {
-        e = errno;
-        unlink(a->tmp);
-        return sr_error_set(err, SR_ERR_IO, "%s: cannot rename into place: %s", a->path, strerror(e));
-    }
-    return SR_OK;
-}
-
-void sr_atomic_abort(sr_atomic *a)
-{
-    if (a->f) {
-        fclose(a->f);
-        a->f = NULL;
-    }
-    if (a->tmp[0])
-        unlink(a->tmp);
-}
-
-sr_status sr_write_file_atomic(const char *path, const void *data, size_t n, sr_error *err)
-{
-    sr_atomic a;
-    sr_status st = sr_atomic_open(&a, path, err);
-    if (st != SR_OK)
-        return st;
-    if (n && fwrite(data, 1, n, a.f) != n) {
-        int e = errno;
-        sr_atomic_abort(&a);
-        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    return sr_atomic_commit(&a, err);
-}
-
 /* ---- misc ------------------------------------------------------------------------------ */
 
 double sr_now(void)
@@ -338,4 +276,48 @@ int sr_ncores(void)
 int sr_resolve_threads(int requested)
 {
     return requested > 0 ? requested : sr_ncores();
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+/* Characters of offending text that messages quote (data/read.h: SRR_TEXT_MAX). */
+#define SR_TEXT_MAX 60
+
+void sr_escape_text(char *dst, size_t cap, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, shown = 0;
+    if (cap == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char tmp[5];
+        size_t k = 0;
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t')
+            tmp[k++] = '\\', tmp[k++] = 't';
+        else if (c == '\r')
+            tmp[k++] = '\\', tmp[k++] = 'r';
+        else if (c == '\n')
+            tmp[k++] = '\\', tmp[k++] = 'n';
+        else if (c == '\\')
+            tmp[k++] = '\\', tmp[k++] = '\\';
+        else if (c >= 0x20 && c < 0x7f)
+            tmp[k++] = (char)c;
+        else {
+            tmp[k++] = '\\';
+            tmp[k++] = 'x';
+            tmp[k++] = hex[c >> 4];
+            tmp[k++] = hex[c & 15];
+        }
+        if (shown + k > SR_TEXT_MAX || o + k + 4 > cap) {
+            const char *dots = "...";
+            for (size_t j = 0; dots[j] && o + 1 < cap; j++)
+                dst[o++] = dots[j];
+            break;
+        }
+        memcpy(dst + o, tmp, k);
+        o += k;
+        shown += k;
+    }
+    dst[o] = '\0';
 }

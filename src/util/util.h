@@ -1,7 +1,6 @@
 /*
  * util.h - internal helpers shared by every part of the library: growable byte
- * buffers, CRC-32, an int64 -> int32 hash map, a seeded RNG, atomic file
- * writes, clocks and core counts. Nothing here prints or exits.
+ * buffers, CRC-32, an int64 -> int32 hash map, a seeded RNG, clocks and core counts. Nothing here prints or exits.
  */
 #ifndef SR_UTIL_H
 #define SR_UTIL_H
@@ -63,18 +62,8 @@ double sr_rng_uniform(sr_rng *r);        /* [0, 1) */
 float sr_rng_uniformf(sr_rng *r);        /* [0, 1) */
 
 /* ---- files ----------------------------------------------------------------- */
-/* Atomic write: opens "<path>.tmp.<pid>" for writing. Commit with
- * sr_atomic_commit (fsync + rename) or drop with sr_atomic_abort (unlink). */
-typedef struct sr_atomic {
-    FILE *f;
-    char tmp[4096];
-    char path[4096];
-} sr_atomic;
-sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err);
-sr_status sr_atomic_commit(sr_atomic *a, sr_error *err);
-void sr_atomic_abort(sr_atomic *a);
-/* Writes a whole buffer atomically. */
-sr_status sr_write_file_atomic(const char *path, const void *data, size_t n, sr_error *err);
+/* Atomic output files and folders: public, in sessrec.h (sr_atomic_*,
+ * sr_outdir_*), implemented in fileio.c over the wrappers of fileio.h. */
 
 /* ---- text ------------------------------------------------------------------ */
 /* Writes v in decimal at w (no NUL) and returns the end: the fast path of the
