@@ -9,6 +9,7 @@
 #include "sessrec.h"
 #include "util/util.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -98,6 +99,15 @@ void srv_job_free(srv_job *j);
 /* Records one answered request in the metrics. */
 void srv_count(sr_server *s, int ep, double t0, const sr_http_response *out);
 
+/* Responses (answer.c). A NULL body (out of memory) is answered 503. */
+#define JSON_TYPE "application/json"
+void srv_set_body(sr_http_response *out, int status, const char *type, char *body);
+void srv_reply_json(sr_http_response *out, int status, json_t *obj);  /* takes obj */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void srv_reply_error(sr_http_response *out, int status, const char *fmt, ...);
+
 /* Item ids as text <-> the model's dense index (-1: unknown or malformed). */
 int32_t srv_item_index(const sr_model *m, const char *text);
 void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len);
@@ -106,6 +116,7 @@ void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len);
 enum { SRV_EP_CLICKS, SRV_EP_RECS, SRV_EP_DELETE, SRV_EP_RECOMMEND, SRV_EP_HEALTH,
        SRV_EP_METRICS, SRV_EP_RELOAD, SRV_EP_OTHER, SRV_N_EP };
 #define SRV_N_BUCKETS 12
+extern const double srv_buckets[SRV_N_BUCKETS];   /* latency histogram bounds, seconds */
 
 struct srv_worker;
 

@@ -1,7 +1,8 @@
 /*
- * serve_http.c - sr_server_handle: routing, validation, JSON in and out
- * (jansson), admin authorisation, and the Prometheus metrics text. Turns every
- * request into a job for the batching workers (serve.c) or answers it here.
+ * serve_http.c - sr_server_start and sr_server_handle: routing, validation,
+ * JSON parsing (jansson), admin authorisation, and the Prometheus metrics
+ * text. Turns every request into a job for the batching workers (serve.c) or
+ * answers it here (answers are written by answer.c).
  * Must never print, exit or trust its input: every path, query and body ends
  * as a 2xx answer or a 4xx/5xx with {"error": "..."}.
  */
@@ -17,42 +18,6 @@
 
 static const char *const ep_names[SRV_N_EP] = {"clicks", "recommendations", "delete", "recommend",
                                                "healthz", "metrics", "reload", "other"};
-static const double buckets[SRV_N_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                              0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
-
-#define JSON_TYPE "application/json"
-
-static void set_body(sr_http_response *out, int status, const char *type, char *body)
-{
-    out->status = body ? status : 503;
-    out->content_type = type;
-    out->body = body;
-    out->body_len = body ? strlen(body) : 0;
-}
-
-static void reply_json(sr_http_response *out, int status, json_t *obj)
-{
-    char *txt = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
-    json_decref(obj);
-    set_body(out, status, JSON_TYPE, txt);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void reply_error(sr_http_response *out, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    for (char *c = msg; *c; c++) /* request text quoted in a message: printable ASCII only */
-        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-            *c = '?';
-    reply_json(out, status, json_pack("{s:s}", "error", msg));
-}
-
 /* ---- request pieces ----------------------------------------------------------------- */
 
 typedef struct req_args {
@@ -107,7 +72,7 @@ static int parse_query(sr_server *s, const sr_http_request *rq, req_args *a, sr_
             char *end;
             long v = val ? strtol(val, &end, 10) : 0;
             if (!val || !*val || *end || v < 1 || v > s->opts.max_k) {
-                reply_error(out, 400, "k must be an integer from 1 to %d, not '%.40s'",
+                srv_reply_error(out, 400, "k must be an integer from 1 to %d, not '%.40s'",
                             s->opts.max_k, val ? val : "");
                 return -1;
             }
@@ -118,12 +83,12 @@ static int parse_query(sr_server *s, const sr_http_request *rq, req_args *a, sr_
             else if (val && (!strcmp(val, "false") || !strcmp(val, "0")))
                 a->exclude_seen = 0;
             else {
-                reply_error(out, 400, "exclude_seen must be true or false, not '%.40s'",
+                srv_reply_error(out, 400, "exclude_seen must be true or false, not '%.40s'",
                             val ? val : "");
                 return -1;
             }
         } else {
-            reply_error(out, 400, "unknown query parameter '%.40s' (known: k, exclude_seen)",
+            srv_reply_error(out, 400, "unknown query parameter '%.40s' (known: k, exclude_seen)",
                         name);
             return -1;
         }
@@ -137,20 +102,20 @@ static int parse_body(sr_server *s, const sr_http_request *rq, int need_items, r
                       sr_http_response *out)
 {
     if (rq->body_len > s->opts.max_body) {
-        reply_error(out, 413, "request body of %zu bytes (at most %zu)", rq->body_len,
+        srv_reply_error(out, 413, "request body of %zu bytes (at most %zu)", rq->body_len,
                     s->opts.max_body);
         return -1;
     }
     json_error_t je;
     json_t *root = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        reply_error(out, 400, "malformed JSON at line %d column %d: %s", je.line, je.column,
+        srv_reply_error(out, 400, "malformed JSON at line %d column %d: %s", je.line, je.column,
                     je.text);
         return -1;
     }
     int rc = -1;
     if (!json_is_object(root)) {
-        reply_error(out, 400, "the body must be a JSON object");
+        srv_reply_error(out, 400, "the body must be a JSON object");
         goto done;
     }
     const char *key;
@@ -164,54 +129,54 @@ static int parse_body(sr_server *s, const sr_http_request *rq, int need_items, r
         else if (!strcmp(key, "k")) { /* clicks may say k = 0: record them, score nothing */
             if (!json_is_integer(v) || json_integer_value(v) < (need_items ? 0 : 1) ||
                 json_integer_value(v) > s->opts.max_k) {
-                reply_error(out, 400, "\"k\" must be an integer from %d to %d",
+                srv_reply_error(out, 400, "\"k\" must be an integer from %d to %d",
                             need_items ? 0 : 1, s->opts.max_k);
                 goto done;
             }
             a->k = (int)json_integer_value(v);
         } else if (!strcmp(key, "exclude_seen")) {
             if (!json_is_boolean(v)) {
-                reply_error(out, 400, "\"exclude_seen\" must be true or false");
+                srv_reply_error(out, 400, "\"exclude_seen\" must be true or false");
                 goto done;
             }
             a->exclude_seen = json_is_true(v);
         } else {
-            reply_error(out, 400, "unknown field \"%.40s\" (known: item, items, k, exclude_seen)",
+            srv_reply_error(out, 400, "unknown field \"%.40s\" (known: item, items, k, exclude_seen)",
                         key);
             goto done;
         }
     }
     if (item && items) {
-        reply_error(out, 400, "give \"item\" or \"items\", not both");
+        srv_reply_error(out, 400, "give \"item\" or \"items\", not both");
         goto done;
     }
     if (need_items && !item && !items) {
-        reply_error(out, 400, "missing \"item\" or \"items\"");
+        srv_reply_error(out, 400, "missing \"item\" or \"items\"");
         goto done;
     }
     if (items && !json_is_array(items)) {
-        reply_error(out, 400, "\"items\" must be an array of item ids");
+        srv_reply_error(out, 400, "\"items\" must be an array of item ids");
         goto done;
     }
     size_t n = item ? 1 : items ? json_array_size(items) : 0;
     if (n > (size_t)s->opts.max_items) {
-        reply_error(out, 413, "%zu items in one request (at most %d)", n, s->opts.max_items);
+        srv_reply_error(out, 413, "%zu items in one request (at most %d)", n, s->opts.max_items);
         goto done;
     }
     if (need_items && n == 0) {
-        reply_error(out, 400, "\"items\" is empty");
+        srv_reply_error(out, 400, "\"items\" is empty");
         goto done;
     }
     a->items = calloc(n ? n : 1, sizeof *a->items);
     if (!a->items) {
-        reply_error(out, 503, "out of memory");
+        srv_reply_error(out, 503, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         json_t *x = item ? item : json_array_get(items, i);
         a->items[i] = item_text(x);
         if (!a->items[i]) {
-            reply_error(out, 400, "item %zu: an item id is a non-empty string (at most 64 "
+            srv_reply_error(out, 400, "item %zu: an item id is a non-empty string (at most 64 "
                                   "bytes) or an integer", i);
             goto done;
         }
@@ -225,53 +190,13 @@ done:
 
 /* ---- the batched endpoints ----------------------------------------------------------------- */
 
-/* The recommendations as [{"item": ..., "score": ...}, ...]. Keys are
- * literals (set unchecked); no json_pack format parsing: this runs for every
- * answered click. */
-static json_t *rec_array(const srv_job *j)
-{
-    json_t *arr = json_array();
-    for (int i = 0; arr && i < j->n_rec; i++) {
-        double sc = j->rec_score[i];
-        json_t *o = json_object();
-        if (!o || json_array_append_new(arr, o) != 0 ||
-            json_object_set_new_nocheck(o, "item", json_string(j->rec_ids[i])) != 0 ||
-            json_object_set_new_nocheck(o, "score", isfinite(sc) ? json_real(sc) : json_null()) != 0) {
-            json_decref(arr);
-            return NULL; /* json_pack of the answer fails on NULL: 503 */
-        }
-    }
-    return arr;
-}
-
-static json_t *unknown_array(const srv_job *j)
-{
-    json_t *arr = json_array();
-    for (int i = 0; arr && i < j->n_unknown; i++)
-        json_array_append_new(arr, json_string(j->items[j->unknown[i]]));
-    return arr;
-}
-
-void srv_job_free(srv_job *j)
-{
-    if (!j)
-        return;
-    for (int i = 0; i < j->n_items; i++)
-        free(j->items[i]);
-    free(j->items);
-    free(j->unknown);
-    free(j->rec_ids);
-    free(j->rec_score);
-    free(j);
-}
-
 /* A job for a batched endpoint, taking over a's items; NULL (and a 503
  * response) when out of memory. */
 static srv_job *new_job(int kind, const char *id, req_args *a, sr_http_response *out)
 {
     srv_job *j = calloc(1, sizeof *j);
     if (!j) {
-        reply_error(out, 503, "out of memory");
+        srv_reply_error(out, 503, "out of memory");
         return NULL;
     }
     j->kind = kind;
@@ -289,42 +214,10 @@ static srv_job *new_job(int kind, const char *id, req_args *a, sr_http_response 
     j->rec_score = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_score);
     if (!j->unknown || !j->rec_ids || !j->rec_score) {
         srv_job_free(j);
-        reply_error(out, 503, "out of memory");
+        srv_reply_error(out, 503, "out of memory");
         return NULL;
     }
     return j;
-}
-
-void srv_answer_job(sr_server *s, srv_job *j)
-{
-    sr_http_response *out = j->out;
-    if (j->status != 200) {
-        if (j->status == 404 && !j->error[0])
-            reply_error(out, 404, j->kind == SRV_JOB_DELETE
-                                      ? "no session '%s'"
-                                      : "no session '%s' (never clicked, deleted, evicted or "
-                                        "expired)", j->id);
-        else
-            reply_error(out, j->status, "%s", j->error);
-    } else if (j->kind == SRV_JOB_CLICK) {
-        reply_json(out, 200, json_pack("{s:s,s:I,s:o,s:o}", "session", j->id, "clicks",
-                                       (json_int_t)j->session_clicks, "items", rec_array(j),
-                                       "unknown", unknown_array(j)));
-    } else if (j->kind == SRV_JOB_RECS) {
-        reply_json(out, 200, json_pack("{s:s,s:I,s:o}", "session", j->id, "clicks",
-                                       (json_int_t)j->session_clicks, "items", rec_array(j)));
-    } else if (j->kind == SRV_JOB_STATELESS) {
-        reply_json(out, 200, json_pack("{s:o,s:o}", "items", rec_array(j), "unknown",
-                                       unknown_array(j)));
-    } else {
-        reply_json(out, 200, json_pack("{s:s,s:b}", "session", j->id, "deleted", 1));
-    }
-    srv_count(s, j->ep, j->t0, out);
-    sr_server_done_fn done = j->done;
-    void *arg = j->arg;
-    srv_job_free(j);
-    if (done)
-        done(arg);
 }
 
 /* ---- the others ------------------------------------------------------------------------ */
@@ -334,7 +227,7 @@ static void do_health(sr_server *s, sr_http_response *out)
     srv_model *mh = srv_current_model(s);
     size_t bytes;
     int64_t n = sr_server_sessions(s, &bytes);
-    reply_json(out, 200, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "status", "ok", "model",
+    srv_reply_json(out, 200, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "status", "ok", "model",
                                    s->opts.model_path, "algo", sr_model_algo(mh->m), "items",
                                    (json_int_t)sr_model_n_items(mh->m), "sessions",
                                    (json_int_t)n, "session_bytes", (json_int_t)bytes));
@@ -354,7 +247,7 @@ static int admin_ok(sr_server *s, const sr_http_request *rq, sr_http_response *o
     for (size_t i = 0; !diff && i < n; i++) /* no early exit: constant time */
         diff |= (unsigned)(h[i] ^ want[i]);
     if (diff) {
-        reply_error(out, 401, "admin endpoints need \"Authorization: Bearer <admin token>\"");
+        srv_reply_error(out, 401, "admin endpoints need \"Authorization: Bearer <admin token>\"");
         return 0;
     }
     return 1;
@@ -364,11 +257,11 @@ static void do_reload(sr_server *s, sr_http_response *out)
 {
     sr_error err;
     if (sr_server_reload(s, &err) != SR_OK) {
-        reply_error(out, 500, "reload failed, the old model stays: %s", err.msg);
+        srv_reply_error(out, 500, "reload failed, the old model stays: %s", err.msg);
         return;
     }
     srv_model *mh = srv_current_model(s);
-    reply_json(out, 200, json_pack("{s:b,s:s,s:s,s:I}", "reloaded", 1, "model",
+    srv_reply_json(out, 200, json_pack("{s:b,s:s,s:s,s:I}", "reloaded", 1, "model",
                                    s->opts.model_path, "algo", sr_model_algo(mh->m), "items",
                                    (json_int_t)sr_model_n_items(mh->m)));
     srv_model_unref(mh);
@@ -406,7 +299,7 @@ static void do_metrics(sr_server *s, sr_http_response *out)
     uint64_t cum = 0;
     for (int i = 0; i < SRV_N_BUCKETS; i++) {
         cum += atomic_load(&s->lat_bucket[i]);
-        bprintf(&b, "sessrec_http_request_seconds_bucket{le=\"%g\"} %llu\n", buckets[i],
+        bprintf(&b, "sessrec_http_request_seconds_bucket{le=\"%g\"} %llu\n", srv_buckets[i],
                 (unsigned long long)cum);
     }
     cum += atomic_load(&s->lat_bucket[SRV_N_BUCKETS]);
@@ -465,10 +358,10 @@ static void do_metrics(sr_server *s, sr_http_response *out)
     sr_buf_append(&b, "", 1);
     if (b.oom) {
         sr_buf_free(&b);
-        set_body(out, 503, JSON_TYPE, NULL);
+        srv_set_body(out, 503, JSON_TYPE, NULL);
         return;
     }
-    set_body(out, 200, "text/plain; version=0.0.4", (char *)b.data);
+    srv_set_body(out, 200, "text/plain; version=0.0.4", (char *)b.data);
 }
 
 /* ---- routing ----------------------------------------------------------------------------- */
@@ -487,7 +380,7 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
     if (!strcmp(p, "/healthz") || !strcmp(p, "/metrics")) {
         ep = p[1] == 'h' ? SRV_EP_HEALTH : SRV_EP_METRICS;
         if (!method_is(rq, "GET") && !method_is(rq, "HEAD"))
-            reply_error(out, 405, "%s takes GET", p);
+            srv_reply_error(out, 405, "%s takes GET", p);
         else if (ep == SRV_EP_HEALTH)
             do_health(s, out);
         else
@@ -497,7 +390,7 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
     if (!strcmp(p, "/v1/recommend")) {
         ep = SRV_EP_RECOMMEND;
         if (!method_is(rq, "POST"))
-            reply_error(out, 405, "%s takes POST", p);
+            srv_reply_error(out, 405, "%s takes POST", p);
         else if (parse_query(s, rq, &a, out) == 0 && parse_body(s, rq, 0, &a, out) == 0)
             *job = new_job(SRV_JOB_STATELESS, NULL, &a, out);
         args_free(&a);
@@ -506,14 +399,14 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
     if (!strcmp(p, "/v1/admin/reload")) {
         ep = SRV_EP_RELOAD;
         if (!method_is(rq, "POST"))
-            reply_error(out, 405, "%s takes POST", p);
+            srv_reply_error(out, 405, "%s takes POST", p);
         else if (admin_ok(s, rq, out))
             do_reload(s, out);
         return ep;
     }
     static const char pre[] = "/v1/sessions/";
     if (strncmp(p, pre, sizeof pre - 1)) {
-        reply_error(out, 404, "no endpoint %.100s (see docs/serve.md)", p);
+        srv_reply_error(out, 404, "no endpoint %.100s (see docs/serve.md)", p);
         return ep;
     }
     const char *id = p + sizeof pre - 1, *slash = strchr(id, '/');
@@ -527,11 +420,11 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
     else if (!*rest)
         ep = SRV_EP_DELETE;
     else {
-        reply_error(out, 404, "no endpoint %.100s (see docs/serve.md)", p);
+        srv_reply_error(out, 404, "no endpoint %.100s (see docs/serve.md)", p);
         return ep;
     }
     if (!valid_id(id, idn)) {
-        reply_error(out, 400, "a session id is 1 to %d printable ASCII characters without '/'",
+        srv_reply_error(out, 400, "a session id is 1 to %d printable ASCII characters without '/'",
                     SRV_MAX_ID);
         return ep;
     }
@@ -539,7 +432,7 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
     idz[idn] = 0;
     const char *want = ep == SRV_EP_CLICKS ? "POST" : ep == SRV_EP_RECS ? "GET" : "DELETE";
     if (!method_is(rq, want)) {
-        reply_error(out, 405, "%s takes %s", p, want);
+        srv_reply_error(out, 405, "%s takes %s", p, want);
         return ep;
     }
     if (ep == SRV_EP_DELETE) {
@@ -551,19 +444,6 @@ static int route(sr_server *s, const sr_http_request *rq, sr_http_response *out,
         *job = new_job(ep == SRV_EP_CLICKS ? SRV_JOB_CLICK : SRV_JOB_RECS, idz, &a, out);
     args_free(&a);
     return ep;
-}
-
-void srv_count(sr_server *s, int ep, double t0, const sr_http_response *out)
-{
-    double dt = sr_now() - t0;
-    atomic_fetch_add(&s->requests[ep], 1);
-    if (out->status >= 400)
-        atomic_fetch_add(&s->errors[ep], 1);
-    int bi = 0;
-    while (bi < SRV_N_BUCKETS && dt > buckets[bi])
-        bi++;
-    atomic_fetch_add(&s->lat_bucket[bi], 1);
-    atomic_fetch_add(&s->lat_sum_us, (uint64_t)(dt * 1e6));
 }
 
 int sr_server_start(sr_server *s, const sr_http_request *rq, sr_http_response *out,
@@ -586,7 +466,7 @@ int sr_server_start(sr_server *s, const sr_http_request *rq, sr_http_response *o
         return 0;
     }
     if (!out->body && out->status != 503)
-        set_body(out, 503, JSON_TYPE, NULL);
+        srv_set_body(out, 503, JSON_TYPE, NULL);
     srv_count(s, ep, t0, out);
     return 0;
 }
