@@ -242,3 +242,138 @@ const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction)
         snprintf(buf + w, n - (size_t)w, "Z");
     return buf;
 }
+
+/* ---- reading options ---------------------------------------------------------------- */
+
+static const char *const read_opts[] = {
+    "--format", "--delimiter", "--session-key", "-sk", "--item-key", "-ik", "--time-key",
+    "-tk", "--ids", "--time-format", "--time-unit", "--where", "--user-key", "--session-gap",
+    NULL};
+
+int cli_is_read_opt(const char *opt)
+{
+    for (int k = 0; read_opts[k]; k++)
+        if (!strcmp(opt, read_opts[k]))
+            return 1;
+    return 0;
+}
+
+/* v among names[] (NULL-terminated): its index, or -1. */
+static int pick(const char *v, const char *const *names)
+{
+    for (int k = 0; names[k]; k++)
+        if (!strcmp(v, names[k]))
+            return k;
+    return -1;
+}
+
+int cli_read_opt(const char *cmd, const char *opt, const char *v, sr_read_opts *ro)
+{
+    if (!strcmp(opt, "--format")) {
+        static const char *const n[] = {"auto", "yoochoose", "tsv", "diginetica", "csv", NULL};
+        static const sr_format f[] = {SR_FMT_AUTO, SR_FMT_YOOCHOOSE, SR_FMT_TSV,
+                                      SR_FMT_DIGINETICA, SR_FMT_CSV};
+        int k = pick(v, n);
+        if (k < 0)
+            return cli_fail(cmd, "--format: expected auto, yoochoose, tsv, csv or diginetica, "
+                            "got '%s'", v);
+        ro->format = f[k];
+    } else if (!strcmp(opt, "--delimiter")) {
+        static const char *const n[] = {",", "comma", "\t", "tab", "\\t", ";", "semicolon",
+                                        "|", "pipe", NULL};
+        static const char d[] = {',', ',', '\t', '\t', '\t', ';', ';', '|', '|'};
+        int k = pick(v, n);
+        if (k < 0)
+            return cli_fail(cmd, "--delimiter: expected ',' (comma), tab, ';' (semicolon) or "
+                            "'|' (pipe), got '%s'", v);
+        ro->delimiter = d[k];
+    } else if (!strcmp(opt, "--session-key") || !strcmp(opt, "-sk")) {
+        ro->session_key = v;
+    } else if (!strcmp(opt, "--item-key") || !strcmp(opt, "-ik")) {
+        ro->item_key = v;
+    } else if (!strcmp(opt, "--time-key") || !strcmp(opt, "-tk")) {
+        ro->time_key = v;
+    } else if (!strcmp(opt, "--ids")) {
+        static const char *const n[] = {"auto", "int", "text", NULL};
+        int k = pick(v, n);
+        if (k < 0)
+            return cli_fail(cmd, "--ids: expected auto, int or text, got '%s'", v);
+        ro->ids = (sr_id_type)k;
+    } else if (!strcmp(opt, "--time-format")) {
+        static const char *const n[] = {"auto", "epoch", "iso", NULL};
+        int k = pick(v, n);
+        if (k < 0)
+            return cli_fail(cmd, "--time-format: expected auto, epoch or iso, got '%s'", v);
+        ro->time_format = (sr_time_format)k;
+    } else if (!strcmp(opt, "--time-unit")) {
+        static const char *const n[] = {"auto", "s", "ms", "us", NULL};
+        int k = pick(v, n);
+        if (k < 0)
+            return cli_fail(cmd, "--time-unit: expected auto, s, ms or us, got '%s'", v);
+        ro->time_unit = (sr_time_unit)k;
+    } else if (!strcmp(opt, "--where")) {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v)
+            return cli_fail(cmd, "--where: expected COLUMN=VALUE[,VALUE...], got '%s'", v);
+        if (ro->n_where >= SR_MAX_WHERE)
+            return cli_fail(cmd, "--where: at most %d filters", SR_MAX_WHERE);
+        size_t kl = (size_t)(eq - v);
+        char *key = malloc(kl + 1); /* lives as long as the program: options are read once */
+        if (!key)
+            return cli_fail(cmd, "out of memory");
+        memcpy(key, v, kl);
+        key[kl] = '\0';
+        ro->where[ro->n_where].key = key;
+        ro->where[ro->n_where].values = eq + 1;
+        ro->n_where++;
+    } else if (!strcmp(opt, "--user-key")) {
+        ro->user_key = v;
+    } else if (!strcmp(opt, "--session-gap")) {
+        if (cli_double(cmd, opt, v, 0, 1e12, &ro->session_gap))
+            return 1;
+    } else {
+        return cli_fail(cmd, "unknown reading option '%s'", opt);
+    }
+    return 0;
+}
+
+int cli_read_opts_done(const char *cmd, sr_read_opts *ro, int gap_given)
+{
+    if (gap_given && !ro->user_key)
+        return cli_fail(cmd, "--session-gap needs --user-key (the column of user ids)");
+    if (ro->user_key && ro->session_key)
+        return cli_fail(cmd, "--user-key and --session-key exclude each other (sessions are "
+                        "either read or cut from user streams)");
+    if (ro->user_key && !gap_given)
+        ro->session_gap = 1800;
+    return 0;
+}
+
+void cli_read_help(FILE *f)
+{
+    fprintf(f,
+            "reading the log (docs/input-formats.md has a recipe for each public data set):\n"
+            "  --format F                  auto (default: guessed from the first line),\n"
+            "                              yoochoose (SessionId,Timestamp,ItemId,Category, no\n"
+            "                              header), csv (any delimited text with a header),\n"
+            "                              tsv (csv with tabs: GRU4Rec), diginetica\n"
+            "                              (train-item-views.csv)\n"
+            "  --delimiter C               csv: ',' ';' '|' or tab (default: guessed from the\n"
+            "                              header); RFC 4180 quotes, extra columns ignored\n"
+            "  --session-key K, -sk K      column names (default SessionId, ItemId, Time; when\n"
+            "  --item-key K, -ik K         not given, also session_id/session, item_id/item/\n"
+            "  --time-key K, -tk K         product_id and timestamp/ts/event_time)\n"
+            "  --ids auto|int|text         id columns: auto (default) reads integers while all\n"
+            "                              values are integers, else text (SKUs, UUIDs)\n"
+            "  --time-format auto|epoch|iso  auto (default): numbers are epoch times, the rest\n"
+            "                              ISO-8601 ('2014-04-07T10:51:09.277Z',\n"
+            "                              '2019-10-01 00:00:00 UTC', '...+02:00')\n"
+            "  --time-unit auto|s|ms|us    epoch unit; auto (default) by magnitude: below 1e11\n"
+            "                              seconds, below 1e14 ms, else microseconds\n"
+            "  --where COL=V1[,V2...]      keep only rows whose COL is one of the values\n"
+            "                              (repeatable: all must match), e.g. event=view\n"
+            "  --user-key K                read users from column K and cut each user's\n"
+            "                              time-ordered clicks into sessions\n"
+            "  --session-gap SECONDS       with --user-key: a gap longer than this starts a new\n"
+            "                              session (exactly this does not); default 1800\n");
+}

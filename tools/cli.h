@@ -34,6 +34,18 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
 /* Durations: "1", "0.5" (days) or "86400s" (seconds); result in days. */
 int cli_days(const char *cmd, const char *opt, const char *s, double *out_days);
 
+/* The options that say how to read a click log (one group, one help text, for
+ * every command that reads logs): --format, --delimiter, --session-key/-sk,
+ * --item-key/-ik, --time-key/-tk, --ids, --time-format, --time-unit, --where,
+ * --user-key, --session-gap. All take a value. */
+int cli_is_read_opt(const char *opt);
+/* Applies one of them to ro; 0, or 1 after printing the error. */
+int cli_read_opt(const char *cmd, const char *opt, const char *v, sr_read_opts *ro);
+/* Checks the combination once all options are read; 0, or 1 after printing. */
+int cli_read_opts_done(const char *cmd, sr_read_opts *ro, int gap_given);
+/* Their help text (lines of the "options:" block). */
+void cli_read_help(FILE *f);
+
 /* 1234567 -> "1,234,567" into buf (n bytes); returns buf. */
 const char *cli_grouped(int64_t v, char *buf, size_t n);
 /* Microseconds since the epoch as ISO-8601 UTC into buf: with `fraction`,

@@ -59,14 +59,7 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -o, --output DIR            output folder (required)\n"
-            "  --format F                  auto (default: guessed from the content), yoochoose\n"
-            "                              (SessionId,Timestamp,ItemId,Category), tsv (GRU4Rec,\n"
-            "                              header naming the columns), diginetica\n"
-            "                              (train-item-views.csv)\n"
             "  --nrows N                   read only the first N data rows (as pandas' nrows)\n"
-            "  --session-key K             TSV column names (default SessionId, ItemId, Time)\n"
-            "  --item-key K\n"
-            "  --time-key K\n"
             "  --filter recursive|rsc15    see above (default recursive)\n"
             "  --min-session-length N      default 2\n"
             "  --min-item-support N        default 5\n"
@@ -82,8 +75,14 @@ static void usage(FILE *f)
             "  --quiet                     no progress messages on stderr (the report on\n"
             "                              stdout stays)\n"
             "  -h, --help                  this text\n"
+            "\n");
+    cli_read_help(f);
+    fprintf(f,
             "\n"
-            "example: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
+            "examples:\n"
+            "  sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n"
+            "  sessrec prepare events.csv -o rr/ --user-key visitorid -ik itemid -tk timestamp \\\n"
+            "      --where event=view --session-gap 1800\n");
 }
 
 /* ---- temporary files, removed on failure and on signals ------------------------- */
@@ -255,8 +254,26 @@ static int write_items(writer *w, const sr_split *s)
     if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
     fputs("ItemIndex\tItemId\n", a.f);
-    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
-        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++) {
+        if (!s->item_text.text) {
+            fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+            continue;
+        }
+        /* text ids: as written in the log; RFC 4180-quoted if a reader would split them */
+        const char *t = sr_idtext_get(&s->item_text, i);
+        fprintf(a.f, "%lld\t", (long long)i);
+        if (t[0] == '"' || strpbrk(t, "\t\r")) {
+            fputc('"', a.f);
+            for (const char *c = t; *c; c++) {
+                if (*c == '"')
+                    fputc('"', a.f);
+                fputc(*c, a.f);
+            }
+            fputs("\"\n", a.f);
+        } else {
+            fprintf(a.f, "%s\n", t);
+        }
+    }
     if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
     count_bytes(w, p);
@@ -298,23 +315,10 @@ static int commit(writer *w, const char *const *stale, int nstale)
 
 /* ---- the command ------------------------------------------------------------------ */
 
-static int parse_format(const char *v, sr_format *f)
-{
-    static const struct { const char *name; sr_format f; } t[] = {
-        {"auto", SR_FMT_AUTO}, {"yoochoose", SR_FMT_YOOCHOOSE}, {"tsv", SR_FMT_TSV},
-        {"diginetica", SR_FMT_DIGINETICA}};
-    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        if (!strcmp(v, t[i].name)) {
-            *f = t[i].f;
-            return 0;
-        }
-    return -1;
-}
-
 int cmd_prepare(int argc, char **argv)
 {
     const char *cmd = "prepare", *input = NULL, *dir = NULL;
-    int quiet = 0, tsv = 0;
+    int quiet = 0, tsv = 0, gap_given = 0;
     sr_read_opts ro = sr_read_default_opts();
     sr_prepare_opts po = sr_prepare_default_opts();
     for (int i = 1; i < argc; i++) {
@@ -355,10 +359,9 @@ int cmd_prepare(int argc, char **argv)
             continue;
         }
         static const char *const valued[] = {
-            "-o", "--output", "--format", "--nrows", "--session-key", "--item-key", "--time-key",
-            "--filter", "--min-session-length", "--min-item-support", "--test-days",
-            "--valid-days", "--threads"};
-        int known = 0;
+            "-o", "--output", "--nrows", "--filter", "--min-session-length", "--min-item-support",
+            "--test-days", "--valid-days", "--threads"};
+        int known = cli_is_read_opt(a);
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
             known |= !strcmp(a, valued[k]);
         if (!known) {
@@ -370,21 +373,15 @@ int cmd_prepare(int argc, char **argv)
                 return cli_fail(cmd, "%s needs a value", a);
             v = argv[++i];
         }
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+        if (cli_is_read_opt(a)) {
+            if (cli_read_opt(cmd, a, v, &ro))
+                return 1;
+            gap_given |= !strcmp(a, "--session-gap");
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             dir = v;
-        } else if (!strcmp(a, "--format")) {
-            if (parse_format(v, &ro.format))
-                return cli_fail(cmd, "--format: expected auto, yoochoose, tsv or diginetica, "
-                                "got '%s'", v);
         } else if (!strcmp(a, "--nrows")) {
             if (cli_int64(cmd, a, v, 1, INT64_MAX, &ro.nrows))
                 return 1;
-        } else if (!strcmp(a, "--session-key")) {
-            ro.session_key = v;
-        } else if (!strcmp(a, "--item-key")) {
-            ro.item_key = v;
-        } else if (!strcmp(a, "--time-key")) {
-            ro.time_key = v;
         } else if (!strcmp(a, "--filter")) {
             if (!strcmp(v, "recursive"))
                 po.filter = SR_FILTER_RECURSIVE;
@@ -414,6 +411,8 @@ int cmd_prepare(int argc, char **argv)
         usage(stderr);
         return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
     }
+    if (cli_read_opts_done(cmd, &ro, gap_given))
+        return 1;
     if (!*dir) /* mkdir_p would read past the end of "" */
         return cli_fail(cmd, "-o: empty folder name");
 
@@ -515,6 +514,16 @@ int cmd_prepare(int argc, char **argv)
     printf("input: %s (%s): %lld lines, %lld clicks, %.2f MB\n", input,
            sr_format_name(rep.format), (long long)rep.lines, (long long)n_clicks,
            (double)rep.bytes / 1e6);
+    if (rep.delimiter || rep.text_items || rep.text_sessions || rep.filtered)
+        printf("read: delimiter %s, %s item ids, %s %s ids%s", rep.delimiter == '\t' ? "tab"
+               : rep.delimiter == ',' ? "','" : rep.delimiter == ';' ? "';'"
+               : rep.delimiter == '|' ? "'|'" : "none",
+               rep.text_items ? "text" : "integer", rep.text_sessions ? "text" : "integer",
+               ro.user_key ? "user" : "session", rep.filtered ? "" : "\n");
+    if (rep.filtered)
+        printf(", %lld rows filtered out by --where\n", (long long)rep.filtered);
+    if (ro.user_key)
+        printf("sessions: cut from users' clicks at gaps longer than %g s\n", ro.session_gap);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
     int64_t kept = p.filtered_events;

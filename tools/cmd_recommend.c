@@ -21,7 +21,8 @@ static void usage(FILE *f)
         "from an empty state and prints the k items it scores highest as next click.\n"
         "\n"
         "  MODEL               a model file written by 'sessrec train'\n"
-        "  ITEM...             the session's clicks; ids may also be comma-separated\n"
+        "  ITEM...             the session's clicks; ids may also be comma-separated;\n"
+        "                      text ids (SKUs, UUIDs) as they were in the log\n"
         "\n"
         "options:\n"
         "  -k N                number of items to print (default 20)\n"
@@ -31,6 +32,7 @@ static void usage(FILE *f)
         "  --json              one JSON object per session, one per line:\n"
         "                      {\"clicks\": [ids fed], \"unknown\": [ids skipped],\n"
         "                       \"recommendations\": [{\"rank\": 1, \"item\": ID, \"score\": S}, ...]}\n"
+        "                      (text ids as JSON strings)\n"
         "  -h, --help          this text\n"
         "\n"
         "Output: one line per item, \"rank item score\", best first (equal scores: the\n"
@@ -41,78 +43,106 @@ static void usage(FILE *f)
         "A session with no known item gets no recommendation (an empty block, or an\n"
         "empty \"recommendations\" list) and a warning. Exit status: 0 when at least one\n"
         "session got recommendations, 1 when none did or on an error (unreadable model,\n"
-        "an id that is not a non-negative integer).\n"
+        "an integer-id model given an id that is not a non-negative integer).\n"
         "\n"
         "examples:\n"
         "  sessrec recommend model.srm 214536502 214536500 -k 5\n"
         "  printf '214536502,214536500\\n214577561\\n' | sessrec recommend model.srm --json\n");
 }
 
-/* A growable list of item ids. */
+/* A growable list of item ids: dense indices (known) or the text given (unknown). */
 typedef struct idvec {
     int64_t *v;
+    char **t;
     size_t n, cap;
 } idvec;
 
-static int idvec_push(idvec *a, int64_t id)
+static int idvec_push(idvec *a, int64_t id, const char *text)
 {
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 64;
         int64_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
+        if (v)
+            a->v = v;
+        char **t = realloc(a->t, cap * sizeof *t);
+        if (t)
+            a->t = t;
+        if (!v || !t)
             return cli_fail("recommend", "out of memory");
-        a->v = v;
         a->cap = cap;
     }
+    a->t[a->n] = NULL;
+    if (text && !(a->t[a->n] = strdup(text)))
+        return cli_fail("recommend", "out of memory");
     a->v[a->n++] = id;
     return 0;
+}
+
+static void idvec_clear(idvec *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->t[i]);
+    a->n = 0;
 }
 
 /* Recommendation state shared by all sessions of one run. */
 typedef struct rec_ctx {
     const sr_model *m;
+    int text;              /* the model has text item ids */
     sr_scorer *sc;         /* one slot */
     float *scores;         /* (n_items) */
     int k;
     int32_t *top;          /* (k) */
     float *topv;           /* (k) */
-    idvec known;           /* the session's clicks the model knows */
-    idvec unknown;         /* and those it does not know */
+    idvec known;           /* the session's clicks the model knows (dense indices) */
+    idvec unknown;         /* and those it does not know (as given) */
     int json, stdin_mode;
 } rec_ctx;
 
-/* Parses one id token (non-negative integer). */
-static int parse_id(const char *tok, int64_t *out)
+/* A non-negative integer token. */
+static int is_int_id(const char *tok)
 {
     char *end;
     errno = 0;
     long long v = strtoll(tok, &end, 10);
-    if (!*tok || *end || errno || v < 0 || tok[0] == '-' || tok[0] == '+')
-        return -1;
-    *out = v;
-    return 0;
+    return *tok && !*end && !errno && v >= 0 && tok[0] != '-' && tok[0] != '+';
 }
 
 /* Splits `text` at spaces, tabs and commas and adds each id. `where` names the
- * input in messages ("" or "stdin line 3: "). */
+ * input in messages ("" or "stdin line 3: "). Integer-id models take only
+ * integers; text-id models take any token. */
 static int add_tokens(rec_ctx *c, char *text, const char *where)
 {
     char *save = NULL;
     for (char *tok = strtok_r(text, " \t,\r\n", &save); tok; tok = strtok_r(NULL, " \t,\r\n", &save)) {
-        int64_t id;
-        if (parse_id(tok, &id))
+        if (!c->text && !is_int_id(tok))
             return cli_fail("recommend", "%sbad item id '%s' (expected a non-negative integer)",
                             where, tok);
-        if (idvec_push(sr_model_item_index(c->m, id) >= 0 ? &c->known : &c->unknown, id))
+        int64_t j = sr_model_item_find(c->m, tok, strlen(tok));
+        if (j >= 0 ? idvec_push(&c->known, j, NULL) : idvec_push(&c->unknown, -1, tok))
             return 1;
     }
     return 0;
 }
 
-static void print_ids(FILE *f, const int64_t *ids, size_t n)
+/* One item id: a number as before for integer-id models, a JSON string (with
+ * --json) or the text for text-id models. */
+static void print_id(FILE *f, const rec_ctx *c, int64_t idx, const char *text, int json)
 {
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%lld", i ? (f == stderr ? " " : ", ") : "", (long long)ids[i]);
+    char b[32];
+    const char *t = text ? text : sr_model_item_name(c->m, idx, b, sizeof b);
+    if (json && c->text)
+        cli_json_str(f, t);
+    else
+        fputs(t, f);
+}
+
+static void print_ids(FILE *f, const rec_ctx *c, const idvec *a, size_t n, int json)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? (f == stderr ? " " : ", ") : "", f);
+        print_id(f, c, a->v[i], a->t[i], json);
+    }
 }
 
 /* Scores the collected session, prints its answer, clears it. Returns 1 when
@@ -122,7 +152,7 @@ static int answer(rec_ctx *c, const char *where)
     if (c->unknown.n) {
         fprintf(stderr, "sessrec recommend: warning: %sskipped %zu unknown item%s: ", where,
                 c->unknown.n, c->unknown.n == 1 ? "" : "s");
-        print_ids(stderr, c->unknown.v, c->unknown.n < 20 ? c->unknown.n : 20);
+        print_ids(stderr, c, &c->unknown, c->unknown.n < 20 ? c->unknown.n : 20, 0);
         if (c->unknown.n > 20)
             fprintf(stderr, " ... (%zu more)", c->unknown.n - 20);
         fputc('\n', stderr);
@@ -134,30 +164,35 @@ static int answer(rec_ctx *c, const char *where)
     } else {
         sr_scorer_reset(c->sc, 0);
         for (size_t i = 0; i < c->known.n; i++) { /* only the last click's scores are used */
-            int32_t it = (int32_t)sr_model_item_index(c->m, c->known.v[i]);
+            int32_t it = (int32_t)c->known.v[i];
             sr_scorer_step(c->sc, &it, 1, i + 1 == c->known.n ? c->scores : NULL);
         }
         got = sr_topk(c->scores, sr_model_n_items(c->m), c->k, c->top, c->topv);
     }
-    const int64_t *ids = sr_model_item_ids(c->m);
     if (c->json) {
         printf("{\"clicks\": [");
-        print_ids(stdout, c->known.v, c->known.n);
+        print_ids(stdout, c, &c->known, c->known.n, 1);
         printf("], \"unknown\": [");
-        print_ids(stdout, c->unknown.v, c->unknown.n);
+        print_ids(stdout, c, &c->unknown, c->unknown.n, 1);
         printf("], \"recommendations\": [");
-        for (int i = 0; i < got; i++)
-            printf("%s{\"rank\": %d, \"item\": %lld, \"score\": %.9g}", i ? ", " : "", i + 1,
-                   (long long)ids[c->top[i]], c->topv[i]);
+        for (int i = 0; i < got; i++) {
+            printf("%s{\"rank\": %d, \"item\": ", i ? ", " : "", i + 1);
+            print_id(stdout, c, c->top[i], NULL, 1);
+            printf(", \"score\": %.9g}", c->topv[i]);
+        }
         printf("]}\n");
     } else {
-        for (int i = 0; i < got; i++)
-            printf("%d %lld %.6g\n", i + 1, (long long)ids[c->top[i]], c->topv[i]);
+        for (int i = 0; i < got; i++) {
+            printf("%d ", i + 1);
+            print_id(stdout, c, c->top[i], NULL, 0);
+            printf(" %.6g\n", c->topv[i]);
+        }
         if (c->stdin_mode)
             putchar('\n');
     }
     fflush(stdout);
-    c->known.n = c->unknown.n = 0;
+    idvec_clear(&c->known);
+    idvec_clear(&c->unknown);
     return got > 0;
 }
 
@@ -220,6 +255,7 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
     c.m = m;
+    c.text = sr_model_item_text(m, 0) != NULL;
     c.k = k;
     c.json = json;
     c.stdin_mode = use_stdin;
@@ -265,8 +301,12 @@ int cmd_recommend(int argc, char **argv)
     rc = answered > 0 ? 0 : 1;
 done:
     free(item_args);
+    idvec_clear(&c.known);
+    idvec_clear(&c.unknown);
     free(c.known.v);
+    free(c.known.t);
     free(c.unknown.v);
+    free(c.unknown.t);
     free(c.scores);
     free(c.top);
     free(c.topv);

@@ -47,6 +47,12 @@ sr_status sr_train_baseline(const char *algo, const char *params, const sr_split
     else
         st = sr_bl_train_knn(&d, algo, params, out, err);
     sr_bl_data_free(&d);
+    if (st == SR_OK && (st = sr_model_set_text(*out, &train->item_text, 1)) != SR_OK) {
+        sr_model_free(*out);
+        *out = NULL;
+        return sr_error_set(err, st, "%s: %s while copying the text item ids", algo,
+                            sr_status_name(st));
+    }
     return st;
 }
 
