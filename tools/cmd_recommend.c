@@ -21,13 +21,15 @@ static void usage(FILE *f)
         "from an empty state and prints the k items it scores highest as next click.\n"
         "\n"
         "  MODEL               a model file written by 'sessrec train'\n"
-        "  ITEM...             the session's clicks; ids may also be comma-separated;\n"
-        "                      text ids (SKUs, UUIDs) as they were in the log\n"
+        "  ITEM...             the session's clicks; integer ids may also be\n"
+        "                      comma-separated; text ids (SKUs, UUIDs): one per argument,\n"
+        "                      as they were in the log\n"
         "\n"
         "options:\n"
         "  -k N                number of items to print (default 20)\n"
         "  --stdin             read one session per line from stdin (ids separated by\n"
-        "                      spaces, tabs or commas); also the default when no ITEM is\n"
+        "                      spaces, tabs or commas; text ids: by tabs if the line has\n"
+        "                      one, else commas, else spaces); also the default when no ITEM is\n"
         "                      given and stdin is not a terminal\n"
         "  --json              one JSON object per session, one per line:\n"
         "                      {\"clicks\": [ids fed], \"unknown\": [ids skipped],\n"
@@ -108,13 +110,20 @@ static int is_int_id(const char *tok)
     return *tok && !*end && !errno && v >= 0 && tok[0] != '-' && tok[0] != '+';
 }
 
-/* Splits `text` at spaces, tabs and commas and adds each id. `where` names the
- * input in messages ("" or "stdin line 3: "). Integer-id models take only
- * integers; text-id models take any token. */
-static int add_tokens(rec_ctx *c, char *text, const char *where)
+/* Splits `text` into ids and adds each. `where` names the input in messages
+ * ("" or "stdin line 3: "). Integer-id models take only integers, separated
+ * by spaces, tabs or commas. Text-id models take any text: a command-line
+ * argument is one id (whole = 1); a stdin line is split at tabs if it has
+ * one, else at commas if it has one, else at spaces. */
+static int add_tokens(rec_ctx *c, char *text, const char *where, int whole)
 {
+    const char *seps = " \t,\r\n";
+    if (c->text) {
+        text[strcspn(text, "\r\n")] = '\0';
+        seps = whole ? "" : strchr(text, '\t') ? "\t" : strchr(text, ',') ? "," : " ";
+    }
     char *save = NULL;
-    for (char *tok = strtok_r(text, " \t,\r\n", &save); tok; tok = strtok_r(NULL, " \t,\r\n", &save)) {
+    for (char *tok = strtok_r(text, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
         if (!c->text && !is_int_id(tok))
             return cli_fail("recommend", "%sbad item id '%s' (expected a non-negative integer)",
                             where, tok);
@@ -271,7 +280,7 @@ int cmd_recommend(int argc, char **argv)
     if (!use_stdin) {
         for (int i = 0; i < n_items_args; i++) {
             char *tok = strdup(item_args[i]);
-            int bad = !tok || add_tokens(&c, tok, "");
+            int bad = !tok || add_tokens(&c, tok, "", 1);
             free(tok);
             if (bad)
                 goto done;
@@ -284,7 +293,7 @@ int cmd_recommend(int argc, char **argv)
         while (getline(&line, &cap, stdin) != -1) {
             char where[64];
             snprintf(where, sizeof where, "stdin line %lld: ", (long long)++lineno);
-            if (add_tokens(&c, line, where)) {
+            if (add_tokens(&c, line, where, 0)) {
                 free(line);
                 goto done;
             }
