@@ -1133,6 +1133,7 @@ static int rd_setup(reader *r, const char **pp, const char *end)
             rd_error(r, SR_ERR_PARSE, 1, what);
             return -1;
         }
+        fmt = srr_guess_delimited(fmt, &r->o);
     }
     if (rd_layout(r, fmt, p, l0) != 0)
         return -1;

@@ -60,6 +60,15 @@ typedef struct srr_layout {
  * SR_FMT_AUTO (and "<what> '<text>'" in what) when none. */
 sr_format srr_guess(const char *line, size_t len, char *what, size_t wcap);
 
+/* A guessed delimited format follows a given delimiter (a tab header read
+ * with --delimiter ',' is CSV, not an error). */
+static inline sr_format srr_guess_delimited(sr_format guessed, const sr_read_opts *o)
+{
+    if ((guessed == SR_FMT_TSV || guessed == SR_FMT_CSV) && o->delimiter)
+        return o->delimiter == '\t' ? SR_FMT_TSV : SR_FMT_CSV;
+    return guessed;
+}
+
 /* Builds the layout of `fmt` (not AUTO). For formats with a header, `line`
  * (len bytes, no '\n', no BOM) is the first line of the file; the keys and
  * reading options come from opts (NULL = defaults); text_cols forces id

@@ -342,7 +342,7 @@ sr_status srr_layout_make(sr_format fmt, const sr_read_opts *opts, int text_cols
         bad(what, wcap, "no delimiter (tab, ',', ';' or '|') in the header", line, len);
         return SR_ERR_PARSE;
     }
-    lay->fmt = delim == '\t' ? SR_FMT_TSV : SR_FMT_CSV;
+    lay->fmt = fmt; /* a guess says TSV for a tab header; forced CSV stays CSV */
     lay->delim = delim;
     lay->has_header = 1;
     lay->strict_ids = o.ids == SR_IDS_INT;
@@ -892,6 +892,7 @@ static sr_status ref_once(const char *buf, size_t len, const char *name, const s
                 *rep = rr;
             return sr_error_set(err, SR_ERR_PARSE, "%s:1: %s", name, what);
         }
+        fmt = srr_guess_delimited(fmt, &o);
     }
     rr.format = fmt;
     srr_layout lay;
