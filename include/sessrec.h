@@ -307,11 +307,25 @@ SR_API sr_status sr_split_stats(const sr_split *s, sr_stats *out, sr_error *err)
 /* 6. Synthetic YOOCHOOSE-like data                                         */
 /* ------------------------------------------------------------------------ */
 
+/* The file layouts synth writes the same clicks in (docs/input-formats.md). */
+typedef enum sr_synth_layout {
+    SR_LAYOUT_YOOCHOOSE = 0,  /* SessionId,Timestamp,ItemId,Category (no header) */
+    SR_LAYOUT_TSV,            /* GRU4Rec: SessionId<TAB>ItemId<TAB>Time (seconds) */
+    SR_LAYOUT_CSV,            /* session_id,item_id,timestamp: UUID sessions, "sku-N"
+                                 items, ISO-8601 times */
+    SR_LAYOUT_RETAILROCKET,   /* events.csv: timestamp(ms),visitorid,event,itemid,
+                                 transactionid; every 8th click also an addtocart row */
+    SR_LAYOUT_REES46,         /* event_time (whole seconds, UTC),event_type,product_id,
+                                 ...,user_id,user_session */
+    SR_LAYOUT_DIGINETICA      /* sessionId;userId;itemId;timeframe;eventdate */
+} sr_synth_layout;
+
 typedef struct sr_synth_opts {
-    int64_t clicks;           /* number of clicks (lines) to write, exactly */
+    int64_t clicks;           /* number of clicks (view events) to write, exactly */
     int64_t items;            /* catalogue size (0 = scale with clicks, 57.5K at 33M) */
     uint64_t seed;
     int threads;              /* <= 0 = all cores */
+    sr_synth_layout layout;   /* default YOOCHOOSE; the clicks do not depend on it */
 } sr_synth_opts;
 
 SR_API sr_synth_opts sr_synth_default_opts(void);

@@ -623,6 +623,61 @@ static void test_layouts_identical(void)
     }
 }
 
+/* synth --layout writes the same clicks in every layout: prepared with the
+ * documented recipes they give the same splits (RetailRocket with a gap longer
+ * than any session: its visitors are the sessions; Rees46 keeps whole seconds
+ * only, so its times are compared to the second). */
+static void test_synth_layouts(void)
+{
+    static const char *const lay[] = {"yoochoose", "tsv", "csv", "diginetica", "retailrocket",
+                                      "rees46"};
+    static const char *const recipe[] = {
+        "", "", "", "",
+        "--user-key visitorid -ik itemid -tk timestamp --where event=view --session-gap 1e9",
+        "-sk user_session -ik product_id -tk event_time --where event_type=view"};
+    sr_split ref;
+    memset(&ref, 0, sizeof ref);
+    for (int k = 0; k < 6; k++) {
+        char f[512], d[512], args[2048], *out, *err;
+        snprintf(f, sizeof f, "%s/syn.%s", test_tmpdir(), lay[k]);
+        snprintf(d, sizeof d, "%s/synp.%s", test_tmpdir(), lay[k]);
+        snprintf(args, sizeof args, "synth -o %s --clicks 30000 --seed 3 --layout %s -q", f,
+                 lay[k]);
+        CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+        free(out), free(err);
+        snprintf(args, sizeof args, "prepare %s -o %s -q %s", f, d, recipe[k]);
+        CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
+        CHECK_MSG(k < 4 || strstr(out, "rows filtered out by --where") || k == 5, "%s", out);
+        free(out), free(err);
+        char p[1100];
+        snprintf(p, sizeof p, "%s/train_full.split", d);
+        sr_split s;
+        sr_error e;
+        if (sr_split_load(p, &s, &e) != SR_OK) {
+            CHECK_MSG(0, "%s", e.msg);
+            continue;
+        }
+        if (k == 0) {
+            ref = s;
+            continue;
+        }
+        CHECK_MSG(s.n_events == ref.n_events && s.n_sessions == ref.n_sessions &&
+                      s.n_items == ref.n_items, "%s: %lld events", lay[k], (long long)s.n_events);
+        if (s.n_events == ref.n_events && s.n_sessions == ref.n_sessions) {
+            CHECK(memcmp(s.offsets, ref.offsets, (size_t)(s.n_sessions + 1) * 8) == 0);
+            CHECK(memcmp(s.items, ref.items, (size_t)s.n_events * 4) == 0);
+            int64_t bad = 0;
+            for (int64_t j = 0; j < s.n_events; j++)
+                bad += k == 5 ? s.times[j] != ref.times[j] / 1000000 * 1000000
+                              : s.times[j] != ref.times[j];
+            CHECK_MSG(bad == 0, "%s: %lld times differ", lay[k], (long long)bad);
+            CHECK_EQ_INT(!!s.item_text.text, k == 2);
+        }
+        sr_split_free(&s);
+    }
+    sr_split_free(&ref);
+}
+
 /* ---- text ids through prepare -> train -> eval -> recommend -------------------------------- */
 
 static void test_text_round_trip(void)
@@ -748,6 +803,7 @@ int main(void)
     RUN(test_bad_delimited);
     RUN(test_recipes);
     RUN(test_layouts_identical);
+    RUN(test_synth_layouts);
     RUN(test_text_round_trip);
     RUN(test_model_text_corrupt);
     return test_summary();

@@ -29,6 +29,11 @@ static void usage(FILE *f)
             "  --seed S            random seed (default 1); the same seed, clicks and items\n"
             "                      give the same bytes whatever the thread count\n"
             "  --threads N         generator threads (default 0 = all cores)\n"
+            "  --layout L          the same clicks in another file layout (a recipe for each\n"
+            "                      in docs/input-formats.md): yoochoose (default), tsv\n"
+            "                      (GRU4Rec), csv (UUID sessions, sku-N items, ISO times),\n"
+            "                      retailrocket (events.csv: visitors, ms times, views plus an\n"
+            "                      addtocart row for every 8th click), rees46, diginetica\n"
             "  --quiet             no progress bar and no summary\n"
             "  -h, --help          this text\n");
 }
@@ -61,7 +66,8 @@ int cmd_synth(int argc, char **argv)
             continue;
         }
         int known = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--clicks") ||
-                    !strcmp(a, "--items") || !strcmp(a, "--seed") || !strcmp(a, "--threads");
+                    !strcmp(a, "--items") || !strcmp(a, "--seed") || !strcmp(a, "--threads") ||
+                    !strcmp(a, "--layout");
         if (!known) {
             cli_fail("synth", "unknown argument '%s' (see sessrec synth --help)", a);
             return 2;
@@ -85,6 +91,17 @@ int cmd_synth(int argc, char **argv)
         } else if (!strcmp(a, "--threads")) {
             if (cli_int("synth", a, v, 0, 1024, &o.threads))
                 return 1;
+        } else if (!strcmp(a, "--layout")) {
+            static const char *const names[] = {"yoochoose", "tsv", "csv", "retailrocket",
+                                                "rees46", "diginetica"};
+            int k = -1;
+            for (int j = 0; j < 6; j++)
+                if (!strcmp(v, names[j]))
+                    k = j;
+            if (k < 0)
+                return cli_fail("synth", "--layout: expected yoochoose, tsv, csv, retailrocket, "
+                                "rees46 or diginetica, got '%s'", v);
+            o.layout = (sr_synth_layout)k;
         }
     }
     if (!out) {
