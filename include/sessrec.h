@@ -277,6 +277,10 @@ SR_API sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error
  * when `path` itself does not exist, or else any click log sr_read_log accepts
  * (auto format), grouped with sr_split_from_log. */
 SR_API sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
+/* sr_split_open reading a click log with the given options (column names,
+ * delimiter, filters, sessions from users ...; NULL = defaults). */
+SR_API sr_status sr_split_open_opts(const char *path, const sr_read_opts *ro, sr_split *out,
+                                    sr_error *err);
 /* Builds a split from a log without filtering (e.g. a TSV test file read for
  * eval): groups and orders sessions, item table = distinct items of the log. */
 SR_API sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
