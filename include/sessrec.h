@@ -416,7 +416,9 @@ typedef struct sr_model sr_model;
 /* Per-thread scoring state for up to `max_batch` parallel sessions (slots). */
 typedef struct sr_scorer sr_scorer;
 
-/* Number of items the model knows (dense indices 0..n-1) and their ids. */
+/* Number of items the model knows (dense indices 0..n-1) and their ids (for a
+ * model with text ids these are distinct numbers without meaning outside the
+ * model: use sr_model_item_text / sr_model_item_name). */
 SR_API int64_t sr_model_n_items(const sr_model *m);
 SR_API const int64_t *sr_model_item_ids(const sr_model *m);
 /* Dense index of an original item id, or -1 if unknown (integer-id models;

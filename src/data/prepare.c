@@ -357,6 +357,12 @@ static sr_status group_log(const sr_log *log, int threads, grouped *g, sr_error 
                             (long long)n, INT32_MAX - 1);
     if (n > 0 && (!log->session || !log->item || !log->time))
         return sr_error_set(err, SR_ERR_ARG, "log has %lld clicks but no arrays", (long long)n);
+    if (log->item_text.text) /* text ids: items index the text table */
+        for (int64_t i = 0; i < n; i++)
+            if (log->item[i] < 0 || log->item[i] >= log->item_text.n)
+                return sr_error_set(err, SR_ERR_ARG, "click %lld: item %lld is outside the "
+                                    "text id table (%lld ids)", (long long)i,
+                                    (long long)log->item[i], (long long)log->item_text.n);
     g->n = n;
     sr_status st;
     int32_t *sidx = xmalloc((size_t)n * sizeof *sidx); /* (n) dense session of row i */
