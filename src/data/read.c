@@ -327,6 +327,31 @@ SRR_INLINE int fast_id(const char *p, const char *e, int64_t *v)
     return q == e;
 }
 
+/* The code of a text item in a piece: -(g + 1) for an item the file's table
+ * already has as g (most of them, once the catalogue has been seen: a lookup,
+ * nothing to renumber), else its number in the piece's own table. Returns 0,
+ * or -1 when out of memory. */
+static inline int item_code(sr_intern *loc, const sr_intern *glob, const char *s, size_t n,
+                            int64_t *code)
+{
+    uint64_t h = sr_hash_bytes(s, n);
+    int64_t g = sr_intern_get_h(glob, s, n, h);
+    if (g >= 0) {
+        *code = -(g + 1);
+        return 0;
+    }
+    *code = sr_intern_put_h(loc, s, n, h);
+    return *code < 0 ? -1 : 0;
+}
+
+/* The last text session id seen in a piece and its number: a session's clicks
+ * usually follow each other, so most lines skip the hash table. */
+struct last_id {
+    const char *s;
+    size_t n;
+    int64_t code;
+};
+
 /* What the fast delimited parser needs besides the layout (set up per piece). */
 typedef struct delim_ctx {
     const srr_layout *lay;
@@ -334,7 +359,10 @@ typedef struct delim_ctx {
     const signed char *wslot;     /* (ncols) the filter on that column, or -1 */
     const int *wsrc;              /* (n_where) where filter w finds its field */
     sr_intern *sess, *items;      /* piece-local text ids */
+    const sr_intern *gitems;      /* the file's text items so far (read only while
+                                     pieces are parsed) */
     date_cache *dc;
+    struct last_id *last;         /* the previous text session id (they come in runs) */
 } delim_ctx;
 
 /* One line of a delimited file without quotes at a field start. *filtered =
@@ -405,9 +433,18 @@ SRR_INLINE const char *fast_delim(const char *p, const delim_ctx *x, int64_t *s,
         return NULL;
     if ((text & SRR_TEXT_ITEM) && memchr(is, 0, (size_t)(ie - is)))
         return NULL;
-    if ((text & SRR_TEXT_SESSION) && (*s = sr_intern_put(x->sess, ks, (size_t)(ke - ks))) < 0)
-        return NULL;
-    if ((text & SRR_TEXT_ITEM) && (*it = sr_intern_put(x->items, is, (size_t)(ie - is))) < 0)
+    if (text & SRR_TEXT_SESSION) {
+        size_t sl = (size_t)(ke - ks);
+        struct last_id *L = x->last;
+        if (L->s && L->n == sl && memcmp(L->s, ks, sl) == 0) {
+            *s = L->code;
+        } else {
+            if ((*s = sr_intern_put(x->sess, ks, sl)) < 0)
+                return NULL;
+            L->s = ks, L->n = sl, L->code = *s;
+        }
+    }
+    if ((text & SRR_TEXT_ITEM) && item_code(x->items, x->gitems, is, (size_t)(ie - is), it) != 0)
         return NULL;
     return p + 1;
 }
@@ -451,6 +488,7 @@ typedef struct piece {
     const unsigned char *roles; /* (ncols) delimited: SRR_ROLE_* bits of each column */
     const signed char *wslot;   /* (ncols) delimited: filter of each column, or -1 */
     const int *wsrc;            /* (n_where) see reader.wsrc */
+    const sr_intern *gitems;    /* the reader's text items (see item_code) */
     int skip;
     const char *p, *end;        /* the piece: whole lines */
     int64_t limit;              /* consume at most this many lines */
@@ -477,7 +515,9 @@ SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
     const char *p = w->p, *end = w->end;
     sr_log *d = w->dst;
     int64_t n = d->n, lines = 0;
-    const delim_ctx x = {w->lay, w->roles, w->wslot, w->wsrc, &w->sess, &w->items, &w->dc};
+    struct last_id last = {NULL, 0, 0};
+    const delim_ctx x = {w->lay, w->roles,  w->wslot, w->wsrc, &w->sess,
+                         &w->items, w->gitems, &w->dc,   &last};
     const int delimited = fmt == SR_FMT_TSV || fmt == SR_FMT_CSV;
     while (p < end && lines < w->limit) {
         int64_t s = 0, it = 0, t = 0;
@@ -535,7 +575,7 @@ SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
                 break;
             }
             if (!filtered && (w->lay->text & SRR_TEXT_ITEM) &&
-                (it = sr_intern_put(&w->items, row.itext, row.ilen)) < 0) {
+                item_code(&w->items, w->gitems, row.itext, row.ilen, &it) != 0) {
                 w->st = SR_ERR_NOMEM;
                 break;
             }
@@ -1172,13 +1212,14 @@ static int renumber(reader *r, piece *w)
         sr_intern *loc = k == 0 ? &w->sess : &w->items, *glob = k == 0 ? &r->sess : &r->items;
         int64_t nl = loc->t.n;
         if (nl == 0)
-            continue;
+            continue; /* (items: all of them may be codes of the file's table) */
         int64_t *map = malloc((size_t)nl * sizeof *map);
         if (!map)
             return -1;
         for (int64_t j = 0; j < nl; j++) {
             const char *t = loc->t.text + loc->t.off[j];
-            map[j] = sr_intern_put(glob, t, (size_t)(loc->t.off[j + 1] - loc->t.off[j] - 1));
+            map[j] = sr_intern_put_h(glob, t, (size_t)(loc->t.off[j + 1] - loc->t.off[j] - 1),
+                                     loc->hash[j]);
             if (map[j] < 0) {
                 free(map);
                 return -1;
@@ -1186,9 +1227,14 @@ static int renumber(reader *r, piece *w)
         }
         int64_t *col = k == 0 ? d->session : d->item;
         for (int64_t i = from; i < d->n; i++)
-            col[i] = map[col[i]];
+            if (col[i] >= 0)
+                col[i] = map[col[i]];
         free(map);
     }
+    if (r->lay.text & SRR_TEXT_ITEM) /* items the file's table had when parsed */
+        for (int64_t i = from; i < d->n; i++)
+            if (d->item[i] < 0)
+                d->item[i] = -d->item[i] - 1;
     return 0;
 }
 
@@ -1282,6 +1328,7 @@ static void rd_chunk(reader *r, const chunk *c)
         w->roles = r->roles;
         w->wslot = r->wslot;
         w->wsrc = r->wsrc;
+        w->gitems = &r->items;
         w->skip = r->o.skip_bad_lines;
         w->limit = budget;
         w->p = b;

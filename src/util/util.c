@@ -370,34 +370,39 @@ static int intern_eq(const sr_intern *in, int64_t id, const char *s, size_t n)
     return (size_t)(off[id + 1] - off[id] - 1) == n && memcmp(in->t.text + off[id], s, n) == 0;
 }
 
+#define TAG(h) ((h) & ~(uint64_t)0xffffffffu)
+
 int64_t sr_intern_get(const sr_intern *in, const char *s, size_t n)
+{
+    return sr_intern_get_h(in, s, n, sr_hash_bytes(s, n));
+}
+
+int64_t sr_intern_get_h(const sr_intern *in, const char *s, size_t n, uint64_t h)
 {
     if (!in->nslot)
         return -1;
-    uint64_t h = sr_hash_bytes(s, n);
     size_t mask = in->nslot - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        int32_t v = in->slot[i];
+        uint64_t v = in->slot[i];
         if (v == 0)
             return -1;
-        if (in->hash[v - 1] == (uint32_t)(h >> 32) && intern_eq(in, v - 1, s, n))
-            return v - 1;
+        if ((v & ~(uint64_t)0xffffffffu) == TAG(h) && intern_eq(in, (int64_t)(uint32_t)v - 1, s, n))
+            return (int64_t)(uint32_t)v - 1;
     }
 }
 
 static int intern_rehash(sr_intern *in, size_t nslot)
 {
-    int32_t *slot = calloc(nslot, sizeof *slot);
+    uint64_t *slot = calloc(nslot, sizeof *slot);
     if (!slot)
         return -1;
     size_t mask = nslot - 1;
     for (int64_t id = 0; id < in->t.n; id++) {
-        const char *s = in->t.text + in->t.off[id];
-        uint64_t h = sr_hash_bytes(s, (size_t)(in->t.off[id + 1] - in->t.off[id] - 1));
+        uint64_t h = in->hash[id];
         size_t i = (size_t)h & mask;
         while (slot[i])
             i = (i + 1) & mask;
-        slot[i] = (int32_t)(id + 1);
+        slot[i] = TAG(h) | (uint64_t)(id + 1);
     }
     free(in->slot);
     in->slot = slot;
@@ -407,15 +412,20 @@ static int intern_rehash(sr_intern *in, size_t nslot)
 
 int64_t sr_intern_put(sr_intern *in, const char *s, size_t n)
 {
-    uint64_t h = sr_hash_bytes(s, n);
+    return sr_intern_put_h(in, s, n, sr_hash_bytes(s, n));
+}
+
+int64_t sr_intern_put_h(sr_intern *in, const char *s, size_t n, uint64_t h)
+{
     size_t mask = in->nslot - 1, i = 0;
     if (in->nslot) {
         for (i = (size_t)h & mask;; i = (i + 1) & mask) {
-            int32_t v = in->slot[i];
+            uint64_t v = in->slot[i];
             if (v == 0)
                 break;
-            if (in->hash[v - 1] == (uint32_t)(h >> 32) && intern_eq(in, v - 1, s, n))
-                return v - 1;
+            if ((v & ~(uint64_t)0xffffffffu) == TAG(h) &&
+                intern_eq(in, (int64_t)(uint32_t)v - 1, s, n))
+                return (int64_t)(uint32_t)v - 1;
         }
     }
     int64_t id = in->t.n;
@@ -427,7 +437,7 @@ int64_t sr_intern_put(sr_intern *in, const char *s, size_t n)
         if (!off)
             return -1;
         in->t.off = off;
-        uint32_t *hh = realloc(in->hash, (size_t)c * sizeof *hh);
+        uint64_t *hh = realloc(in->hash, (size_t)c * sizeof *hh);
         if (!hh)
             return -1;
         in->hash = hh;
@@ -449,7 +459,7 @@ int64_t sr_intern_put(sr_intern *in, const char *s, size_t n)
     memcpy(in->t.text + used, s, n);
     in->t.text[used + n] = '\0';
     in->t.off[id + 1] = (int64_t)(used + n + 1);
-    in->hash[id] = (uint32_t)(h >> 32);
+    in->hash[id] = h;
     in->t.n = id + 1;
     if ((size_t)(id + 1) * 2 > in->nslot) { /* load factor <= 1/2 */
         if (intern_rehash(in, in->nslot ? in->nslot * 2 : 1024) != 0) {
@@ -457,7 +467,7 @@ int64_t sr_intern_put(sr_intern *in, const char *s, size_t n)
             return -1;
         }
     } else {
-        in->slot[i] = (int32_t)(id + 1);
+        in->slot[i] = TAG(h) | (uint64_t)(id + 1);
     }
     return id;
 }

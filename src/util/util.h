@@ -62,8 +62,9 @@ typedef struct sr_intern {
     sr_idtext t;           /* owned; t.off has id_cap + 1 entries, t.off[t.n] = used bytes */
     size_t cap;            /* bytes allocated in t.text */
     int64_t id_cap;
-    uint32_t *hash;        /* (id_cap) hash of each id */
-    int32_t *slot;         /* (nslot) id + 1 of the string there, 0 = empty */
+    uint64_t *hash;        /* (id_cap) hash of each id (for growing the slots) */
+    uint64_t *slot;        /* (nslot) (hash >> 32) << 32 | (id + 1); 0 = empty: a probe
+                              compares the hash bits first and touches one array */
     size_t nslot;          /* a power of two */
 } sr_intern;
 
@@ -71,8 +72,11 @@ uint64_t sr_hash_bytes(const void *p, size_t n);
 /* Index of s[0..n), inserted if absent; -1 when out of memory (or more than
  * INT32_MAX - 1 strings). */
 int64_t sr_intern_put(sr_intern *in, const char *s, size_t n);
+/* The same with h = sr_hash_bytes(s, n) already known. */
+int64_t sr_intern_put_h(sr_intern *in, const char *s, size_t n, uint64_t h);
 /* Index of s[0..n), or -1 when absent. */
 int64_t sr_intern_get(const sr_intern *in, const char *s, size_t n);
+int64_t sr_intern_get_h(const sr_intern *in, const char *s, size_t n, uint64_t h);
 /* Forgets every string, keeps the memory. */
 void sr_intern_clear(sr_intern *in);
 void sr_intern_free(sr_intern *in);
