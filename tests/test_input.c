@@ -792,6 +792,58 @@ static void test_model_text_corrupt(void)
     free(b);
 }
 
+/* The reading options of the command line: every message. */
+static void test_cli_read_options(void)
+{
+    char in[512], dir[512], args[2048], *out, *err;
+    snprintf(in, sizeof in, "%s/opts.csv", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/opts", test_tmpdir());
+    FILE *f = fopen(in, "w");
+    if (!f)
+        return;
+    fputs("user,item,ts,kind\n1,2,10,a\n", f);
+    fclose(f);
+    static const struct {
+        const char *opts, *msg;
+    } c[] = {
+        {"--session-gap 60", "--session-gap needs --user-key (the column of user ids)"},
+        {"--user-key user --session-key user", "--user-key and --session-key exclude each other"},
+        {"--where kind", "--where: expected COLUMN=VALUE[,VALUE...], got 'kind'"},
+        {"--where =a", "--where: expected COLUMN=VALUE[,VALUE...], got '=a'"},
+        {"--delimiter :", "--delimiter: expected ',' (comma), tab, ';' (semicolon) or '|' (pipe), "
+                          "got ':'"},
+        {"--ids maybe", "--ids: expected auto, int or text, got 'maybe'"},
+        {"--time-format unix", "--time-format: expected auto, epoch or iso, got 'unix'"},
+        {"--time-unit ns", "--time-unit: expected auto, s, ms or us, got 'ns'"},
+        {"--format xml", "--format: expected auto, yoochoose, tsv, csv or diginetica, got 'xml'"},
+        {"--user-key user --session-gap -5", "--session-gap"},
+        {"--user-key user -ik item -tk ts --where kind=b", "no data rows pass the filters (1 rows "
+                                                           "filtered out)"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        snprintf(args, sizeof args, "prepare %s -o %s %s", in, dir, c[i].opts);
+        CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 1);
+        CHECK_MSG(err && strstr(err, c[i].msg), "case %zu: %s", i, err ? err : "");
+        free(out), free(err);
+    }
+    /* sr_split_open_opts reads a log with the options (train, eval, compare open logs so) */
+    sr_read_opts o = sr_read_default_opts();
+    o.user_key = "user";
+    o.item_key = "item";
+    o.time_key = "ts";
+    o.n_where = 1;
+    o.where[0] = (sr_where){"kind", "a"};
+    o.session_gap = 10;
+    sr_split sp;
+    sr_error e;
+    CHECK_MSG(sr_split_open_opts(in, &o, &sp, &e) == SR_OK, "%s", e.msg);
+    CHECK(sp.n_events == 1 && sp.n_sessions == 1 && sp.item_ids[0] == 2);
+    sr_split_free(&sp);
+    CHECK(sr_split_open(in, &sp, &e) == SR_ERR_PARSE);
+    CHECK_MSG(strstr(e.msg, "missing column 'SessionId' in header (name it with --session-key)"),
+              "%s", e.msg);
+}
+
 int main(void)
 {
     RUN(test_csv_not_yoochoose);
@@ -806,5 +858,6 @@ int main(void)
     RUN(test_synth_layouts);
     RUN(test_text_round_trip);
     RUN(test_model_text_corrupt);
+    RUN(test_cli_read_options);
     return test_summary();
 }
