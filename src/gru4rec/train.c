@@ -93,12 +93,14 @@ static sr_status train_data_build(train_data *d, const sr_split *s, sr_error *er
 }
 
 /* Validation of the network as it is now, through a model view of g. */
-static sr_status validate(sr_gru *g, const int64_t *item_ids, const sr_train_opts *o,
-                          sr_eval_result *res, sr_error *err)
+static sr_status validate(sr_gru *g, const int64_t *item_ids, const sr_idtext *text,
+                          const sr_train_opts *o, sr_eval_result *res, sr_error *err)
 {
     sr_model *view = sr_gru_model_view(g, item_ids);
-    if (!view)
+    if (!view || sr_model_set_text(view, text, 1) != SR_OK) {
+        sr_model_free(view);
         return sr_error_set(err, SR_ERR_NOMEM, "out of memory for the validation model");
+    }
     sr_status st = sr_evaluate(view, o->valid, &o->valid_opts, res, err);
     sr_model_free(view);
     if (st == SR_ERR_EMPTY)
@@ -204,7 +206,7 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
         pr.epoch_done = 1;
         sr_eval_result res;
         if (o.valid) {
-            st = validate(g, d.item_ids, &o, &res, err);
+            st = validate(g, d.item_ids, &train->item_text, &o, &res, err);
             if (st != SR_OK)
                 goto done;
             pr.valid = &res;
@@ -217,6 +219,11 @@ sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
     g = NULL; /* owned by the model now (or freed by sr_gru_to_model on failure) */
     if (!*out)
         st = sr_error_set(err, SR_ERR_NOMEM, "out of memory building the model");
+    else if (sr_model_set_text(*out, &train->item_text, 1) != SR_OK) {
+        sr_model_free(*out);
+        *out = NULL;
+        st = sr_error_set(err, SR_ERR_NOMEM, "out of memory copying the text item ids");
+    }
 done:
     sr_blas_threads_leave(blas_prev);
     sr_batch_free(&it);

@@ -44,14 +44,20 @@ sr_status sr_model_to_bytes(const sr_model *m, sr_buf *out, sr_error *err)
         return sr_error_set(err, SR_ERR_ARG, "cannot save a model of %lld items",
                             (long long)m->n_items);
     size_t start = out->len;
+    int text = m->text.t.n > 0;
     sr_buf_append(out, SR_MODEL_MAGIC, 8);
-    sr_buf_u32(out, SR_MODEL_VERSION);
+    sr_buf_u32(out, text ? SR_MODEL_VERSION : 1u); /* integer ids: files as before */
     sr_buf_u32(out, (uint32_t)alen);
     sr_buf_append(out, algo, alen);
     sr_buf_u64(out, (uint64_t)m->n_items);
     sr_buf_reserve(out, (size_t)m->n_items * 8);
     for (int64_t i = 0; i < m->n_items; i++)
         sr_buf_u64(out, (uint64_t)m->item_ids[i]);
+    if (text) {
+        uint64_t tl = (uint64_t)m->text.t.off[m->n_items];
+        sr_buf_u64(out, tl);
+        sr_buf_append(out, m->text.t.text, (size_t)tl);
+    }
     size_t len_at = out->len;
     sr_buf_u64(out, 0); /* payload length, patched below */
     size_t payload_at = out->len;
@@ -138,10 +144,10 @@ sr_status sr_model_load_mem_from(const sr_algo_table *table, const uint8_t *data
     if (r.bad)
         return bad(err, name, "%s (%llu bytes, the header needs at least %llu)", "truncated model file",
                    len, HEAD_FIXED);
-    if (version != SR_MODEL_VERSION)
+    if (version != 1 && version != SR_MODEL_VERSION)
         return sr_error_set(err, SR_ERR_FORMAT,
-                            "%s: model file version %u is not supported (this build reads version %u)",
-                            name, version, SR_MODEL_VERSION);
+                            "%s: model file version %u is not supported (this build reads versions "
+                            "1 to %u)", name, version, SR_MODEL_VERSION);
     if (alen < 1 || alen > SR_MODEL_MAX_ALGO)
         return bad(err, name, "%s %llu (expected 1 to %llu)", "corrupted model file: algorithm name length",
                    alen, SR_MODEL_MAX_ALGO);
@@ -158,6 +164,17 @@ sr_status sr_model_load_mem_from(const sr_algo_table *table, const uint8_t *data
     if (plen_at + 8 > len)
         return bad(err, name, "%s (%llu bytes, %llu needed for the item table)", "truncated model file",
                    len, plen_at + 8);
+    uint64_t text_at = 0, text_len = 0;
+    if (version >= 2) { /* text ids: their length, then n_items NUL-terminated strings */
+        r.off = (size_t)plen_at;
+        text_len = sr_rd_u64(&r);
+        text_at = r.off;
+        if (text_len > len || text_at + text_len + 8 > len)
+            return bad(err, name, "%s (%llu bytes, %llu needed for the text ids)",
+                       "truncated model file", len,
+                       text_len > len ? UINT64_MAX : text_at + text_len + 8);
+        plen_at = text_at + text_len;
+    }
     r.off = (size_t)plen_at;
     uint64_t plen = sr_rd_u64(&r);
     uint64_t payload_at = r.off;
@@ -201,6 +218,35 @@ sr_status sr_model_load_mem_from(const sr_algo_table *table, const uint8_t *data
     if (m->index.n != n_items) {
         sr_model_free(m);
         return sr_error_set(err, SR_ERR_FORMAT, "%s: corrupted model file: repeated item ids", name);
+    }
+    if (version >= 2) {
+        sr_idtext t = {(int64_t)n_items, (char *)(uintptr_t)(data + text_at), NULL};
+        t.off = malloc(((size_t)n_items + 1) * sizeof *t.off);
+        sr_status ts = t.off ? SR_OK : SR_ERR_NOMEM;
+        uint64_t o = 0;
+        for (uint64_t i = 0; ts == SR_OK && i < n_items; i++) {
+            const char *z = o < text_len ? memchr(t.text + o, 0, (size_t)(text_len - o)) : NULL;
+            if (!z) {
+                ts = SR_ERR_FORMAT;
+                break;
+            }
+            t.off[i] = (int64_t)o;
+            o = (uint64_t)(z - t.text) + 1;
+        }
+        if (ts == SR_OK && o != text_len)
+            ts = SR_ERR_FORMAT;
+        if (ts == SR_OK) {
+            t.off[n_items] = (int64_t)o;
+            ts = sr_model_set_text(m, &t, 0);
+        }
+        free(t.off);
+        if (ts != SR_OK) {
+            sr_model_free(m);
+            return ts == SR_ERR_NOMEM
+                       ? sr_error_set(err, ts, "%s: out of memory for the text item ids", name)
+                       : sr_error_set(err, ts, "%s: corrupted model file: bad or repeated text "
+                                      "item ids", name);
+        }
     }
     sr_error e2 = {0};
     sr_status st = vt->deserialize(m, data + payload_at, (size_t)plen, &e2);

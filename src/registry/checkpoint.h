@@ -10,7 +10,7 @@
 #include "registry/registry.h"
 
 #define SR_MODEL_MAGIC "SRMODEL"   /* 8 bytes on disk, the NUL included */
-#define SR_MODEL_VERSION 1u
+#define SR_MODEL_VERSION 2u       /* written only with text item ids; else 1 */
 #define SR_MODEL_MAX_ALGO 64
 
 /* Appends the complete model file (header, item ids, payload, CRC) to out. */
