@@ -815,7 +815,7 @@ static void test_cli_read_options(void)
         {"--ids maybe", "--ids: expected auto, int or text, got 'maybe'"},
         {"--time-format unix", "--time-format: expected auto, epoch or iso, got 'unix'"},
         {"--time-unit ns", "--time-unit: expected auto, s, ms or us, got 'ns'"},
-        {"--format xml", "--format: expected auto, yoochoose, tsv, csv or diginetica, got 'xml'"},
+        {"--format xml", "--format: unknown input format 'xml' (known: auto, yoochoose, tsv, diginetica, csv)"},
         {"--user-key user --session-gap -5", "--session-gap"},
         {"--user-key user -ik item -tk ts --where kind=b", "no data rows pass the filters (1 rows "
                                                            "filtered out)"},

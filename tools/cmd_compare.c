@@ -387,7 +387,7 @@ int cmd_compare(int argc, char **argv)
     sr_eval_opts o = ca.o;
     ca.ro.threads = threads;
     if (cli_read_opts_done("compare", &ca.ro))
-        return 2;
+        return 1;
     o.threads = threads;
 
     /* the algorithm list and each one's parameters */

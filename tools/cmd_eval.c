@@ -103,7 +103,7 @@ int cmd_eval(int argc, char **argv)
     o.threads = com.threads;
     a.ro.threads = com.threads;
     if (cli_read_opts_done("eval", &a.ro))
-        return 2;
+        return 1;
     int json = com.json;
 
     sr_error err = {0};

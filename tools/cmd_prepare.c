@@ -310,7 +310,7 @@ int cmd_prepare(int argc, char **argv)
     if (!input || !dir)
         return cli_usage_error(&cc, "%s", !input ? "missing INPUT" : "missing -o DIR");
     if (cli_read_opts_done(cmd, &ro))
-        return 2;
+        return 1;
     if (!*dir)
         return cli_fail(cmd, "-o: empty folder name");
 

@@ -259,7 +259,7 @@ int cmd_stats(int argc, char **argv)
     plot = sa.plot;
     sa.ro.threads = com.threads;
     if (cli_read_opts_done("stats", &sa.ro))
-        return 2;
+        return 1;
     if (n_paths == 0) {
         free(paths);
         return cli_usage_error(&cc, "missing PATH");

@@ -316,7 +316,7 @@ int cmd_train(int argc, char **argv)
     uint64_t seed = ta.seed;
     ta.ro.threads = threads;
     if (cli_read_opts_done(CMD, &ta.ro))
-        return 2;
+        return 1;
     const sr_algo_info *ainfo = sr_algo_find(algo);
     if (!ainfo) {
         char names[256];
