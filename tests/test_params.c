@@ -163,7 +163,8 @@ static void test_presets(void)
     CHECK_EQ_INT(p.n_layers, 1);
     CHECK_EQ_INT(p.layers[0], 50);
     CHECK_EQ_INT(p.batch_size, 1024);
-    CHECK(p.dropout_p_embed == 0.0f && p.dropout_p_hidden == 0.1f);
+    /* one-hot, one layer: the GRU layer's output dropout is dropout_p_embed */
+    CHECK(p.dropout_p_embed == 0.1f && p.dropout_p_hidden == 0.0f);
     CHECK(p.optim == SR_OPT_ADAM && p.learning_rate == 0.001f);
     CHECK(p.adam_beta1 == 0.9f && p.adam_beta2 == 0.999f && p.adam_eps == 1e-8f);
     CHECK_EQ_INT(p.n_sample, 0);

@@ -242,3 +242,23 @@ const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction)
         snprintf(buf + w, n - (size_t)w, "Z");
     return buf;
 }
+
+int cli_cutoffs(const char *cmd, const char *s, sr_eval_opts *o)
+{
+    char buf[512];
+    if (strlen(s) >= sizeof buf)
+        return cli_fail(cmd, "--cutoffs: list too long");
+    strcpy(buf, s);
+    o->n_cutoffs = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->n_cutoffs == SR_MAX_CUTOFFS)
+            return cli_fail(cmd, "--cutoffs: at most %d cutoffs", SR_MAX_CUTOFFS);
+        if (cli_int(cmd, "--cutoffs", tok, 1, 1000000, &o->cutoffs[o->n_cutoffs]))
+            return 1;
+        o->n_cutoffs++;
+    }
+    if (o->n_cutoffs == 0)
+        return cli_fail(cmd, "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
+    return 0;
+}

@@ -60,4 +60,8 @@ void cli_progress_init(cli_progress *p, const char *label);
 void cli_progress_update(cli_progress *p, double frac, const char *extra);
 void cli_progress_done(cli_progress *p, const char *extra);
 
+/* "1,5,10,20" -> o->cutoffs (each 1..1000000, at most SR_MAX_CUTOFFS).
+ * Returns 0, or 1 after printing the error. */
+int cli_cutoffs(const char *cmd, const char *s, sr_eval_opts *o);
+
 #endif

@@ -51,27 +51,6 @@ static const char *ties_name(sr_ties t)
     return t == SR_TIES_STANDARD ? "standard" : t == SR_TIES_MEDIAN ? "median" : "conservative";
 }
 
-/* "1,5,10,20" -> cutoffs. */
-static int parse_cutoffs(const char *s, sr_eval_opts *o)
-{
-    char buf[512];
-    if (strlen(s) >= sizeof buf)
-        return cli_fail("eval", "--cutoffs: list too long");
-    strcpy(buf, s);
-    o->n_cutoffs = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_cutoffs == SR_MAX_CUTOFFS)
-            return cli_fail("eval", "--cutoffs: at most %d cutoffs", SR_MAX_CUTOFFS);
-        if (cli_int("eval", "--cutoffs", tok, 1, 1000000, &o->cutoffs[o->n_cutoffs]))
-            return 1;
-        o->n_cutoffs++;
-    }
-    if (o->n_cutoffs == 0)
-        return cli_fail("eval", "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
-    return 0;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *test_path = NULL;
@@ -93,7 +72,7 @@ int cmd_eval(int argc, char **argv)
                 return cli_fail("eval", "%s needs a value (see sessrec eval --help)", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--cutoffs")) {
-                if (parse_cutoffs(v, &o))
+                if (cli_cutoffs("eval", v, &o))
                     return 1;
             } else if (!strcmp(a, "--ties")) {
                 if (!strcmp(v, "standard"))

@@ -330,9 +330,11 @@ static const struct {
               "batch_size=32,dropout_p_embed=0.1,dropout_p_hidden=0,learning_rate=0.1,"
               "momentum=0,n_sample=2048,sample_alpha=0.75,logq=1,n_epochs=10"},
     /* The tutorial notebook: one-hot input, GRU(50), Dropout(0.1) on its output,
-     * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. */
+     * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. With
+     * one-hot input the GRU layer is the official GRUEmbedding layer 0, whose
+     * output takes dropout_p_embed (dropout_p_hidden would reach no layer). */
     {"tutorial", "loss=full-cross-entropy,constrained_embedding=False,embedding=0,layers=50,"
-                 "batch_size=1024,dropout_p_embed=0,dropout_p_hidden=0.1,optim=adam,"
+                 "batch_size=1024,dropout_p_embed=0.1,dropout_p_hidden=0,optim=adam,"
                  "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3"},
 };
 
@@ -461,5 +463,18 @@ sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err)
         return sr_error_set(err, SR_ERR_ARG,
                             "loss bpr-max needs at least one negative: batch_size + n_sample "
                             "must be >= 2 (got %d + %d)", p->batch_size, p->n_sample);
+    return SR_OK;
+}
+
+sr_status sr_gru_params_check_used(const sr_gru_params *p, sr_error *err)
+{
+    int onehot = !p->constrained_embedding && p->embedding == 0;
+    if (onehot && p->n_layers == 1 && p->dropout_p_hidden > 0)
+        return sr_error_set(err, SR_ERR_ARG,
+                            "parameter dropout_p_hidden=%g reaches no layer: with one-hot input "
+                            "(constrained_embedding=False, embedding=0) the only GRU layer is "
+                            "the input layer, whose output takes dropout_p_embed (as in the "
+                            "official code); set dropout_p_embed instead",
+                            (double)p->dropout_p_hidden);
     return SR_OK;
 }

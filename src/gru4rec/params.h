@@ -11,4 +11,9 @@
  * struct filled by hand gets the same checks). SR_ERR_ARG naming the field. */
 sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err);
 
+/* The checks of a training run on top of sr_gru_params_check: a parameter
+ * that no layer of this network can use is an error (a model file that holds
+ * one still loads: only training refuses it). */
+sr_status sr_gru_params_check_used(const sr_gru_params *p, sr_error *err);
+
 #endif

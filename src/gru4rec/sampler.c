@@ -84,6 +84,7 @@ sr_status sr_sampler_init(sr_sampler *s, const int64_t *support, int64_t n, doub
                 s->alias[i] = top;
         }
     sr_rng_seed(&s->rng, seed);
+    s->from = s->rng;
     s->pos = s->len; /* drawn on first use */
 done:
     free(q);
@@ -102,16 +103,39 @@ int32_t sr_sampler_draw(sr_sampler *s)
     return f < s->prob[i] ? (int32_t)i : s->alias[i];
 }
 
+static void refill(sr_sampler *s)
+{
+    s->from = s->rng;
+    for (int64_t j = 0; j < s->len; j++)
+        s->store[j] = sr_sampler_draw(s);
+    s->pos = 0;
+}
+
 const int32_t *sr_sampler_next(sr_sampler *s)
 {
-    if (s->pos + s->k > s->len) {
-        for (int64_t j = 0; j < s->len; j++)
-            s->store[j] = sr_sampler_draw(s);
-        s->pos = 0;
-    }
+    if (s->pos + s->k > s->len)
+        refill(s);
     const int32_t *r = s->store + s->pos;
     s->pos += s->k;
     return r;
+}
+
+sr_status sr_sampler_restore(sr_sampler *s, const sr_rng *from, const sr_rng *now, int64_t pos)
+{
+    if (pos < 0 || pos > s->len || pos % s->k)
+        return SR_ERR_FORMAT;
+    s->rng = *from;
+    if (pos < s->len) {
+        refill(s);
+        s->pos = pos;
+        if (memcmp(&s->rng, now, sizeof *now))
+            return SR_ERR_FORMAT;
+    } else {
+        s->from = *from;
+        s->rng = *now;
+        s->pos = pos;
+    }
+    return SR_OK;
 }
 
 void sr_sampler_free(sr_sampler *s)

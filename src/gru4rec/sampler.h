@@ -19,6 +19,7 @@ typedef struct sr_sampler {
     int32_t *store;       /* (len) pre-drawn samples */
     int64_t len, pos;
     sr_rng rng;
+    sr_rng from;          /* rng state the current store was drawn from (resume) */
 } sr_sampler;
 
 /* support: (n) non-negative counts, not all zero (with alpha == 0 every item
@@ -31,5 +32,10 @@ const int32_t *sr_sampler_next(sr_sampler *s);
 /* One draw straight from the distribution (tests). */
 int32_t sr_sampler_draw(sr_sampler *s);
 void sr_sampler_free(sr_sampler *s);
+/* Puts an initialised sampler (same items, alpha, k and store) where another
+ * one stood: `from` and `now` are that one's `from` and `rng`, pos its `pos`.
+ * The store is redrawn from `from`, so the samples that follow are the same.
+ * SR_ERR_FORMAT if the three do not fit together. */
+sr_status sr_sampler_restore(sr_sampler *s, const sr_rng *from, const sr_rng *now, int64_t pos);
 
 #endif
