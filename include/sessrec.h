@@ -305,8 +305,17 @@ typedef struct sr_gru_params {
 /* Official defaults of GRU4Rec (layers=100, batch 64, xe, adagrad lr 0.05 ...). */
 SR_API sr_gru_params sr_gru_default_params(void);
 /* Applies "name=value,name=value" in the official syntax (layers=100/100,
- * constrained_embedding=True, loss=bpr-max ...). */
+ * constrained_embedding=True, loss=bpr-max, embedding=layersize ...). A name
+ * of the official code that sessrec does not implement is an error saying so
+ * (unless its value is what sessrec does: hidden_act=tanh ...). */
 SR_API sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err);
+/* Applies the contents of a parameter file (`name` starts error messages,
+ * with the line): either name=value lines ('#' starts a comment), or an
+ * official GRU4Rec Python parameter file, read unchanged:
+ *   gru4rec_params = OrderedDict([('loss', 'bpr-max'), ('layers', [100]), ...])
+ * All or nothing: p changes only on success. */
+SR_API sr_status sr_gru_params_parse_text(sr_gru_params *p, const char *text, const char *name,
+                                          sr_error *err);
 /* Named presets: "rsc15", "tutorial". */
 SR_API sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err);
 /* Writes a one-line description "loss=... layers=... " into buf. */

@@ -50,7 +50,9 @@ static void usage(FILE *f)
         "                                   input the GRU layer is the input layer), full\n"
         "                                   softmax cross-entropy, Adam lr 0.001, batch\n"
         "                                   1024, 3 epochs\n"
-        "  --params-file F      parameters, one name=value per line (# starts a comment)\n"
+        "  --params-file F      parameters, one name=value per line (# starts a comment),\n"
+        "                       or an official GRU4Rec parameter file read unchanged\n"
+        "                       (gru4rec_params = OrderedDict([('loss', 'bpr-max'), ...]))\n"
         "  -p, --params SPEC    parameters as name=value,name=value (repeatable)\n"
         "                       Order: defaults, then --preset, then --params-file, then -p.\n"
         "  --valid SPLIT        validation split (file or TSV like TRAIN): Recall@K and\n"
@@ -91,7 +93,8 @@ static void usage(FILE *f)
         "  layers               GRU layer sizes, '/' between layers: 100, 480/480 [100]\n"
         "  loss                 cross-entropy (xe), bpr-max, full-cross-entropy [cross-entropy]\n"
         "  constrained_embedding True: the input is the item's row of the output weights [True]\n"
-        "  embedding            size of a separate input embedding, 0 = one-hot input [0]\n"
+        "  embedding            size of a separate input embedding, 0 = one-hot input,\n"
+        "                       layersize = the size of the first layer [0]\n"
         "                       (used only when constrained_embedding=False)\n"
         "  batch_size           parallel sessions per mini-batch [64]\n"
         "  dropout_p_embed      dropout on the input embedding [0] (one-hot input: on the\n"
@@ -126,14 +129,45 @@ static void usage(FILE *f)
         "  sessrec train data/train_full -o pop.srm --algo pop\n", f);
 }
 
-/* Reads a parameter file: name=value lines, '#' comments, blank lines.
- * GRU4Rec: applied to *p line by line (errors name file:line). Baselines:
+/* Reads a parameter file. GRU4Rec: the whole file through
+ * sr_gru_params_parse_text (name=value lines or an official Python parameter
+ * file; errors name file:line). Baselines: name=value lines, '#' comments,
  * appended to *spec. Returns 0 or 1 (error printed). */
 static int read_params_file(const char *path, sr_gru_params *p, char **spec)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_fail(CMD, "%s: cannot open: %s", path, strerror(errno));
+    if (p) {
+        char *text = NULL;
+        size_t len = 0, cap = 0, n;
+        int rc = 0;
+        do {
+            if (len + 4096 + 1 > cap) {
+                char *t = realloc(text, cap = 2 * cap + 4096 + 1);
+                if (!t) {
+                    rc = cli_fail(CMD, "out of memory");
+                    break;
+                }
+                text = t;
+            }
+            n = fread(text + len, 1, 4096, f);
+            len += n;
+        } while (n > 0);
+        if (!rc && ferror(f))
+            rc = cli_fail(CMD, "%s: read error", path);
+        fclose(f);
+        if (!rc) {
+            sr_error err = {0};
+            text[len] = 0;
+            if (strlen(text) != len)
+                rc = cli_fail(CMD, "%s: not a text file (holds a NUL byte)", path);
+            else if (sr_gru_params_parse_text(p, text, path, &err) != SR_OK)
+                rc = cli_fail(CMD, "%s", err.msg);
+        }
+        free(text);
+        return rc;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -152,13 +186,7 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
             s[--len] = 0;
         if (!*s)
             continue;
-        if (p) {
-            sr_error err = {0};
-            if (sr_gru_params_parse(p, s, &err) != SR_OK) {
-                rc = cli_fail(CMD, "%s:%d: %s", path, lineno, err.msg);
-                break;
-            }
-        } else if (cli_append_spec(spec, s)) {
+        if (cli_append_spec(spec, s)) {
             rc = cli_fail(CMD, "out of memory");
             break;
         }
