@@ -152,7 +152,9 @@ static void check_resume(const char *spec)
     o = sr_train_default_opts();
     CHECK(train(&tr, &p4, &o, &m, &err) == SR_OK);
     to_bytes(m, &plain);
-    CHECK_EQ_INT(payload_version(&plain), 1);
+    /* version 1 unless a flag is needed: the one-hot layer's official cell */
+    int onehot = !p4.constrained_embedding && p4.embedding == 0;
+    CHECK_EQ_INT(payload_version(&plain), onehot ? 2 : 1);
     CHECK(plain.len < full.len);
     sr_model_free(m);
 
@@ -445,6 +447,73 @@ static void test_warm_start(void)
     split_drop(&d2);
 }
 
+/* ---- model files of earlier versions: the GRUCell one-hot layer ---------------------- */
+
+/* A version 1 payload of a one-hot model (as earlier sessrec wrote them) from
+ * the version 2 bytes of b: drops the flags, fixes the lengths and the CRC. */
+static void to_version1(const sr_buf *b, sr_buf *out)
+{
+    size_t pos = 0;
+    while (pos + 4 <= b->len && memcmp(b->data + pos, "GRU4", 4))
+        pos++;
+    out->len = 0;
+    sr_buf_append(out, b->data, pos);
+    uint64_t plen = 0;
+    for (int i = 0; i < 8; i++)
+        plen |= (uint64_t)b->data[pos - 8 + (size_t)i] << (8 * i);
+    plen -= 4;
+    for (int i = 0; i < 8; i++)
+        out->data[pos - 8 + (size_t)i] = (uint8_t)(plen >> (8 * i));
+    sr_buf_append(out, "GRU4", 4);
+    sr_buf_u32(out, 1);
+    sr_buf_append(out, b->data + pos + 12, b->len - 4 - (pos + 12));
+    sr_buf_u32(out, sr_crc32(0, out->data, out->len));
+}
+
+static void test_old_onehot_files(void)
+{
+    sr_split tr;
+    make_split(&tr, 200, 1, succ_a, 0, N_ITEMS);
+    sr_gru_params p = params("layers=8,constrained_embedding=False,batch_size=16,n_sample=10,"
+                             "n_epochs=1");
+    sr_error err = {0};
+    sr_model *m = NULL, *old = NULL, *w = NULL;
+    sr_train_opts o = sr_train_default_opts();
+    CHECK(train(&tr, &p, &o, &m, &err) == SR_OK);
+    sr_buf b = {0}, v1 = {0}, again = {0};
+    to_bytes(m, &b);
+    CHECK_EQ_INT(payload_version(&b), 2);
+    to_version1(&b, &v1);
+    CHECK_MSG(sr_model_load_mem(v1.data, v1.len, "v1", &old, &err) == SR_OK, "%s", err.msg);
+    if (old) {
+        /* the same weights scored with the earlier cell: other scores */
+        sr_scorer *sa = sr_scorer_new(m, 1), *sb = sr_scorer_new(old, 1);
+        float fa[N_ITEMS], fb[N_ITEMS];
+        int32_t items[3] = {0, 5, 9};
+        sr_scorer_reset(sa, 0);
+        sr_scorer_reset(sb, 0);
+        for (int k = 0; k < 3; k++) {
+            sr_scorer_step(sa, &items[k], 1, fa);
+            sr_scorer_step(sb, &items[k], 1, fb);
+        }
+        CHECK(memcmp(fa, fb, sizeof fa) != 0);
+        sr_scorer_free(sa);
+        sr_scorer_free(sb);
+        /* saved again as it was read; no warm start from it */
+        to_bytes(old, &again);
+        CHECK(again.len == v1.len && !memcmp(again.data, v1.data, v1.len));
+        o.init = old;
+        CHECK(train(&tr, &p, &o, &w, &err) == SR_ERR_ARG && !w);
+        CHECK_MSG(strstr(err.msg, "GRUCell form") != NULL, "%s", err.msg);
+    }
+    sr_model_free(m);
+    sr_model_free(old);
+    sr_buf_free(&b);
+    sr_buf_free(&v1);
+    sr_buf_free(&again);
+    split_drop(&tr);
+}
+
 /* ---- checkpoints, dropout that reaches no layer ------------------------------------ */
 
 static void test_checkpoint_files(void)
@@ -528,6 +597,7 @@ int main(void)
     RUN(test_resume_refusals);
     RUN(test_early_stopping);
     RUN(test_warm_start);
+    RUN(test_old_onehot_files);
     RUN(test_checkpoint_files);
     RUN(test_dropout_reaching_no_layer);
     return test_summary();

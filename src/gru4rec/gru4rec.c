@@ -581,6 +581,10 @@ static void copy_rows(float *dst, const float *src, int64_t rows, int64_t cols)
 sr_status sr_gru_copy_from(sr_gru *dst, const sr_gru *src, int resume, sr_error *err)
 {
     const grk_shape *a = &dst->sh, *b = &src->sh;
+    if (b->onehot_legacy)
+        return sr_error_set(err, SR_ERR_ARG, "the model's one-hot layer is the GRUCell form of "
+                            "earlier sessrec versions, not the official cell this version "
+                            "trains: it can be used for prediction only; train anew");
     int same = dst->training && a->mode == b->mode && a->L == b->L && a->din == b->din &&
                dst->nt == src->nt && (resume ? a->N == b->N : a->N >= b->N);
     for (int l = 0; same && l < a->L; l++)
@@ -705,12 +709,16 @@ static void vt_move(sr_scorer *sc, int dst, int src)
     memcpy(s->h + (size_t)dst * S, s->h + (size_t)src * S, S * sizeof *s->h);
 }
 
-/* Payload: "GRU4", version, hyperparameters, n_items, then each tensor as
- * name, rows, cols and rows*cols little-endian floats; version 2 adds the
- * training state after the tensors (docs/model-format.md). A model without a
- * training state is written as version 1, byte for byte as before. */
+/* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
+ * tensor as name, rows, cols and rows*cols little-endian floats, then the
+ * training state if flagged (docs/gru4rec.md). Version 1 has no flags: no
+ * training state, and a one-hot layer 0 in the GRUCell form of the first
+ * versions (still read and scored as such). Version 2 adds the flags. A model
+ * with neither flag is written as version 1, byte for byte as before. */
 #define PAYLOAD_VERSION 1
-#define PAYLOAD_VERSION_STATE 2
+#define PAYLOAD_VERSION_FLAGS 2
+#define FLAG_STATE 1u            /* a training state follows the tensors */
+#define FLAG_ONEHOT_OFFICIAL 2u  /* the one-hot layer 0 is the official GRUEmbedding cell */
 
 /* The training state a file written from g now carries (its opt points into
  * g), or 0 for none. */
@@ -778,7 +786,7 @@ static sr_status get_state(sr_rd *r, sr_gru *g, sr_error *err)
     const uint8_t *magic = sr_rd_bytes(r, 4);
     if (!magic || memcmp(magic, "TRST", 4))
         return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: no training state after the "
-                            "parameters of a version 2 payload");
+                            "parameters, although the payload flags one");
     gru_tstate t;
     memset(&t, 0, sizeof t);
     t.pr.epochs_done = (int)(sr_rd_u32(r) & 0x7fffffff);
@@ -840,8 +848,12 @@ static sr_status vt_serialize(const sr_model *m, sr_buf *b)
     const sr_gru_params *p = &g->p;
     gru_tstate ts;
     int with_state = current_state(g, &ts);
+    uint32_t flags = (with_state ? FLAG_STATE : 0) |
+                     (GRK_OFFICIAL_ONEHOT(&g->sh, 0) ? FLAG_ONEHOT_OFFICIAL : 0);
     sr_buf_append(b, "GRU4", 4);
-    sr_buf_u32(b, with_state ? PAYLOAD_VERSION_STATE : PAYLOAD_VERSION);
+    sr_buf_u32(b, flags ? PAYLOAD_VERSION_FLAGS : PAYLOAD_VERSION);
+    if (flags)
+        sr_buf_u32(b, flags);
     sr_buf_u32(b, (uint32_t)p->n_layers);
     for (int l = 0; l < p->n_layers; l++)
         sr_buf_u32(b, (uint32_t)p->layers[l]);
@@ -898,9 +910,12 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
     if (!magic || memcmp(magic, "GRU4", 4))
         FMT("gru4rec model: payload does not start with GRU4");
     uint32_t ver = sr_rd_u32(&r);
-    if (r.bad || (ver != PAYLOAD_VERSION && ver != PAYLOAD_VERSION_STATE))
+    if (r.bad || (ver != PAYLOAD_VERSION && ver != PAYLOAD_VERSION_FLAGS))
         FMT("gru4rec model: payload version %u (this build reads %d and %d)", ver,
-            PAYLOAD_VERSION, PAYLOAD_VERSION_STATE);
+            PAYLOAD_VERSION, PAYLOAD_VERSION_FLAGS);
+    uint32_t flags = ver == PAYLOAD_VERSION_FLAGS ? sr_rd_u32(&r) : 0;
+    if (r.bad || (flags & ~(FLAG_STATE | FLAG_ONEHOT_OFFICIAL)))
+        FMT("gru4rec model: unknown payload flags 0x%x", flags);
     sr_gru_params p;
     memset(&p, 0, sizeof p);
     uint32_t nl = sr_rd_u32(&r);
@@ -949,6 +964,9 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
                             e2.msg);
     if (nt != (uint32_t)g->nt)
         FAILG("gru4rec model: %u tensors, expected %d", nt, g->nt);
+    if ((flags & FLAG_ONEHOT_OFFICIAL) && g->sh.mode != GRK_ONEHOT)
+        FAILG("gru4rec model: one-hot cell flag on a model without one-hot input");
+    g->sh.onehot_legacy = g->sh.mode == GRK_ONEHOT && !(flags & FLAG_ONEHOT_OFFICIAL);
     /* each tensor: name (4 + len), rows and cols (16), data */
     if (len - r.off < g->n_params * 4 + (size_t)g->nt * 20)
         FAILG("gru4rec model: payload truncated (%zu bytes left for %zu parameters)",
@@ -980,13 +998,13 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
             t->w[j] = f;
         }
     }
-    if (ver == PAYLOAD_VERSION_STATE && (st = get_state(&r, g, &e2)) != SR_OK) {
+    if ((flags & FLAG_STATE) && (st = get_state(&r, g, &e2)) != SR_OK) {
         sr_gru_free(g);
         return sr_error_set(err, st, "%s", e2.msg);
     }
     if (r.off != len)
         FAILG("gru4rec model: %zu unexpected bytes after the %s", len - r.off,
-              ver == PAYLOAD_VERSION_STATE ? "training state" : "parameters");
+              (flags & FLAG_STATE) ? "training state" : "parameters");
     m->impl = g;
     return SR_OK;
 #undef FMT
