@@ -12,6 +12,7 @@
 #include "gru4rec/gru4rec.h"
 #include "registry/checkpoint.h"
 #include "test.h"
+#include "cli_run.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -591,6 +592,119 @@ static void test_dropout_reaching_no_layer(void)
     split_drop(&tr);
 }
 
+/* ---- the command line ------------------------------------------------------------- */
+
+static void write_tsv(const sr_split *s, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, "SessionId\tItemId\tTime\n");
+    for (int64_t k = 0; k < s->n_sessions; k++)
+        for (int64_t e = s->offsets[k]; e < s->offsets[k + 1]; e++)
+            fprintf(f, "%lld\t%lld\t%lld\n", (long long)s->session_ids[k],
+                    (long long)s->item_ids[s->items[e]], (long long)(s->times[e] / 1000000));
+    fclose(f);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = test_read_file(a, &na), *y = test_read_file(b, &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_cli(void)
+{
+    const char *d = test_tmpdir();
+    char tr[512], va[512], m3[512], m1[512], mr[512], mw[512], pf[512], args[4096];
+    snprintf(tr, sizeof tr, "%s/tc_train.tsv", d);
+    snprintf(va, sizeof va, "%s/tc_valid.tsv", d);
+    snprintf(m3, sizeof m3, "%s/tc_m3.srm", d);
+    snprintf(m1, sizeof m1, "%s/tc_m1.srm", d);
+    snprintf(mr, sizeof mr, "%s/tc_mr.srm", d);
+    snprintf(mw, sizeof mw, "%s/tc_mw.srm", d);
+    snprintf(pf, sizeof pf, "%s/tc_params.py", d);
+    sr_split a, b;
+    make_split(&a, 400, 1, succ_a, 0, N_ITEMS);
+    make_split(&b, 150, 2, succ_b, 0, N_ITEMS);
+    write_tsv(&a, tr);
+    write_tsv(&b, va);
+    split_drop(&a);
+    split_drop(&b);
+    FILE *f = fopen(pf, "w");
+    fprintf(f, "from collections import OrderedDict\ngru4rec_params = OrderedDict([\n"
+               "('loss', 'cross-entropy'), ('layers', [16]), ('batch_size', 16),\n"
+               "('n_sample', 20), ('learning_rate', 0.2), ('n_epochs', 12)\n])\n");
+    fclose(f);
+    char *o = NULL, *e = NULL;
+
+    /* early stopping, reported by --json */
+    snprintf(args, sizeof args, "train %s -o %s --params-file %s --valid %s --cutoffs 10,20 "
+             "--patience 2 --json --threads 1", tr, m3, pf, va);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    CHECK_MSG(o && strstr(o, "\"stopped_early\": true") && strstr(o, "\"best_epoch\": ") &&
+              strstr(o, "\"recall@10\"") && strstr(o, "\"model_epoch\": "), "%s%s", o, e);
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "train %s -o %s --params-file %s --valid %s --patience 2 "
+             "--threads 1", tr, m3, pf, va);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    CHECK_MSG(o && strstr(o, "early stop: no better validation recall for 2 epochs") &&
+              strstr(o, "(the best)") && strstr(o, "*best"), "%s%s", o, e);
+    free(o);
+    free(e);
+
+    /* 3 epochs == 1 + resume 2, and the checkpoint file */
+    snprintf(args, sizeof args, "train %s -o %s -p layers=12,batch_size=16,n_sample=10,"
+             "n_epochs=3,dropout_p_embed=0.1 --save-optimizer -q --threads 1", tr, m3);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "train %s -o %s -p layers=12,batch_size=16,n_sample=10,"
+             "n_epochs=1,dropout_p_embed=0.1 --checkpoint-every 1 -q --threads 1", tr, m1);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "train %s -o %s --resume %s.ckpt -p n_epochs=3 "
+             "--save-optimizer --threads 1", tr, mr, m1);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    CHECK_MSG(o && strstr(o, "resuming after epoch 1 of 3") && strstr(o, "epoch  3/3") &&
+              !strstr(o, "epoch  1/3"), "%s%s", o, e);
+    free(o);
+    free(e);
+    CHECK(same_file(m3, mr));
+    snprintf(args, sizeof args, "train %s -o %s --resume %s -p n_epochs=3 --threads 1", tr, mr,
+             m1);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 1); /* m1 itself has no optimizer state */
+    CHECK_MSG(e && strstr(e, "no optimizer state"), "%s", e);
+    free(o);
+    free(e);
+
+    /* warm start from a file */
+    snprintf(args, sizeof args, "train %s -o %s --init %s -p n_epochs=1 --threads 1", va, mw, m3);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
+    CHECK_MSG(o && strstr(o, "warm start from its 40 items and optimizer state"), "%s%s", o, e);
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "train %s -o %s --init %s -p layers=13 --threads 1", va, mw, m3);
+    CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 1);
+    CHECK_MSG(e && strstr(e, "differs"), "%s", e);
+    free(o);
+    free(e);
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s.ckpt", m1);
+    unlink(ck);
+    unlink(m1);
+    unlink(m3);
+    unlink(mr);
+    unlink(mw);
+    unlink(tr);
+    unlink(va);
+    unlink(pf);
+}
+
 int main(void)
 {
     RUN(test_resume_bit_identical);
@@ -600,5 +714,6 @@ int main(void)
     RUN(test_old_onehot_files);
     RUN(test_checkpoint_files);
     RUN(test_dropout_reaching_no_layer);
+    RUN(test_cli);
     return test_summary();
 }
