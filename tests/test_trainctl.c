@@ -515,6 +515,41 @@ static void test_old_onehot_files(void)
     split_drop(&tr);
 }
 
+/* Every truncation of a payload with a training state is rejected, never a crash
+ * (the container's CRC keeps corruptions away; the payload parser must hold
+ * on its own: fuzz/fuzz_gru_payload.c). */
+static void test_state_payload_truncations(void)
+{
+    sr_split tr;
+    make_split(&tr, 100, 1, succ_a, 0, N_ITEMS);
+    sr_gru_params p = params("layers=6,constrained_embedding=False,batch_size=8,n_sample=5,"
+                             "momentum=0.4,sample_store_size=50,n_epochs=1");
+    sr_error err = {0};
+    sr_model *m = NULL;
+    sr_train_opts o = sr_train_default_opts();
+    o.save_optimizer = 1;
+    CHECK(train(&tr, &p, &o, &m, &err) == SR_OK);
+    sr_buf b = {0};
+    if (m && m->vt->serialize(m, &b) == SR_OK) {
+        int rejected = 1;
+        for (size_t n = 0; n < b.len; n++) {
+            int64_t none = 0;
+            sr_model *x = sr_model_new_shell(&sr_gru4rec_vt, 0, &none);
+            sr_status st = sr_gru4rec_vt.deserialize(x, b.data, n, &err);
+            rejected &= st == SR_ERR_FORMAT;
+            sr_model_free(x);
+        }
+        CHECK(rejected);
+        int64_t none = 0;
+        sr_model *x = sr_model_new_shell(&sr_gru4rec_vt, 0, &none);
+        CHECK(sr_gru4rec_vt.deserialize(x, b.data, b.len, &err) == SR_OK);
+        sr_model_free(x);
+    }
+    sr_buf_free(&b);
+    sr_model_free(m);
+    split_drop(&tr);
+}
+
 /* ---- checkpoints, dropout that reaches no layer ------------------------------------ */
 
 static void test_checkpoint_files(void)
@@ -712,6 +747,7 @@ int main(void)
     RUN(test_early_stopping);
     RUN(test_warm_start);
     RUN(test_old_onehot_files);
+    RUN(test_state_payload_truncations);
     RUN(test_checkpoint_files);
     RUN(test_dropout_reaching_no_layer);
     RUN(test_cli);
