@@ -6,7 +6,8 @@
  * train.tsv; accuracy on the next day (test.tsv: full ranking, conservative
  * ties) and the training time of each. The data carries click ordinals, not
  * times, so a "day" is as many clicks as test.tsv (the benchmark's last day).
- * Usage: bench_warmstart [epochs]   (default 10; SR_DATA overrides ../shared/data)
+ * One BLAS thread. Usage: bench_warmstart [epochs]   (default 10; SR_DATA overrides
+ * ../shared/data)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sessrec.h"
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
     sr_gru_params_preset(&p, "rsc15", &err);
     p.n_epochs = epochs;
     sr_train_opts o = sr_train_default_opts();
+    o.threads = 1; /* batch-32 steps: a second BLAS thread does not pay (docs/gru4rec.md) */
     run scratch = {"from scratch on all days", "train.tsv", 0, 0, {0}, 0, 0};
     run base = {"yesterday's model, not updated", "all but the newest day", 0, 0, {0}, 0, 0};
     run warm = {"yesterday's model + 1 warm-started epoch", "the newest day", 0, 0, {0}, 0, 0};
