@@ -581,8 +581,17 @@ typedef struct sr_gru_params {
 /* Official defaults of GRU4Rec (layers=100, batch 64, xe, adagrad lr 0.05 ...). */
 SR_API sr_gru_params sr_gru_default_params(void);
 /* Applies "name=value,name=value" in the official syntax (layers=100/100,
- * constrained_embedding=True, loss=bpr-max ...). */
+ * constrained_embedding=True, loss=bpr-max, embedding=layersize ...). A name
+ * of the official code that sessrec does not implement is an error saying so
+ * (unless its value is what sessrec does: hidden_act=tanh ...). */
 SR_API sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err);
+/* Applies the contents of a parameter file (`name` starts error messages,
+ * with the line): either name=value lines ('#' starts a comment), or an
+ * official GRU4Rec Python parameter file, read unchanged:
+ *   gru4rec_params = OrderedDict([('loss', 'bpr-max'), ('layers', [100]), ...])
+ * All or nothing: p changes only on success. */
+SR_API sr_status sr_gru_params_parse_text(sr_gru_params *p, const char *text, const char *name,
+                                          sr_error *err);
 /* Named presets: "rsc15", "tutorial". */
 SR_API sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err);
 /* Writes a one-line description "loss=... layers=... " into buf. */
@@ -713,6 +722,10 @@ SR_API size_t sr_session_save(const sr_session *s, void *buf, size_t cap);
  * anything else (never crashes on bad input). Caller frees *out. */
 SR_API sr_status sr_session_restore(const sr_model *m, const void *buf, size_t len,
                                     sr_session **out, sr_error *err);
+/* The hyperparameters of a GRU4Rec model, and the epochs it was trained for
+ * when the file carries a training state (--save-optimizer or a checkpoint;
+ * else -1). SR_ERR_ARG if m is not a GRU4Rec model. Either output may be NULL. */
+SR_API sr_status sr_model_gru_params(const sr_model *m, sr_gru_params *p, int *epochs_done);
 
 SR_API sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 SR_API sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
@@ -793,18 +806,61 @@ typedef struct sr_train_progress {
 
 typedef void (*sr_train_callback)(const sr_train_progress *p, void *ud);
 
+/* The validation metric that early stopping and the best epoch follow (at
+ * valid_opts.cutoffs[0]). */
+typedef enum sr_metric { SR_METRIC_RECALL = 0, SR_METRIC_MRR, SR_METRIC_NDCG } sr_metric;
+
+/* What the per-epoch callback receives when an epoch is over. */
+typedef struct sr_train_epoch {
+    int epoch, n_epochs;         /* 1-based; n_epochs: the planned last epoch */
+    double loss;                 /* mean loss per training event of the epoch */
+    double events_per_sec, seconds;
+    const sr_eval_result *valid; /* validation metrics, or NULL (no validation split) */
+    double metric;               /* the followed metric of this epoch (NaN without valid) */
+    int best_epoch;              /* epoch with the best metric so far (0: none yet) */
+    double best_metric;
+    int improved;                /* 1: this epoch is the new best */
+    int since_best;              /* epochs since the best one */
+    int stopping;                /* 1: training stops after this epoch (patience used up) */
+    const char *checkpoint;      /* the file written after this epoch, or NULL */
+} sr_train_epoch;
+
+/* Called after every epoch; a nonzero return stops training there (the model
+ * is then the last epoch's, or the best one's with keep_best / patience). */
+typedef int (*sr_train_epoch_callback)(const sr_train_epoch *e, void *ud);
+
 typedef struct sr_train_opts {
     int threads;                 /* <= 0 = all cores */
     const sr_split *valid;       /* optional validation split, evaluated after each epoch */
     sr_eval_opts valid_opts;
     sr_train_callback cb;        /* optional progress callback (called often) */
-    void *ud;
+    void *ud;                    /* passed to cb and on_epoch */
+    sr_train_epoch_callback on_epoch;  /* optional, after each epoch; may stop training */
+    /* Early stopping and the best epoch (both need `valid`): */
+    sr_metric metric;            /* followed metric (default recall) */
+    int patience;                /* > 0: stop after this many epochs without improvement;
+                                    the model is the best epoch's */
+    int keep_best;               /* 1: the model is the best epoch's (without patience:
+                                    after all epochs) */
+    /* Model files that can be resumed: */
+    int save_optimizer;          /* 1: the model carries its training state */
+    const char *checkpoint_path; /* with checkpoint_every N > 0: after every N-th epoch the */
+    int checkpoint_every;        /* model so far, with its training state, written atomically */
+    /* Where training starts (at most one of the two): */
+    const sr_model *resume;      /* continue this model's training (it must carry a training
+                                    state; same training data, same parameters but n_epochs,
+                                    which is the total): bit-identical to an uninterrupted run
+                                    with the same seed and thread count */
+    const sr_model *init;        /* warm start on new data: items it knows keep their rows
+                                    (and optimizer state, if it has one); new items get fresh
+                                    rows; items absent from the new data stay in the model */
 } sr_train_opts;
 
 SR_API sr_train_opts sr_train_default_opts(void);
 
-/* Trains GRU4Rec on `train` (item map built from train only). On a NaN loss
- * returns SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
+/* Trains GRU4Rec on `train` (item map built from train only; with opts->init,
+ * the init model's items followed by the new ones). On a NaN loss returns
+ * SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
 SR_API sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
                        const sr_train_opts *opts, sr_model **out, sr_error *err);
 

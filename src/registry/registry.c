@@ -23,14 +23,6 @@ static const sr_algo *const default_rows[] = {
 const sr_algo_table sr_algo_default = {default_rows,
                                        (int)(sizeof default_rows / sizeof default_rows[0])};
 
-const sr_algo *sr_algo_find_in(const sr_algo_table *t, const char *name)
-{
-    for (int i = 0; name && i < t->n; i++)
-        if (!strcmp(t->rows[i]->info.name, name))
-            return t->rows[i];
-    return NULL;
-}
-
 int sr_algo_count(void) { return sr_algo_default.n; }
 
 const sr_algo_info *sr_algo_at(int i)
