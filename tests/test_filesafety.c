@@ -716,7 +716,7 @@ static void test_repeated_item_ids(void)
     int64_t sids[2] = {1, 2}, off[3] = {0, 2, 4}, times[4] = {1, 2, 3, 4};
     int32_t items[4] = {0, 1, 1, 0};
     int64_t ids[2] = {7, 7};
-    sr_split s = {4, 2, 2, sids, off, items, times, ids, NULL, 0};
+    sr_split s = {4, 2, 2, sids, off, items, times, ids, {0}, NULL, 0};
     char p[600], q[600];
     snprintf(p, sizeof p, "%s/rep.split", test_tmpdir());
     snprintf(q, sizeof q, "%s/good.srm", test_tmpdir());
@@ -776,7 +776,7 @@ static void test_split_changed_under_reader(void)
         items[j] = j % 100;
         times[j] = j;
     }
-    sr_split s = {E, S, 100, sids, off, items, times, ids, NULL, 0};
+    sr_split s = {E, S, 100, sids, off, items, times, ids, {0}, NULL, 0};
     char p[600];
     snprintf(p, sizeof p, "%s/big.split", test_tmpdir());
     sr_error err;

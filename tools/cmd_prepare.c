@@ -74,7 +74,10 @@ static void usage(FILE *f)
     fprintf(f, "                              (-q: the report on stdout stays; --json: the\n"
                "                              report as one JSON object)\n\n");
     cli_read_help(f, 30);
-    fprintf(f, "\nexample: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
+    fprintf(f, "\nexamples:\n"
+               "  sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n"
+               "  sessrec prepare events.csv -o rr/ --user-key visitorid -ik itemid -tk timestamp \\\n"
+               "      --where event=view --session-gap 1800\n");
 }
 
 /* ---- the output folder, removed on failure and on signals ------------------------ */
@@ -194,8 +197,26 @@ static int write_items(writer *w, const sr_split *s)
     if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
     fputs("ItemIndex\tItemId\n", a.f);
-    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++)
-        fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++) {
+        if (!s->item_text.text) {
+            fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+            continue;
+        }
+        /* text ids: as written in the log; RFC 4180-quoted if a reader would split them */
+        const char *t = sr_idtext_get(&s->item_text, i);
+        fprintf(a.f, "%lld\t", (long long)i);
+        if (t[0] == '"' || strpbrk(t, "\t\r")) {
+            fputc('"', a.f);
+            for (const char *c = t; *c; c++) {
+                if (*c == '"')
+                    fputc('"', a.f);
+                fputc(*c, a.f);
+            }
+            fputs("\"\n", a.f);
+        } else {
+            fprintf(a.f, "%s\n", t);
+        }
+    }
     if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
     count_bytes(w, p);
@@ -288,6 +309,8 @@ int cmd_prepare(int argc, char **argv)
     int json = com.json;
     if (!input || !dir)
         return cli_usage_error(&cc, "%s", !input ? "missing INPUT" : "missing -o DIR");
+    if (cli_read_opts_done(cmd, &ro))
+        return 1;
     if (!*dir)
         return cli_fail(cmd, "-o: empty folder name");
 
@@ -441,6 +464,16 @@ int cmd_prepare(int argc, char **argv)
     printf("input: %s (%s): %lld lines, %lld clicks, %.2f MB\n", input,
            sr_format_name(rep.format), (long long)rep.lines, (long long)n_clicks,
            (double)rep.bytes / 1e6);
+    if (rep.delimiter || rep.text_items || rep.text_sessions || rep.filtered)
+        printf("read: delimiter %s, %s item ids, %s %s ids%s", rep.delimiter == '\t' ? "tab"
+               : rep.delimiter == ',' ? "','" : rep.delimiter == ';' ? "';'"
+               : rep.delimiter == '|' ? "'|'" : "none",
+               rep.text_items ? "text" : "integer", rep.text_sessions ? "text" : "integer",
+               ro.user_key ? "user" : "session", rep.filtered ? "" : "\n");
+    if (rep.filtered)
+        printf(", %lld rows filtered out by --where\n", (long long)rep.filtered);
+    if (ro.user_key)
+        printf("sessions: cut from users' clicks at gaps longer than %g s\n", ro.session_gap);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "

@@ -258,6 +258,8 @@ int cmd_stats(int argc, char **argv)
     json = com.json;
     plot = sa.plot;
     sa.ro.threads = com.threads;
+    if (cli_read_opts_done("stats", &sa.ro))
+        return 1;
     if (n_paths == 0) {
         free(paths);
         return cli_usage_error(&cc, "missing PATH");

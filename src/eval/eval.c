@@ -194,7 +194,7 @@ static sr_status known_build(const sr_model *m, const sr_split *test, known_sess
                             (long long)test->n_events);
     }
     for (int64_t t = 0; t < test->n_items; t++)
-        map[t] = (int32_t)sr_model_item_index(m, test->item_ids[t]);
+        map[t] = (int32_t)sr_model_item_of_split(m, test, t);
 
     int64_t w = 0, ns = 0;
     ks->offsets[0] = 0;

@@ -80,6 +80,28 @@ sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids);
  * g. Scoring is read-only on g. NULL on OOM. */
 sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids);
 
+/* ---- training state in model files: resume and warm start ----------------------- */
+/* Progress counters stored with a training state. */
+typedef struct sr_gru_progress {
+    int epochs_done;             /* epochs trained so far */
+    int best_epoch, since_best;  /* early stopping: best epoch so far, epochs since */
+    double best_metric;
+} sr_gru_progress;
+/* on: model files written from the training network g (through a view) carry
+ * its training state (optimizer state, RNG and sampler positions) and *pr. */
+void sr_gru_keep_state(sr_gru *g, int on, const sr_gru_progress *pr);
+/* 1 if files written from g carry a training state (a training net after
+ * sr_gru_keep_state, or a net loaded from a file with one); fills *pr. */
+int sr_gru_has_state(const sr_gru *g, sr_gru_progress *pr);
+/* Starts the training network dst from src (same layers and input mode):
+ * every parameter, and the optimizer state when src has one for the same
+ * optimizer. src's items must be dst's first items, in the same order (rows
+ * of dst's item tables beyond them keep their initial values). resume: the
+ * same items; also the Adam step, the dropout RNG, the sampler position and
+ * the progress, so that training continues bit-identically (src must carry a
+ * training state). */
+sr_status sr_gru_copy_from(sr_gru *dst, const sr_gru *src, int resume, sr_error *err);
+
 /* ---- test hooks (gradient checks, PyTorch comparison; not for the driver) -------- */
 /* From now on keep a full-size copy of every tensor's gradient of the last step
  * in sr_tensor.grad (tables included: untouched rows are zero). Allocates. */

@@ -18,6 +18,11 @@
  *   bx[l]     (3H)          PyTorch bias_ih
  *   bh[l]     (3H)          PyTorch bias_hh (absent for the one-hot layer 0,
  *                           which, as in the official GRUEmbedding, has one bias)
+ * The one-hot layer 0 is the official GRUEmbedding cell, not a GRUCell: its
+ * Wx[0] and Wh[0] are the official Wx0 and [Wrz0 | Wh0] with the gate blocks
+ * in sessrec's r | z | n order, and it computes
+ *   r = s(a_r + h Wh_r), z = s(a_z + h Wh_z), n = tanh((r * h) Wh_n + a_n),
+ *   h' = (1 - z) h + z n.
  *   E         (N, din)      separate embedding
  *   Wy        (N, H_last)   output weights (and the input table when constrained)
  *   By        (N)
@@ -45,7 +50,13 @@ typedef struct grk_shape {
     int nsmp;                    /* extra negatives per step (sampled losses) */
     int T;                       /* threads of a step (1 after grk_shape_init); sizes the
                                     per-thread scratch of grk_ws */
+    int onehot_legacy;           /* one-hot layer 0 in the GRUCell form of model files
+                                    written before the official cell (inference only) */
 } grk_shape;
+
+/* Whether layer l is the one-hot layer 0 in the official GRUEmbedding form:
+ * n = tanh((r * h) Wh_n + a_n), h' = (1 - z) h + z n (see gru_kernels_impl.h). */
+#define GRK_OFFICIAL_ONEHOT(sh, l) ((l) == 0 && (sh)->mode == GRK_ONEHOT && !(sh)->onehot_legacy)
 
 /* Fills the derived fields (off, S, din) from mode, L, H, embedding size. */
 void grk_shape_init(grk_shape *sh, int mode, int L, const int *H, int embedding,

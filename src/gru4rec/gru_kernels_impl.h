@@ -270,7 +270,8 @@ void FN(grk_gates_bwd)(REAL *da, REAL *dc, const REAL *dh, const REAL *g,
 }
 
 /* Layer l's forward pre-activations for B rows: a = x Wx + bx (one-hot layer 0:
- * rows of the Wx table), c = hp Wh + bh. x: layer input (B, in) with ld ldx. */
+ * rows of the Wx table), c = hp Wh + bh (not for the one-hot layer 0, whose
+ * state side onehot_fwd computes). x: layer input (B, in) with ld ldx. */
 static void FN(layer_pre)(const FN(grk_net) *net, int l, const int32_t *in, const REAL *x,
                           int64_t ldx, const REAL *hp, int B, REAL *a, REAL *c)
 {
@@ -284,12 +285,77 @@ static void FN(layer_pre)(const FN(grk_net) *net, int l, const int32_t *in, cons
             for (int j = 0; j < H3; j++)
                 o[j] = w[j] + bx[j];
         }
+        if (GRK_OFFICIAL_ONEHOT(sh, l))
+            return;
     } else {
         FN(bcast_rows)(a, net->bx[l], B, H3);
         FN(gemm)(0, 0, B, H3, grk_in_dim(sh, l), 1, x, ldx, net->Wx[l], H3, 1, a, H3);
     }
     FN(bcast_rows)(c, net->bh[l], B, H3);
     FN(gemm)(0, 0, B, H3, H, 1, hp, sh->S, net->Wh[l], H3, 1, c, H3);
+}
+
+/* The one-hot layer 0 in the official GRUEmbedding form (not the GRUCell one):
+ * with a = Wx0[item] + bx0 (B, 3H: r|z|n) and Wh (H, 3H: r|z|n),
+ *   r = s(a_r + hp Wh_r), z = s(a_z + hp Wh_z),
+ *   n = tanh((r * hp) Wh_n + a_n)      the reset gate applies BEFORE the product,
+ *   h = (1 - z) hp + z n               and z weights the candidate.
+ * Writes g = r|z|n and c = hp Wh_r | hp Wh_z | r * hp (kept for the backward). */
+static void FN(onehot_fwd)(REAL *g, REAL *h, int ldh, const REAL *a, REAL *c, const REAL *hp,
+                           int ldp, const REAL *Wh, int B, int H)
+{
+    const int H3 = 3 * H;
+    FN(gemm)(0, 0, B, 2 * H, H, 1, hp, ldp, Wh, H3, 0, c, H3);
+    for (int i = 0; i < B; i++) {
+        const REAL *ai = a + (size_t)i * H3, *p = hp + (size_t)i * ldp;
+        REAL *gi = g + (size_t)i * H3, *ci = c + (size_t)i * H3;
+        for (int j = 0; j < H; j++) {
+            REAL r = SIGM(ai[j] + ci[j]);
+            gi[j] = r;
+            gi[H + j] = SIGM(ai[H + j] + ci[H + j]);
+            ci[2 * H + j] = r * p[j];
+        }
+    }
+    FN(gemm)(0, 0, B, H, H, 1, c + 2 * H, H3, Wh + 2 * H, H3, 0, g + 2 * H, H3);
+    for (int i = 0; i < B; i++) {
+        const REAL *ai = a + (size_t)i * H3, *p = hp + (size_t)i * ldp;
+        REAL *gi = g + (size_t)i * H3, *o = h + (size_t)i * ldh;
+        for (int j = 0; j < H; j++) {
+            REAL z = gi[H + j], n = TANH(ai[2 * H + j] + gi[2 * H + j]);
+            gi[2 * H + j] = n;
+            o[j] = (1 - z) * p[j] + z * n;
+        }
+    }
+}
+
+/* Its backward from dh (B, H) (hp a constant): da (B, 3H), and the gradient of
+ * Wh (H, 3H) into gWh. dc (B, 3H) is scratch. */
+static void FN(onehot_bwd)(REAL *da, REAL *dc, REAL *gWh, const REAL *dh, const REAL *g,
+                           const REAL *c, const REAL *hp, int ldp, const REAL *Wh, int B, int H)
+{
+    const int H3 = 3 * H;
+    for (int i = 0; i < B; i++) {
+        const REAL *gi = g + (size_t)i * H3, *p = hp + (size_t)i * ldp, *d = dh + (size_t)i * H;
+        REAL *o = da + (size_t)i * H3;
+        for (int j = 0; j < H; j++) {
+            REAL z = gi[H + j], n = gi[2 * H + j];
+            o[2 * H + j] = d[j] * z * (1 - n * n);      /* d tanh pre-activation */
+            o[H + j] = d[j] * (n - p[j]) * z * (1 - z); /* d z pre-activation */
+        }
+    }
+    /* d(r * hp) = dn_pre Wh_n^T, into dc's last block */
+    FN(gemm)(0, 1, B, H, H, 1, da + 2 * H, H3, Wh + 2 * H, H3, 0, dc + 2 * H, H3);
+    for (int i = 0; i < B; i++) {
+        const REAL *gi = g + (size_t)i * H3, *p = hp + (size_t)i * ldp;
+        REAL *o = da + (size_t)i * H3, *q = dc + (size_t)i * H3;
+        for (int j = 0; j < H; j++) {
+            REAL r = gi[j];
+            o[j] = q[2 * H + j] * p[j] * r * (1 - r);
+        }
+    }
+    /* Wh_r | Wh_z see hp, Wh_n sees r * hp */
+    FN(gemm)(1, 0, H, 2 * H, B, 1, hp, ldp, da, H3, 0, gWh, H3);
+    FN(gemm)(1, 0, H, H, B, 1, c + 2 * H, H3, da + 2 * H, H3, 0, gWh + 2 * H, H3);
 }
 
 /* x0 (B, din) = rows in[i] of the input table */
@@ -338,8 +404,12 @@ static void FN(gru_forward)(const FN(stepx) *x)
         const REAL *xin = l == 0 ? ws->x0 : x->hn + sh->off[l - 1];
         int64_t ldx = l == 0 ? din : S;
         FN(layer_pre)(net, l, pl->in, xin, ldx, x->hp + sh->off[l], B, ws->a, ws->c[l]);
-        FN(grk_gates_fwd)(ws->g[l], x->hn + sh->off[l], S, ws->a, ws->c[l], x->hp + sh->off[l],
-                          S, B, sh->H[l]);
+        if (GRK_OFFICIAL_ONEHOT(sh, l))
+            FN(onehot_fwd)(ws->g[0], x->hn, S, ws->a, ws->c[0], x->hp, S, net->Wh[0], B,
+                           sh->H[0]);
+        else
+            FN(grk_gates_fwd)(ws->g[l], x->hn + sh->off[l], S, ws->a, ws->c[l],
+                              x->hp + sh->off[l], S, B, sh->H[l]);
         if (pl->mask_h[l])
             FN(dropout)(x->hn + sh->off[l], S, pl->mask_h[l], B, sh->H[l], pl->scale_h[l]);
     }
@@ -518,7 +588,8 @@ static void FN(ph_layer_bwd)(void *vx, int t, int n)
     (void)n;
     switch (t) {
     case 0:
-        FN(gemm)(1, 0, H, H3, B, 1, x->hp + sh->off[l], S, ws->dc, H3, 0, gr->Wh[l], H3);
+        if (!GRK_OFFICIAL_ONEHOT(sh, l)) /* onehot_bwd made that one's dWh */
+            FN(gemm)(1, 0, H, H3, B, 1, x->hp + sh->off[l], S, ws->dc, H3, 0, gr->Wh[l], H3);
         if (gr->bh[l] && net->bh[l])
             FN(colsum)(gr->bh[l], ws->dc, B, H3, H3);
         break;
@@ -563,7 +634,12 @@ static void FN(gru_backward)(FN(stepx) *x)
         const int H = sh->H[l];
         if (pl->mask_h[l])
             FN(dropout)(dh, H, pl->mask_h[l], B, H, pl->scale_h[l]);
-        FN(grk_gates_bwd)(ws->da, ws->dc, dh, ws->g[l], ws->c[l], x->hp + sh->off[l], S, B, H);
+        if (GRK_OFFICIAL_ONEHOT(sh, l))
+            FN(onehot_bwd)(ws->da, ws->dc, gr->Wh[0], dh, ws->g[0], ws->c[0], x->hp + sh->off[l],
+                           S, x->net->Wh[0], B, H);
+        else
+            FN(grk_gates_bwd)(ws->da, ws->dc, dh, ws->g[l], ws->c[l], x->hp + sh->off[l], S, B,
+                              H);
         x->layer = l;
         x->dx = dx;
         grk_pool_run_n(ws->pool, FN(ph_layer_bwd), x, with_side ? 4 : 3);
@@ -672,7 +748,10 @@ void FN(grk_infer)(const FN(grk_net) *net, REAL *h, const int32_t *in, int n, RE
         const REAL *x = l == 0 ? x0 : h + sh->off[l - 1];
         int64_t ldx = l == 0 ? sh->din : sh->S;
         FN(layer_pre)(net, l, in, x, ldx, h + sh->off[l], n, a, c);
-        FN(grk_gates_fwd)(g, hn, sh->H[l], a, c, h + sh->off[l], sh->S, n, sh->H[l]);
+        if (GRK_OFFICIAL_ONEHOT(sh, l))
+            FN(onehot_fwd)(g, hn, sh->H[0], a, c, h, sh->S, net->Wh[0], n, sh->H[0]);
+        else
+            FN(grk_gates_fwd)(g, hn, sh->H[l], a, c, h + sh->off[l], sh->S, n, sh->H[l]);
         for (int i = 0; i < n; i++)
             memcpy(h + (size_t)i * sh->S + sh->off[l], hn + (size_t)i * sh->H[l],
                    (size_t)sh->H[l] * sizeof *h);

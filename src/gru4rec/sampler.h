@@ -20,6 +20,8 @@ typedef struct sr_sampler {
     int64_t len, pos;
     int64_t ahead;        /* store[0, ahead) already holds the next round's first draws */
     sr_rng rng;
+    sr_rng from;          /* rng state the current store was drawn from (resume) */
+    sr_rng ahead_from;    /* rng state before the first draw ahead (the next round's from) */
 } sr_sampler;
 
 /* support: (n) non-negative counts, not all zero (with alpha == 0 every item
@@ -38,5 +40,10 @@ void sr_sampler_fill_ahead(sr_sampler *s, int64_t m);
 /* One draw straight from the distribution (tests). */
 int32_t sr_sampler_draw(sr_sampler *s);
 void sr_sampler_free(sr_sampler *s);
+/* Puts an initialised sampler (same items, alpha, k and store) where another
+ * one stood: `from` and `now` are that one's `from` and `rng`, pos its `pos`.
+ * The store is redrawn from `from`, so the samples that follow are the same.
+ * SR_ERR_FORMAT if the three do not fit together. */
+sr_status sr_sampler_restore(sr_sampler *s, const sr_rng *from, const sr_rng *now, int64_t pos);
 
 #endif
