@@ -73,6 +73,8 @@ $(BUILD)/obj/%.o: src/%.c $(LIB_HDR) $(BUILD)/lib-flags
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PIC) $(LIB_INC) -c $< -o $@
 $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
+# the python3 that `sessrec tune` runs unless SESSREC_PYTHON says otherwise
+$(BUILD)/obj/tools/cmd_tune.o: CPPFLAGS += -DSR_PYTHON='"$(PYTHON)"'
 # sqrtf in the optimizer loops vectorises only without errno semantics
 $(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
 $(LIB): $(LIB_OBJ)
@@ -128,6 +130,9 @@ install: all
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/libsessrec.so
 	install -m 644 include/sessrec.h $(DESTDIR)$(PREFIX)/include/sessrec.h
+	install -d $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces
+	install -m 644 python/sessrec/*.py $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/
+	install -m 644 python/sessrec/spaces/*.json $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SO_VER)|' sessrec.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessrec.pc
 

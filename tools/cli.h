@@ -16,6 +16,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Prints "sessrec <cmd>: <msg>" to stderr; returns 1 (the exit code for errors). */
 int cli_fail(const char *cmd, const char *fmt, ...)

@@ -18,6 +18,7 @@ static const struct {
     {"eval", cmd_eval, "next-item Recall/MRR/NDCG of a model on a test split"},
     {"recommend", cmd_recommend, "top-k next items for sessions"},
     {"compare", cmd_compare, "train and evaluate several algorithms, one table"},
+    {"tune", cmd_tune, "search hyperparameters with Optuna (needs python3 + optuna)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

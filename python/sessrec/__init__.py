@@ -151,11 +151,18 @@ def log_from_dataframe(df, session="SessionId", item="ItemId", time="Time"):
     sess = df[session].to_numpy()
     if sess.dtype.kind not in "iu" or (sess.size and sess.min() < 0):
         sess = pd.factorize(df[session])[0]
+    return _log_from_arrays(sess, _item_ids_in(df[item].to_numpy()), _times_us(df[time]))
+
+
+def _log_from_arrays(sess, items, times):
+    """A Log over numpy arrays of session ids, item ids and microseconds."""
     sess = np.ascontiguousarray(sess, dtype=np.int64)
-    items = np.ascontiguousarray(_item_ids_in(df[item].to_numpy()))
-    times = np.ascontiguousarray(_times_us(df[time]))
+    items = np.ascontiguousarray(items, dtype=np.int64)
+    times = np.ascontiguousarray(times, dtype=np.int64)
+    if not (len(sess) == len(items) == len(times)):
+        raise ValueError("sessrec: session, item and time arrays differ in length")
     c = L.Log()
-    c.n = c.cap = len(df)
+    c.n = c.cap = len(sess)
     P64 = ctypes.POINTER(ctypes.c_int64)
     c.session, c.item, c.time = (a.ctypes.data_as(P64) for a in (sess, items, times))
     # the library never frees or grows this log (sr_prepare and
@@ -224,6 +231,38 @@ class Split:
                 "length_p90": st.len_p90, "length_p99": st.len_p99,
                 "support_quantiles": list(st.sup_q), "support_p90": st.sup_p90,
                 "support_p99": st.sup_p99}
+
+    def arrays(self):
+        """(session ids, original item ids, times in microseconds) per click, as
+        numpy copies, in split order (sessions by first click)."""
+        c = self._c
+        offsets = _array(c.offsets, c.n_sessions + 1, np.int64)
+        sess = np.repeat(_array(c.session_ids, c.n_sessions, np.int64), np.diff(offsets))
+        ids = _array(c.item_ids, c.n_items, np.int64)
+        items = ids[_array(c.items, c.n_events, np.int64)]
+        return sess, items, _array(c.times, c.n_events, np.int64)
+
+    def select_sessions(self, keep):
+        """A new Split of the sessions where the boolean array keep (one value
+        per session, in split order) is true; its item table holds their items."""
+        c = self._c
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (c.n_sessions,):
+            raise ValueError("sessrec: select_sessions needs one flag per session")
+        sess, items, times = self.arrays()
+        lens = np.diff(_array(c.offsets, c.n_sessions + 1, np.int64))
+        rows = np.repeat(keep, lens)
+        log = _log_from_arrays(sess[rows], items[rows], times[rows])
+        out, err = L.Split(), _err()
+        L.check(L.sr_split_from_log(ctypes.byref(log._c), ctypes.byref(out), ctypes.byref(err)), err)
+        return Split(out)
+
+    def session_end_times(self):
+        """The time (microseconds) of each session's last click, in split order."""
+        c = self._c
+        offsets = _array(c.offsets, c.n_sessions + 1, np.int64)
+        times = _array(c.times, c.n_events, np.int64)
+        return times[offsets[1:] - 1] if c.n_sessions else np.zeros(0, dtype=np.int64)
 
     def to_dataframe(self):
         """SessionId, ItemId (original ids), Time, ordered as in the split."""
