@@ -474,7 +474,9 @@ def train(train, algo="gru4rec", preset=None, params=None, valid=None, cutoff=20
     tr = open_split(train)
     va = open_split(valid) if valid is not None else None
     spec = parse_params(params)
-    if seed is not None:
+    info = algorithms().get(algo)
+    if seed is not None and info and any(p["name"] == "seed" for p in info["params"]):
+        # the algorithms without a seed are deterministic: nothing to set
         spec = (spec + "," if spec else "") + "seed=%d" % int(seed)
     o = L.sr_train_default_opts()
     o.threads = int(threads)
