@@ -4,12 +4,15 @@
 #   install: as root, apt-get install what is missing; otherwise say what to run
 # Packages: build-essential (gcc, make), libopenblas-dev (BLAS), zlib1g-dev (gzip
 # input), clang + libclang-rt-14-dev (libFuzzer targets), librsvg2-bin (rsvg-convert,
-# used by the test that renders the SVG plot).
+# used by the test that renders the SVG plot), pkg-config (the shared library's
+# link test), python3-numpy, python3-pandas, python3-pytest, python3-optuna (the
+# Python package, its tests and `sessrec tune`).
 set -u
 mode=${1:-check}
 missing=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc make libopenblas-dev zlib1g-dev clang libclang-rt-14-dev librsvg2-bin; do
+for p in gcc make libopenblas-dev zlib1g-dev clang libclang-rt-14-dev librsvg2-bin pkg-config \
+         python3-numpy python3-pandas python3-pytest python3-optuna; do
     have_pkg "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
@@ -25,7 +28,7 @@ if [ "$mode" = install ]; then
     echo "deps: run: sudo apt-get install$missing" >&2
     exit 1
 fi
-# check mode: only the build needs are fatal (clang/rsvg are for tests)
+# check mode: only the build needs are fatal (clang, rsvg, pkg-config and python are for tests)
 fatal=""
 for p in $missing; do case $p in gcc|make|libopenblas-dev|zlib1g-dev) fatal="$fatal $p";; esac; done
 if [ -n "$fatal" ]; then

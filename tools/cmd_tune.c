@@ -94,15 +94,14 @@ int cmd_tune(int argc, char **argv)
     const char *py = getenv("SESSREC_PYTHON");
     if (!py || !*py)
         py = SR_PYTHON;
-    char **av = calloc((size_t)argc + 4, sizeof *av);
+    char **av = calloc((size_t)argc + 3, sizeof *av);
     if (!av)
         return cli_fail(CMD, "out of memory");
     av[0] = (char *)py;
     av[1] = "-c";
-    av[2] = (char *)BOOT;
-    av[3] = "sessrec tune";
+    av[2] = (char *)BOOT;             /* its sys.argv: ["-c", the arguments...] */
     for (int i = 1; i < argc; i++)
-        av[3 + i] = argv[i];
+        av[2 + i] = argv[i];
     fflush(stdout);
     execvp(py, av);
     int e = errno;

@@ -153,6 +153,19 @@ def sessrec_value(v):
     return sessrec._param_value(v)
 
 
+def duration(text):
+    """Seconds from "90", "90s", "15m" or "2h"."""
+    t = text.strip().lower()
+    mult = {"s": 1, "m": 60, "h": 3600}.get(t[-1:], None)
+    try:
+        v = float(t[:-1] if mult else t) * (mult or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'%s' is not a duration (e.g. 900, 15m, 2h)" % text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError("the time budget must be > 0, not '%s'" % text)
+    return v
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="sessrec tune",
@@ -170,7 +183,7 @@ def main(argv=None):
                     help="fixed parameters name=value,... (repeatable), under the searched ones")
     ap.add_argument("--trials", type=int, default=50,
                     help="finished trials wanted in the study (a resumed study counts its own)")
-    ap.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+    ap.add_argument("--time-budget", type=duration, default=None, metavar="SECONDS",
                     help="start no trial after this many seconds (s, m or h suffix accepted)")
     ap.add_argument("--metric", choices=["recall", "mrr"], default="recall")
     ap.add_argument("--cutoff", type=int, default=20)
