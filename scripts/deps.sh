@@ -5,14 +5,15 @@
 # Packages: build-essential (gcc, make), libopenblas-dev (BLAS), zlib1g-dev (gzip
 # input), clang + libclang-rt-14-dev (libFuzzer targets), librsvg2-bin (rsvg-convert,
 # used by the test that renders the SVG plot), pkg-config (the shared library's
-# link test), python3-numpy, python3-pandas, python3-pytest, python3-optuna (the
-# Python package, its tests and `sessrec tune`).
+# link test), python3-pip, python3-numpy, python3-pandas, python3-pytest and
+# python3-optuna (the Python package, its tests, its offline install test and
+# `sessrec tune`).
 set -u
 mode=${1:-check}
 missing=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in gcc make libopenblas-dev zlib1g-dev clang libclang-rt-14-dev librsvg2-bin pkg-config \
-         python3-numpy python3-pandas python3-pytest python3-optuna; do
+         python3-pip python3-numpy python3-pandas python3-pytest python3-optuna; do
     have_pkg "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
