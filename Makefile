@@ -1,6 +1,6 @@
 # sessrec - plain make. Targets:
 #   make            library + command-line program (build/sessrec)
-#   make demo       synth -> prepare -> train -> eval on built-in data
+#   make demo       synth -> prepare -> train -> eval on built-in data (needs only the build tools)
 #   make test       everything: unit tests, sanitizer tests, fuzz smoke runs
 #   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
 #   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
@@ -21,7 +21,7 @@ PIC     ?= -fPIC
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
-LDLIBS  += -lopenblas -lz -lm -pthread
+LDLIBS  += -ljansson -lmicrohttpd -lopenblas -lz -lm -pthread
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -77,6 +77,8 @@ $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BU
 $(BUILD)/obj/tools/cmd_tune.o: CPPFLAGS += -DSR_PYTHON='"$(PYTHON)"'
 # sqrtf in the optimizer loops vectorises only without errno semantics
 $(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
+$(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
@@ -87,6 +89,8 @@ $(SO_LINKS): $(SO)
 	ln -sf $(notdir $(SO)) $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+# test_cli compiles tools/cli.c in (its helpers are tested directly)
+$(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
@@ -102,7 +106,8 @@ deps-check:
 # Each test program runs from the project root (it finds ../shared/data) and
 # prints "N passed, N failed, N skipped"; scripts/run-tests.sh adds them up.
 # scripts/check-layers.sh (no import circles, layer order) reads this build's
-# objects and counts the same way.
+# objects and counts the same way; tests/test_serve.py drives `sessrec serve`
+# over loopback HTTP (curl, http.client).
 # The shared library's exports and pkg-config link test, and the Python
 # package's pytest suite, run in the normal build only (a sanitizer .so cannot
 # be loaded into an uninstrumented python3).
@@ -113,7 +118,7 @@ SHARED_TESTS := scripts/check-shared.sh scripts/run-pytest.sh
 endif
 check: deps-check $(BIN) $(TEST_BIN) $(if $(SHARED_TESTS),$(SO_LINKS))
 	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj SR_SO=$(SO) SR_BUILD=$(BUILD) PYTHON=$(PYTHON) \
-	    scripts/run-tests.sh $(TEST_BIN) scripts/check-layers.sh $(SHARED_TESTS)
+	    scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh $(SHARED_TESTS)
 
 # the Python package's tests alone
 pytest: $(BIN) $(SO_LINKS)
@@ -133,7 +138,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces
 	install -m 644 python/sessrec/*.py $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/
 	install -m 644 python/sessrec/spaces/*.json $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SO_VER)|' sessrec.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SO_VER)|' -e 's|@LIBS@|$(strip $(LDLIBS))|' sessrec.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessrec.pc
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
@@ -161,7 +166,7 @@ fuzz: $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # ---- demo and benchmarks ------------------------------------------------------
-demo: deps $(BIN)
+demo: deps-check $(BIN)
 	@SR_BIN=$(BIN) scripts/demo.sh
 
 bench: deps $(BIN) $(BENCH_BIN)

@@ -50,11 +50,12 @@
  *   5. statistics and charts                   (sr_split_stats, sr_plot_lengths_svg)
  *   6. synthetic data                          (sr_synth_run)
  *   7. GRU4Rec hyperparameters                 (sr_gru_params, sr_loss_*, sr_optim_*)
- *   8. models and scoring                      (sr_model, sr_scorer, sr_topk)
+ *   8. models, scoring and live sessions       (sr_model, sr_scorer, sr_session, sr_topk)
  *   9. evaluation                              (sr_evaluate, sr_rank, sr_ties_*)
  *  10. training: GRU4Rec and the baselines     (sr_train, sr_train_gru, sr_train_baseline)
  *  11. the algorithm table                     (sr_algo_info, sr_algo_count/at/find)
  *  12. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
+ *  13. serving live sessions over HTTP         (sr_server, sr_http_request)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
  * because of the user (bad file, bad parameter) return an sr_status and fill an
@@ -279,6 +280,10 @@ SR_API sr_status sr_split_save_tsv(const sr_split *s, const char *path, sr_error
  * when `path` itself does not exist, or else any click log sr_read_log accepts
  * (auto format), grouped with sr_split_from_log. */
 SR_API sr_status sr_split_open(const char *path, sr_split *out, sr_error *err);
+/* sr_split_open reading a click log with the given options (column names,
+ * delimiter, filters, sessions from users ...; NULL = defaults). */
+SR_API sr_status sr_split_open_opts(const char *path, const sr_read_opts *ro, sr_split *out,
+                                    sr_error *err);
 /* Builds a split from a log without filtering (e.g. a TSV test file read for
  * eval): groups and orders sessions, item table = distinct items of the log. */
 SR_API sr_status sr_split_from_log(const sr_log *log, sr_split *out, sr_error *err);
@@ -448,6 +453,76 @@ SR_API void sr_scorer_move(sr_scorer *s, int dst, int src);
  * for each click (item = sr_model_item_index(m, id); skip -1), sr_topk on the
  * last scores, and sr_model_item_ids(m)[idx[i]] for the original ids. */
 SR_API int sr_topk(const float *scores, int64_t n, int k, int32_t *idx, float *val);
+
+/* ---- Live sessions ------------------------------------------------------
+ * What a server needs: one sr_session per open visitor session, holding the
+ * model's state of that session (GRU4Rec: the hidden state of every layer;
+ * the baselines: the clicks themselves) and its clicks. A session does not
+ * hold a scorer slot: a scorer (sr_scorer_new) is only scratch space that the
+ * calls below load sessions into and take them back from, so a thread with
+ * one scorer can serve any number of sessions, and one call can advance and
+ * score sessions that arrived from different requests together (one GRU step
+ * and one matrix product for all of them).
+ *
+ * Contracts: a model is immutable and may be shared by all threads; a scorer
+ * and a session each belong to one thread at a time; every session passed to
+ * one call is distinct and was created for the scorer's model.
+ * Example: s = sr_session_new(m); sr_session_click(ws, s, sr_model_item_index(m, id));
+ * n = sr_session_recommend(ws, s, 20, 1, idx, NULL). */
+typedef struct sr_session sr_session;
+
+/* Clicks a session remembers (the most recent ones): what exclude_seen and
+ * the baselines see. Older clicks still moved a GRU4Rec session's state. */
+#define SR_SESSION_MAX_CLICKS 1024
+
+/* A new, empty session of model m. Caller frees with sr_session_free. NULL on OOM. */
+SR_API sr_session *sr_session_new(const sr_model *m);
+SR_API void sr_session_free(sr_session *s);
+SR_API const sr_model *sr_session_model(const sr_session *s);
+/* The clicks remembered, oldest first (dense item indices), and their count. */
+SR_API int sr_session_length(const sr_session *s);
+SR_API const int32_t *sr_session_items(const sr_session *s);
+/* Clicks fed since the session was created (not capped). */
+SR_API int64_t sr_session_clicks_total(const sr_session *s);
+/* Heap bytes the session holds (struct, state, click array). */
+SR_API size_t sr_session_bytes(const sr_session *s);
+
+/* Batched step: feeds items[i] (dense index 0..n_items-1) as the next click
+ * of sess[i] for i < n, and writes the scores of ALL items after that click
+ * into scores (n, n_items) row-major, unless scores is NULL. ws is a scorer of
+ * the same model with max_batch >= n. SR_ERR_ARG (nothing changed) for a
+ * wrong model, n, or item; SR_ERR_NOMEM (nothing changed). */
+SR_API sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const int32_t *items,
+                                 int n, float *scores, sr_error *err);
+/* Batched scoring without a click: the scores of ALL items for each session
+ * as it is now (the same numbers its last sr_session_step wrote). A session
+ * without clicks gets the model's answer for an empty session (GRU4Rec: the
+ * zero state; the baselines: all zeros, or the popularity for pop/spop). */
+SR_API sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
+                                   float *scores, sr_error *err);
+/* Top-k of one row of scores (n_items) for session s: like sr_topk, except
+ * that with exclude_seen the session's remembered clicks are never selected
+ * (their entries in `scores` are overwritten with NaN). Returns the count. */
+SR_API int sr_session_topk(const sr_session *s, float *scores, int k, int exclude_seen,
+                           int32_t *idx, float *val);
+/* One session, one click (no scores). */
+SR_API sr_status sr_session_click(sr_scorer *ws, sr_session *s, int32_t item, sr_error *err);
+/* The top-k items for s now: sr_session_scores + sr_session_topk, using a
+ * scores row the scorer allocates on first use. idx/val (k); val may be NULL.
+ * Returns the count written, or -1 when out of memory. */
+SR_API int sr_session_recommend(sr_scorer *ws, const sr_session *s, int k, int exclude_seen,
+                                int32_t *idx, float *val);
+
+/* Sessions as bytes (to survive a restart): sr_session_save writes the
+ * session into buf if cap is large enough and returns the size it needs
+ * either way. The bytes hold the state and the clicks as dense indices, so
+ * restore them only into a model with the same algorithm and item table
+ * (sr_session_restore checks the sizes and item range, not the table). */
+SR_API size_t sr_session_save(const sr_session *s, void *buf, size_t cap);
+/* Rebuilds a session of m from sr_session_save's bytes; SR_ERR_FORMAT for
+ * anything else (never crashes on bad input). Caller frees *out. */
+SR_API sr_status sr_session_restore(const sr_model *m, const void *buf, size_t len,
+                                    sr_session **out, sr_error *err);
 
 SR_API sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 SR_API sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
@@ -636,6 +711,76 @@ SR_API FILE *sr_atomic_file_stream(sr_atomic_file *f);
 SR_API sr_status sr_atomic_file_commit(sr_atomic_file *f, sr_error *err);
 /* Removes the temporary file and frees the handle (NULL: no-op). */
 SR_API void sr_atomic_file_abort(sr_atomic_file *f);
+
+/* ------------------------------------------------------------------------ */
+/* 13. Serving: the request handler under `sessrec serve`                    */
+/* ------------------------------------------------------------------------ */
+
+/* An sr_server is everything of the recommendation server but the sockets:
+ * routing, JSON in and out, the session store (hash map, LRU eviction, idle
+ * expiry, memory accounting), the micro-batching queue and its worker threads,
+ * metrics, model reload and snapshots. The program that owns the sockets
+ * (tools/cmd_serve.c, on libmicrohttpd) turns each HTTP request into an
+ * sr_http_request and sends back the sr_http_response; a fuzzer or a test can
+ * call sr_server_handle directly. The API and its errors: docs/serve.md.
+ * sr_server_handle is thread-safe (call it from any number of threads); it
+ * blocks until the request's batch has been scored. */
+typedef struct sr_server sr_server;
+
+typedef struct sr_server_opts {
+    const char *model_path;     /* model file (reloaded from the same path) */
+    int64_t max_sessions;       /* 1,000,000; the least recently used is evicted */
+    double session_ttl;         /* seconds of idleness before a session expires (1800) */
+    int batch_max;              /* requests scored together at most (32) */
+    double batch_wait;          /* seconds a batch waits to fill up (0: scores what has
+                                   arrived while the previous batch ran) */
+    int workers;                /* batching threads, each with its own scorer (1) */
+    size_t max_body;            /* bytes of a request body (65536) */
+    int max_items;              /* items in one request (1000) */
+    int max_k;                  /* largest k (1000); default k is 20 */
+    const char *admin_token;    /* when set, admin endpoints need "Authorization: Bearer <token>" */
+    const char *snapshot_path;  /* sessions restored from it at start (if it exists) and
+                                   written by sr_server_snapshot; NULL = none */
+} sr_server_opts;
+
+SR_API sr_server_opts sr_server_default_opts(void);
+/* Loads the model, restores the snapshot (if any) and starts the workers.
+ * Sets OpenBLAS to one thread for the process (the workers are the
+ * parallelism). Caller frees with sr_server_free (which stops the workers). */
+SR_API sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *err);
+SR_API void sr_server_free(sr_server *s);
+
+typedef struct sr_http_request {
+    const char *method;         /* "GET", "POST", ... */
+    const char *path;           /* decoded path, e.g. "/v1/sessions/abc/clicks" */
+    const char *const *query;   /* 2 * n_query strings: name, value (value may be NULL) */
+    int n_query;
+    const char *body;           /* may be NULL when body_len is 0; need not end in NUL */
+    size_t body_len;
+    const char *authorization;  /* the Authorization header, or NULL */
+} sr_http_request;
+
+typedef struct sr_http_response {
+    int status;                 /* HTTP status code */
+    const char *content_type;   /* static string */
+    char *body;                 /* caller frees with free() */
+    size_t body_len;
+} sr_http_response;
+
+/* Answers one request (never fails: errors are 4xx/5xx responses with a JSON
+ * body {"error": "..."}). *out's body is malloc'ed (NULL only when out of memory,
+ * then status is 503). */
+SR_API void sr_server_handle(sr_server *s, const sr_http_request *req, sr_http_response *out);
+/* Loads the model file again and swaps it in; requests keep being answered
+ * throughout. Each session moves to the new model the next time it is used
+ * (its remembered clicks are replayed; clicks of items the new model does not
+ * know are dropped). On failure the old model stays. */
+SR_API sr_status sr_server_reload(sr_server *s, sr_error *err);
+/* Writes every session to opts->snapshot_path atomically. Call it when no
+ * request is in flight (e.g. after the HTTP daemon stopped). */
+SR_API sr_status sr_server_snapshot(sr_server *s, sr_error *err);
+/* Sessions held and their memory, for logs. */
+SR_API int64_t sr_server_sessions(const sr_server *s, size_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -103,7 +103,7 @@ fi
 rank() {
     case $1 in
     util) echo 0 ;; data) echo 1 ;; model) echo 2 ;; eval) echo 3 ;;
-    gru4rec | baselines) echo 4 ;; registry) echo 5 ;; *) echo -1 ;;
+    gru4rec | baselines) echo 4 ;; registry) echo 5 ;; serve) echo 6 ;; *) echo -1 ;;
     esac
 }
 nb=0
@@ -113,7 +113,7 @@ for d in $(cd src && ls -d */ | tr -d /); do
         nb=$((nb + 1))
     fi
 done
-ranks="util=0 data=1 model=2 eval=3 gru4rec=4 baselines=4 registry=5"
+ranks="util=0 data=1 model=2 eval=3 gru4rec=4 baselines=4 registry=5 serve=6"
 layer_ok='
     BEGIN { n = split(R, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); r[kv[1]] = kv[2] } }
     function dir(p) { sub(/\/.*/, "", p); return p }
@@ -133,7 +133,7 @@ done <"$tmp/incs" >>"$tmp/lay"
 if [ -s "$tmp/lay" ]; then
     while read -r l; do bad "(b) layer order: $l"; done <"$tmp/lay"
 elif [ $nb -eq 0 ]; then
-    ok "(b) folder order util < data < model < eval < {gru4rec, baselines} < registry holds"
+    ok "(b) folder order util < data < model < eval < {gru4rec, baselines} < registry < serve holds"
 fi
 
 # ---- (c) tools/ sees only include/sessrec.h ----------------------------------------------

@@ -110,7 +110,7 @@ static sr_status fake_deserialize(sr_model *m, const uint8_t *p, size_t len, sr_
 
 static const sr_model_vt fake_vt = {
     "testfake",     fake_scorer_new,  fake_scorer_free, fake_reset,     fake_step,
-    fake_move,      fake_serialize,   fake_deserialize, fake_free_impl,
+    fake_move,      fake_serialize,   fake_deserialize, fake_free_impl,   NULL,
 };
 
 /* A fake model over item ids ids[0..n) with weights w[0..k). */

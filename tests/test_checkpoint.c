@@ -249,7 +249,7 @@ static void test_rejects_foreign_and_inconsistent(void)
 
 static void test_save_refuses(void)
 {
-    static const sr_model_vt novt = {"nosave", 0, 0, 0, 0, 0, 0, 0, 0};
+    static const sr_model_vt novt = {"nosave", 0, 0, 0, 0, 0, 0, 0, 0, 0};
     sr_model *m = sr_model_new_shell(&novt, 5, ids);
     sr_error err = {0};
     char path[512];

@@ -909,7 +909,7 @@ static void test_cli_made_up(void)
     /* Bad options and values. */
     CHECK_EQ_INT(sh("%s prepare %s -o %s --bogus > %s 2>&1", bin(), in, dir, out), 2);
     CHECK_EQ_INT(sh("%s prepare %s -o %s --test-days x > %s 2>&1", bin(), in, dir, out), 1);
-    CHECK_EQ_INT(sh("%s prepare %s > %s 2>&1", bin(), in, out), 1);
+    CHECK_EQ_INT(sh("%s prepare %s > %s 2>&1", bin(), in, out), 2); /* a usage error */
     /* An empty -o once sent mkdir_p past the end of "" (uninitialised reads). */
     CHECK_EQ_INT(sh("%s prepare %s -o '' > %s 2>&1", bin(), in, out), 1);
     CHECK(file_contains(out, "-o: empty folder name"));

@@ -220,8 +220,8 @@ static void test_cli_recommend(void)
     snprintf(args, sizeof args, "recommend %s --stdin --json -k 2", model);
     CHECK_EQ_INT(cli_run(args, "4 77\n\n", &out, &err), 0);
     CHECK_MSG(!strcmp(out, "{\"clicks\": [4], \"unknown\": [77], \"recommendations\": ["
-                           "{\"rank\": 1, \"item\": 3, \"score\": 4}, "
-                           "{\"rank\": 2, \"item\": 2, \"score\": 3}]}\n"
+                           "{\"rank\": 1, \"item\": 3, \"score\": 4.0}, "
+                           "{\"rank\": 2, \"item\": 2, \"score\": 3.0}]}\n"
                            "{\"clicks\": [], \"unknown\": [], \"recommendations\": []}\n"),
               "got '%s'", out);
     free(out);

@@ -535,9 +535,9 @@ static void test_cli_stats_on_prepared_folder(void)
         CHECK(strstr(t, "\"events\": 6,") != NULL);
         CHECK(strstr(t, "\"sessions\": 2,") != NULL);
         CHECK(strstr(t, "\"first_time\": \"2014-04-03T09:00:00Z\"") != NULL);
-        CHECK(strstr(t, "\"session_length\": {\"mean\": 3, \"min\": 2, \"p25\": 2, \"median\": 2, "
+        CHECK(strstr(t, "\"session_length\": {\"mean\": 3.0, \"min\": 2, \"p25\": 2, \"median\": 2, "
                         "\"p75\": 4, \"p90\": 4, \"p99\": 4, \"max\": 4}") != NULL);
-        CHECK(strstr(t, "\"item_support\": {\"mean\": 2, \"min\": 2,") != NULL);
+        CHECK(strstr(t, "\"item_support\": {\"mean\": 2.0, \"min\": 2,") != NULL);
         free(t);
     }
 

@@ -453,7 +453,7 @@ static void test_cli(void)
     CHECK_EQ_INT(sh("ls %s | grep -c '\\.tmp\\.' >/dev/null", d), 1);
 
     /* usage errors */
-    CHECK_EQ_INT(sh("%s train %s >%s 2>%s", bin(), tr_path, out, errp), 1);
+    CHECK_EQ_INT(sh("%s train %s >%s 2>%s", bin(), tr_path, out, errp), 2); /* missing -o: a usage error */
     CHECK_EQ_INT(sh("%s train %s -o %s --preset nope >%s 2>%s", bin(), tr_path, model, out, errp), 1);
     e = test_read_text(errp);
     CHECK_MSG(strstr(e, "unknown preset 'nope'") != NULL, "%s", e);

@@ -65,6 +65,33 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo, doubl
     return 0;
 }
 
+int cli_cutoffs(const char *cmd, const char *s, sr_eval_opts *o)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        char tok[32];
+        if (n == SR_MAX_CUTOFFS)
+            return cli_fail(cmd, "--cutoffs: at most %d cutoffs", SR_MAX_CUTOFFS);
+        if (l == 0 || l >= sizeof tok)
+            return cli_fail(cmd, "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
+        memcpy(tok, p, l);
+        tok[l] = 0;
+        if (cli_int(cmd, "--cutoffs", tok, 1, 1000000, &o->cutoffs[n]))
+            return 1;
+        n++;
+        p = e ? e + 1 : p + l;
+        if (e && !*p)
+            return cli_fail(cmd, "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
+    }
+    if (n == 0)
+        return cli_fail(cmd, "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
+    o->n_cutoffs = n;
+    return 0;
+}
+
 int cli_days(const char *cmd, const char *opt, const char *s, double *out_days)
 {
     size_t n = strlen(s);
@@ -163,21 +190,6 @@ const char *cli_grouped(int64_t v, char *buf, size_t n)
     return buf;
 }
 
-void cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* "a|b|c" of a CHOICE parameter, "true|false" of a BOOL, "" otherwise. */
 static void param_values(const sr_param_info *p, char *buf, size_t n)
 {
@@ -229,6 +241,52 @@ void cli_print_algos(FILE *f, int gru4rec)
             fputc('\n', f);
             cli_print_algo(f, a);
         }
+    }
+}
+
+/* The value `spec` gives to parameter p last (trimmed into out), or 0. */
+static int spec_value(const sr_param_info *p, const char *spec, char *out, size_t n)
+{
+    int found = 0;
+    for (const char *s = spec; s && *s;) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (eq) {
+            const char *a = s, *z = eq;
+            while (a < z && (*a == ' ' || *a == '\t'))
+                a++;
+            while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+                z--;
+            size_t kl = (size_t)(z - a);
+            if ((strlen(p->name) == kl && !strncmp(a, p->name, kl)) ||
+                (p->alias && strlen(p->alias) == kl && !strncmp(a, p->alias, kl))) {
+                const char *v = eq + 1, *ve = s + len;
+                while (v < ve && (*v == ' ' || *v == '\t'))
+                    v++;
+                while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                    ve--;
+                snprintf(out, n, "%.*s", (int)(ve - v), v);
+                found = 1;
+            }
+        }
+        s += len + (end ? 1 : 0);
+    }
+    return found;
+}
+
+void cli_effective_params(const sr_algo_info *a, const char *spec, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < a->n_params && used < n; i++) {
+        char v[256];
+        if (!spec_value(&a->params[i], spec, v, sizeof v))
+            snprintf(v, sizeof v, "%s", a->params[i].def);
+        int w = snprintf(buf + used, n - used, "%s%s=%s", i ? "," : "", a->params[i].name, v);
+        if (w < 0)
+            break;
+        used += (size_t)w;
     }
 }
 
@@ -291,4 +349,91 @@ const char *cli_iso_time(char *buf, size_t n, int64_t us, int fraction)
     else
         snprintf(buf + w, n - (size_t)w, "Z");
     return buf;
+}
+
+/* ---- JSON ----------------------------------------------------------------------------- */
+
+static json_t *must(json_t *j)
+{
+    if (!j) {
+        fputs("sessrec: out of memory\n", stderr);
+        abort();
+    }
+    return j;
+}
+
+json_t *cli_json_real(const char *cmd, const char *what, double v)
+{
+    if (isfinite(v))
+        return must(json_real(v));
+    fprintf(stderr, "sessrec %s: warning: %s is %s; written as null\n", cmd, what,
+            isnan(v) ? "not a number" : "infinite");
+    return must(json_null());
+}
+
+json_t *cli_json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    /* not UTF-8: bytes >= 0x80 become '?' */
+    size_t n = strlen(s);
+    char *t = malloc(n + 1);
+    if (!t)
+        return must(NULL);
+    for (size_t i = 0; i <= n; i++)
+        t[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
+    j = must(json_string(t));
+    free(t);
+    return j;
+}
+
+json_t *cli_json_metrics(const char *cmd, const sr_eval_result *r)
+{
+    json_t *a = must(json_array());
+    for (int c = 0; c < r->n_cutoffs; c++) {
+        char w[3][48];
+        snprintf(w[0], sizeof w[0], "Recall@%d", r->cutoffs[c]);
+        snprintf(w[1], sizeof w[1], "MRR@%d", r->cutoffs[c]);
+        snprintf(w[2], sizeof w[2], "NDCG@%d", r->cutoffs[c]);
+        json_t *o = must(json_object());
+        json_object_set_new(o, "cutoff", must(json_integer(r->cutoffs[c])));
+        json_object_set_new(o, "recall", cli_json_real(cmd, w[0], r->recall[c]));
+        json_object_set_new(o, "mrr", cli_json_real(cmd, w[1], r->mrr[c]));
+        json_object_set_new(o, "ndcg", cli_json_real(cmd, w[2], r->ndcg[c]));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+void cli_json_eval(const char *cmd, json_t *obj, const sr_eval_result *r)
+{
+    double per_s = r->seconds > 0 ? (double)r->n_predictions / r->seconds : 0;
+    json_object_set_new(obj, "n_predictions", must(json_integer(r->n_predictions)));
+    json_object_set_new(obj, "n_skipped", must(json_integer(r->n_skipped)));
+    json_object_set_new(obj, "seconds", cli_json_real(cmd, "seconds", r->seconds));
+    json_object_set_new(obj, "predictions_per_sec", cli_json_real(cmd, "predictions/s", per_s));
+    json_object_set_new(obj, "metrics", cli_json_metrics(cmd, r));
+}
+
+int cli_json_print(const char *cmd, json_t *obj)
+{
+    int rc = json_dumpf(obj, stdout, JSON_PRESERVE_ORDER) != 0 || fputc('\n', stdout) == EOF;
+    json_decref(obj);
+    fflush(stdout);
+    return rc ? cli_fail(cmd, "cannot write the JSON output") : 0;
+}
+
+int cli_check_skipped(const char *cmd, const char *what, int64_t rows, const sr_eval_result *r)
+{
+    if (r->n_skipped > 0 && r->n_predictions == 0)
+        return cli_fail(cmd, "%s: all %lld test rows with an item skipped as unknown to the "
+                        "model: no prediction left (is the model trained on this data?)", what,
+                        (long long)r->n_skipped);
+    if (rows > 0 && (double)r->n_skipped > 0.05 * (double)rows)
+        fprintf(stderr, "sessrec %s: warning: %s: %lld of %lld test rows (%.1f%%) skipped as "
+                "unknown to the model (is the model trained on this data?)\n", cmd, what,
+                (long long)r->n_skipped, (long long)rows,
+                100.0 * (double)r->n_skipped / (double)rows);
+    return 0;
 }

@@ -47,19 +47,21 @@ static void usage(FILE *f)
         "                       from it (rsc15: the tuned yoochoose settings; listed below);\n"
         "                       the others from their defaults; -p comes on top\n"
         "  --cutoffs LIST       cutoffs k of the metrics (default 20)\n"
-        "  --ties MODE          conservative (default), standard or median\n"
-        "  --threads N          threads of the evaluation (default 0 = all cores)\n"
-        "  --json               print one JSON object instead of the table\n"
-        "  -h, --help           this text\n"
-        "\n"
-        "Parameters of each algorithm (defaults in brackets) and its presets:\n",
+        "  --ties MODE          conservative (default), standard or median\n",
         names);
+    cli_opts_help(f, cli_threads_option, 23);
+    cli_opts_help(f, cli_common_options, 23);
+    fputc('\n', f);
+    cli_read_help(f, 23);
+    fprintf(f, "\nParameters of each algorithm (defaults in brackets) and its presets:\n");
     cli_print_algos(f, 0);
     cli_print_algos(f, 1);
     fputs(
         "\n"
         "Top-20 lists take tied items (also unscored ones filling a short list) in item\n"
-        "order, like 'sessrec recommend'.\n"
+        "order, like 'sessrec recommend'. Progress (training, evaluation) goes to\n"
+        "stderr; the table ends with every algorithm's effective parameters. A warning\n"
+        "says when more than 5% of the test rows are skipped as unknown items.\n"
         "\n"
         "example:\n"
         "  sessrec compare data/train_full data/test --preset rsc15 --algos pop,sr,stan\n", f);
@@ -242,6 +244,7 @@ done:
 typedef struct row {
     char algo[16];
     char *params;           /* the -p text given (NULL = defaults) */
+    char eff[2048];         /* every parameter's effective value */
     sr_eval_result ev;
     double coverage, popularity, train_s;
     int ok;
@@ -257,103 +260,132 @@ static int known_preset(const char *name)
     return 0;
 }
 
-static int parse_cutoffs(const char *s, sr_eval_opts *o)
-{
-    char buf[512];
-    if (strlen(s) >= sizeof buf)
-        return cli_fail(CMD, "--cutoffs: list too long");
-    strcpy(buf, s);
-    o->n_cutoffs = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_cutoffs == SR_MAX_CUTOFFS)
-            return cli_fail(CMD, "--cutoffs: at most %d cutoffs", SR_MAX_CUTOFFS);
-        if (cli_int(CMD, "--cutoffs", tok, 1, 1000000, &o->cutoffs[o->n_cutoffs]))
-            return 1;
-        o->n_cutoffs++;
-    }
-    if (o->n_cutoffs == 0)
-        return cli_fail(CMD, "--cutoffs: expected a list like 10,20, got '%s'", s);
-    return 0;
-}
-
 /* The baselines' preset text is already in `params` (so that the table shows
  * it); gru4rec's preset is passed by name. */
+typedef struct progress_ui {
+    cli_progress bar;
+    char label[64];
+    int quiet;
+} progress_ui;
+
+static void on_progress(const sr_train_progress *p, void *ud)
+{
+    progress_ui *u = ud;
+    if (u->quiet)
+        return;
+    char extra[128], rate[32];
+    cli_grouped((int64_t)(p->events_per_sec + 0.5), rate, sizeof rate);
+    snprintf(extra, sizeof extra, "loss %.4f, %s ev/s", p->loss, rate);
+    if (p->epoch_done) {
+        cli_progress_done(&u->bar, extra);
+        if (p->epoch < p->n_epochs) {
+            snprintf(u->label, sizeof u->label, "compare: gru4rec epoch %d/%d", p->epoch + 1,
+                     p->n_epochs);
+            cli_progress_init(&u->bar, u->label);
+        }
+        return;
+    }
+    cli_progress_update(&u->bar, p->events_total > 0 ? (double)p->events_done /
+                                                           (double)p->events_total : 0, extra);
+}
+
 static sr_status train_one(const char *algo, const char *params, const char *preset,
-                           const sr_split *train, int threads, sr_model **m, sr_error *err)
+                           const sr_split *train, int threads, int quiet, sr_model **m,
+                           sr_error *err)
 {
     const sr_algo_info *a = sr_algo_find(algo);
     int gru = !strcmp(algo, "gru4rec");
     sr_train_opts to = sr_train_default_opts();
+    progress_ui ui;
+    memset(&ui, 0, sizeof ui);
+    ui.quiet = quiet;
+    snprintf(ui.label, sizeof ui.label, "compare: gru4rec epoch 1");
+    cli_progress_init(&ui.bar, ui.label);
     to.threads = threads;
+    to.cb = on_progress;
+    to.ud = &ui;
     return sr_train(algo, train, gru && sr_algo_preset(a, preset) ? preset : NULL, params, &to, m,
                     err);
 }
 
+static const cli_opt compare_options[] = {
+    {"algos", 0, NULL, "LIST", ""},
+    {"params", 'p', NULL, "A:SPEC", ""},
+    {"preset", 0, NULL, "NAME", ""},
+    {"cutoffs", 0, NULL, "LIST", ""},
+    {"ties", 0, NULL, "MODE", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct compare_args {
+    const char *preset, *algos_arg;
+    const char *pspecs[64];
+    int n_pspecs;
+    sr_eval_opts o;
+    sr_read_opts ro;
+} compare_args;
+
+static int on_option(void *ud, const cli_opt *opt, const char *v)
+{
+    compare_args *c = ud;
+    const char *n = opt->name;
+    if (cli_opt_in(opt, cli_read_options))
+        return cli_read_opt(CMD, opt, v, &c->ro);
+    if (!strcmp(n, "algos")) {
+        c->algos_arg = v;
+    } else if (!strcmp(n, "preset")) {
+        if (!known_preset(v))
+            return cli_fail(CMD, "--preset: no algorithm has a preset '%s' (see "
+                            "sessrec compare --help)", v);
+        c->preset = v;
+    } else if (!strcmp(n, "cutoffs")) {
+        return cli_cutoffs(CMD, v, &c->o);
+    } else if (!strcmp(n, "ties")) {
+        sr_error e;
+        if (sr_ties_parse(v, &c->o.ties, &e) != SR_OK)
+            return cli_fail(CMD, "--ties: %s", e.msg);
+    } else { /* params */
+        if (c->n_pspecs == 64)
+            return cli_fail(CMD, "too many -p options (64 at most)");
+        if (!strchr(v, ':'))
+            return cli_fail(CMD, "-p: expected ALGO:name=value,..., got '%s'", v);
+        c->pspecs[c->n_pspecs++] = v;
+    }
+    return 0;
+}
+
 int cmd_compare(int argc, char **argv)
 {
-    const char *train_path = NULL, *test_path = NULL, *preset = NULL;
-    const char *algos_arg = "pop,spop,iknn,ar,sr,sknn,vsknn,stan";
-    const char *pspecs[64];
-    int n_pspecs = 0, json = 0, threads = 0;
-    sr_eval_opts o;
-    memset(&o, 0, sizeof o);
-    o.n_cutoffs = 1;
-    o.cutoffs[0] = 20;
-    o.ties = SR_TIES_CONSERVATIVE;
-    o.batch_size = 512;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--algos") || !strcmp(a, "-p") || !strcmp(a, "--params") ||
-                   !strcmp(a, "--cutoffs") || !strcmp(a, "--ties") || !strcmp(a, "--threads") ||
-                   !strcmp(a, "--preset")) {
-            if (!v)
-                return cli_fail(CMD, "%s needs a value (see sessrec compare --help)", a);
-            i++;
-            if (!strcmp(a, "--algos")) {
-                algos_arg = v;
-            } else if (!strcmp(a, "--preset")) {
-                if (!known_preset(v))
-                    return cli_fail(CMD, "--preset: no algorithm has a preset '%s' (see "
-                                    "sessrec compare --help)", v);
-                preset = v;
-            } else if (!strcmp(a, "--cutoffs")) {
-                if (parse_cutoffs(v, &o))
-                    return 1;
-            } else if (!strcmp(a, "--ties")) {
-                sr_error e;
-                if (sr_ties_parse(v, &o.ties, &e) != SR_OK)
-                    return cli_fail(CMD, "--ties: %s", e.msg);
-            } else if (!strcmp(a, "--threads")) {
-                if (cli_int(CMD, "--threads", v, 0, 4096, &threads))
-                    return 1;
-            } else {
-                if (n_pspecs == 64)
-                    return cli_fail(CMD, "too many -p options (64 at most)");
-                if (!strchr(v, ':'))
-                    return cli_fail(CMD, "-p: expected ALGO:name=value,..., got '%s'", v);
-                pspecs[n_pspecs++] = v;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return cli_fail(CMD, "unknown option '%s' (see sessrec compare --help)", a);
-        } else if (!train_path) {
-            train_path = a;
-        } else if (!test_path) {
-            test_path = a;
-        } else {
-            return cli_fail(CMD, "unexpected argument '%s'", a);
-        }
+    compare_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.algos_arg = "pop,spop,iknn,ar,sr,sknn,vsknn,stan";
+    ca.o.n_cutoffs = 1;
+    ca.o.cutoffs[0] = 20;
+    ca.o.ties = SR_TIES_CONSERVATIVE;
+    ca.o.batch_size = 512;
+    ca.ro = sr_read_default_opts();
+    const cli_opt *const tables[] = {compare_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd cc = {CMD, "TRAIN TEST [options]", usage, tables, on_option, &ca};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    if (npos != 2) {
+        prc = npos < 2 ? cli_usage_error(&cc, "missing %s", npos ? "TEST" : "TRAIN and TEST")
+                       : cli_usage_error(&cc, "unexpected argument '%s'", pos[2]);
+        free(pos);
+        return prc;
     }
-    if (!train_path || !test_path) {
-        usage(stderr);
-        return 2;
-    }
+    const char *train_path = pos[0], *test_path = pos[1], *preset = ca.preset;
+    const char *algos_arg = ca.algos_arg;
+    const char *const *pspecs = ca.pspecs;
+    int n_pspecs = ca.n_pspecs, json = com.json, threads = com.threads;
+    free(pos);
+    sr_eval_opts o = ca.o;
+    ca.ro.threads = threads;
     o.threads = threads;
 
     /* the algorithm list and each one's parameters */
@@ -411,80 +443,98 @@ int cmd_compare(int argc, char **argv)
     sr_error err = {0};
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
-    if (sr_split_open(train_path, &train, &err) != SR_OK) {
+    if (sr_split_open_opts(train_path, &ca.ro, &train, &err) != SR_OK) {
         rc = cli_fail_err(CMD, &err);
         goto out;
     }
-    if (sr_split_open(test_path, &test, &err) != SR_OK) {
+    if (sr_split_open_opts(test_path, &ca.ro, &test, &err) != SR_OK) {
         rc = cli_fail_err(CMD, &err);
         goto out;
     }
+    for (int r = 0; r < n_rows; r++) { /* the effective parameters, for the footer */
+        row *w = &rows[r];
+        const sr_algo_info *ai = sr_algo_find(w->algo);
+        if (strcmp(w->algo, "gru4rec")) {
+            cli_effective_params(ai, w->params, w->eff, sizeof w->eff);
+            continue;
+        }
+        sr_gru_params gp = sr_gru_default_params();
+        if ((preset && sr_algo_preset(ai, preset) && sr_gru_params_preset(&gp, preset, &err)) ||
+            (w->params && sr_gru_params_parse(&gp, w->params, &err) != SR_OK)) {
+            rc = cli_fail(CMD, "-p gru4rec: %s", err.msg);
+            goto out;
+        }
+        sr_gru_params_format(&gp, w->eff, sizeof w->eff);
+    }
+    int warned = 0;
+    char gb[32];
     for (int r = 0; r < n_rows; r++) {
         row *w = &rows[r];
         sr_model *m = NULL;
-        fprintf(stderr, "compare: training %s%s%s ...\n", w->algo, w->params ? " " : "",
-                w->params ? w->params : "");
+        if (!com.quiet)
+            fprintf(stderr, "compare: training %s (%d/%d) on %s clicks ...\n", w->algo, r + 1,
+                    n_rows, cli_grouped(train.n_events, gb, sizeof gb));
         double t0 = cli_now();
-        sr_status st = train_one(w->algo, w->params, preset, &train, threads, &m, &err);
+        sr_status st = train_one(w->algo, w->params, preset, &train, threads, com.quiet, &m,
+                                 &err);
         w->train_s = cli_now() - t0;
         if (st != SR_OK) {
             snprintf(w->error, sizeof w->error, "%s", err.msg);
-            fprintf(stderr, "compare: %s: %s\n", w->algo, err.msg);
+            fprintf(stderr, "sessrec compare: %s: %s\n", w->algo, err.msg);
             rc = 1;
             continue;
         }
-        fprintf(stderr, "compare: evaluating %s ...\n", w->algo);
+        if (!com.quiet)
+            fprintf(stderr, "compare: evaluating %s (trained in %.1f s) ...\n", w->algo,
+                    w->train_s);
         st = sr_evaluate(m, &test, &o, &w->ev, &err);
         if (st == SR_OK && top20_stats(m, &train, &test, threads, &w->coverage, &w->popularity))
             st = sr_error_set(&err, SR_ERR_NOMEM, "out of memory while collecting top-20 lists");
         if (st != SR_OK) {
             snprintf(w->error, sizeof w->error, "%s", err.msg);
-            fprintf(stderr, "compare: %s: %s\n", w->algo, err.msg);
+            fprintf(stderr, "sessrec compare: %s: %s\n", w->algo, err.msg);
             rc = 1;
         } else {
             w->ok = 1;
+            if (!warned)
+                cli_check_skipped(CMD, test_path, test.n_events, &w->ev);
+            warned = 1;
         }
         sr_model_free(m);
     }
 
     if (json) {
-        printf("{\"train\": ");
-        cli_json_str(stdout, train_path);
-        printf(", \"test\": ");
-        cli_json_str(stdout, test_path);
-        printf(", \"preset\": ");
-        cli_json_str(stdout, preset ? preset : "");
-        printf(", \"ties\": \"%s\", \"cutoffs\": [", sr_ties_name(o.ties));
+        json_t *j = json_object(), *cuts = json_array(), *res = json_array();
+        json_object_set_new(j, "train", cli_json_text(train_path));
+        json_object_set_new(j, "test", cli_json_text(test_path));
+        json_object_set_new(j, "preset", preset ? cli_json_text(preset) : json_null());
+        json_object_set_new(j, "ties", json_string(sr_ties_name(o.ties)));
         for (int c = 0; c < o.n_cutoffs; c++)
-            printf("%s%d", c ? ", " : "", o.cutoffs[c]);
-        printf("], \"results\": [");
+            json_array_append_new(cuts, json_integer(o.cutoffs[c]));
+        json_object_set_new(j, "cutoffs", cuts);
+        json_object_set_new(j, "threads", json_integer(sr_resolve_threads(threads)));
         for (int r = 0; r < n_rows; r++) {
             row *w = &rows[r];
-            printf("%s\n  {\"algo\": \"%s\", \"params\": ", r ? "," : "", w->algo);
-            cli_json_str(stdout, w->params ? w->params : "");
+            json_t *x = json_object();
+            json_object_set_new(x, "algo", json_string(w->algo));
+            json_object_set_new(x, "params", cli_json_text(w->eff));
             if (!w->ok) {
-                printf(", \"error\": ");
-                cli_json_str(stdout, w->error);
-                printf("}");
+                json_object_set_new(x, "error", cli_json_text(w->error));
+                json_array_append_new(res, x);
                 continue;
             }
-            const char *names[3] = {"recall", "mrr", "ndcg"};
-            for (int q = 0; q < 3; q++) {
-                printf(", \"%s\": {", names[q]);
-                for (int c = 0; c < w->ev.n_cutoffs; c++) {
-                    double v = q == 0 ? w->ev.recall[c] : q == 1 ? w->ev.mrr[c] : w->ev.ndcg[c];
-                    printf("%s\"%d\": %.6f", c ? ", " : "", w->ev.cutoffs[c], v);
-                }
-                printf("}");
-            }
-            printf(", \"coverage@20\": %.6f, \"popularity@20\": %.6f, \"train_seconds\": %.3f, "
-                   "\"eval_seconds\": %.3f, \"predictions\": %lld, \"skipped_rows\": %lld, "
-                   "\"predictions_per_second\": %.1f}",
-                   w->coverage, w->popularity, w->train_s, w->ev.seconds,
-                   (long long)w->ev.n_predictions, (long long)w->ev.n_skipped,
-                   w->ev.seconds > 0 ? (double)w->ev.n_predictions / w->ev.seconds : 0);
+            json_object_set_new(x, "train_seconds", cli_json_real(CMD, "train seconds",
+                                                                  w->train_s));
+            cli_json_eval(CMD, x, &w->ev);
+            json_object_set_new(x, "coverage@20", cli_json_real(CMD, "coverage@20",
+                                                                w->coverage));
+            json_object_set_new(x, "popularity@20", cli_json_real(CMD, "popularity@20",
+                                                                  w->popularity));
+            json_array_append_new(res, x);
         }
-        printf("\n]}\n");
+        json_object_set_new(j, "results", res);
+        if (cli_json_print(CMD, j))
+            rc = 1;
     } else {
         printf("%s -> %s, %s ties%s%s\n", train_path, test_path, sr_ties_name(o.ties),
                preset ? ", preset " : "", preset ? preset : "");
@@ -511,18 +561,16 @@ int cmd_compare(int argc, char **argv)
                    cli_grouped((int64_t)(w->ev.seconds > 0 ? (double)w->ev.n_predictions /
                                                          w->ev.seconds : 0), g, sizeof g));
         }
-        int64_t np = 0;
         for (int r = 0; r < n_rows; r++)
             if (rows[r].ok) {
-                np = rows[r].ev.n_predictions;
                 printf("%lld predictions (%lld test rows with items unknown to the models "
-                       "dropped), %d threads\n", (long long)np,
+                       "dropped), %d threads\n", (long long)rows[r].ev.n_predictions,
                        (long long)rows[r].ev.n_skipped, sr_resolve_threads(threads));
                 break;
             }
+        printf("parameters:\n");
         for (int r = 0; r < n_rows; r++)
-            if (rows[r].params)
-                printf("  %s: %s\n", rows[r].algo, rows[r].params);
+            printf("  %s: %s\n", rows[r].algo, rows[r].eff);
     }
 out:
     sr_split_free(&train);

@@ -17,8 +17,9 @@ static void usage(FILE *f)
         "Next-item evaluation (GRU4Rec protocol): each test session starts from an empty\n"
         "state; after each of its clicks but the last, ALL items are scored and the rank\n"
         "of the true next click is taken. Test rows whose item the model does not know\n"
-        "are dropped (the row, not the session; reported as skipped rows); sessions left\n"
-        "with fewer than 2 clicks yield no prediction.\n"
+        "are dropped (the row, not the session; reported as skipped rows, with a warning\n"
+        "above 5%%); sessions left with fewer than 2 clicks yield no prediction, and no\n"
+        "prediction at all is an error.\n"
         "\n"
         "  MODEL               a model file written by 'sessrec train'\n"
         "  TEST                a prepared split file (from 'sessrec prepare'; the .split\n"
@@ -33,88 +34,75 @@ static void usage(FILE *f)
         "                                      the official GRU4Rec evaluation)\n"
         "                        standard      1 + #items scoring higher\n"
         "                        median        1 + #higher + (#equal - 1) / 2\n"
-        "  --batch N           sessions scored in parallel per thread (default 512)\n"
-        "  --threads N         threads (default 0 = all cores)\n"
-        "  --json              print one JSON object instead of the table\n"
-        "  -h, --help          this text\n"
+        "  --batch N           sessions scored in parallel per thread (default 512)\n",
+        SR_MAX_CUTOFFS);
+    cli_opts_help(f, cli_threads_option, 22);
+    cli_opts_help(f, cli_common_options, 22);
+    fputc('\n', f);
+    cli_read_help(f, 22);
+    fputs(
         "\n"
         "Recall@k = share of targets ranked <= k; MRR@k = mean of 1/rank (0 beyond k);\n"
         "NDCG@k = mean of 1/log2(rank + 1) (0 beyond k). Results do not depend on\n"
-        "--batch or --threads.\n"
+        "--batch or --threads. The JSON form is described in docs/json.md.\n"
         "\n"
-        "example: sessrec eval model.srm data/test --cutoffs 10,20 --ties conservative\n",
-        SR_MAX_CUTOFFS);
+        "example: sessrec eval model.srm data/test --cutoffs 10,20 --ties conservative\n", f);
 }
 
-/* "1,5,10,20" -> cutoffs. */
-static int parse_cutoffs(const char *s, sr_eval_opts *o)
+static const cli_opt eval_options[] = {
+    {"cutoffs", 0, NULL, "LIST", ""},
+    {"ties", 0, NULL, "MODE", ""},
+    {"batch", 0, NULL, "N", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct eval_args {
+    sr_eval_opts o;
+    sr_read_opts ro;
+} eval_args;
+
+static int on_option(void *ud, const cli_opt *opt, const char *v)
 {
-    char buf[512];
-    if (strlen(s) >= sizeof buf)
-        return cli_fail("eval", "--cutoffs: list too long");
-    strcpy(buf, s);
-    o->n_cutoffs = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_cutoffs == SR_MAX_CUTOFFS)
-            return cli_fail("eval", "--cutoffs: at most %d cutoffs", SR_MAX_CUTOFFS);
-        if (cli_int("eval", "--cutoffs", tok, 1, 1000000, &o->cutoffs[o->n_cutoffs]))
-            return 1;
-        o->n_cutoffs++;
+    eval_args *a = ud;
+    if (cli_opt_in(opt, cli_read_options))
+        return cli_read_opt("eval", opt, v, &a->ro);
+    if (!strcmp(opt->name, "cutoffs"))
+        return cli_cutoffs("eval", v, &a->o);
+    if (!strcmp(opt->name, "ties")) {
+        sr_error e;
+        if (sr_ties_parse(v, &a->o.ties, &e) != SR_OK)
+            return cli_fail("eval", "--ties: %s", e.msg);
+        return 0;
     }
-    if (o->n_cutoffs == 0)
-        return cli_fail("eval", "--cutoffs: expected a list like 1,5,10,20, got '%s'", s);
-    return 0;
+    return cli_int("eval", "--batch", v, 1, 1000000, &a->o.batch_size);
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *test_path = NULL;
-    sr_eval_opts o = sr_eval_default_opts();
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--cutoffs") || !strcmp(a, "--ties") || !strcmp(a, "--batch") ||
-            !strcmp(a, "--threads")) {
-            if (i + 1 >= argc)
-                return cli_fail("eval", "%s needs a value (see sessrec eval --help)", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--cutoffs")) {
-                if (parse_cutoffs(v, &o))
-                    return 1;
-            } else if (!strcmp(a, "--ties")) {
-                sr_error e;
-                if (sr_ties_parse(v, &o.ties, &e) != SR_OK)
-                    return cli_fail("eval", "--ties: %s", e.msg);
-            } else if (!strcmp(a, "--batch")) {
-                if (cli_int("eval", a, v, 1, 1000000, &o.batch_size))
-                    return 1;
-            } else if (cli_int("eval", a, v, 0, 4096, &o.threads)) {
-                return 1;
-            }
-            continue;
-        }
-        if (a[0] == '-' && a[1])
-            return cli_fail("eval", "unknown option '%s' (see sessrec eval --help)", a);
-        if (!model_path)
-            model_path = a;
-        else if (!test_path)
-            test_path = a;
-        else
-            return cli_fail("eval", "unexpected argument '%s' (see sessrec eval --help)", a);
+    eval_args a;
+    a.o = sr_eval_default_opts();
+    a.ro = sr_read_default_opts();
+    const cli_opt *const tables[] = {eval_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd c = {"eval", "MODEL TEST [options]", usage, tables, on_option, &a};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int rc = cli_parse(&c, argc, argv, &com, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos != 2) {
+        rc = npos < 2 ? cli_usage_error(&c, "missing %s", npos ? "TEST" : "MODEL and TEST")
+                      : cli_usage_error(&c, "unexpected argument '%s'", pos[2]);
+        free(pos);
+        return rc;
     }
-    if (!model_path || !test_path) {
-        usage(stderr);
-        return 1;
-    }
+    const char *model_path = pos[0], *test_path = pos[1];
+    free(pos);
+    sr_eval_opts o = a.o;
+    o.threads = com.threads;
+    a.ro.threads = com.threads;
+    int json = com.json;
 
     sr_error err = {0};
     sr_model *m = NULL;
@@ -122,38 +110,42 @@ int cmd_eval(int argc, char **argv)
         return cli_fail_err("eval", &err);
     sr_split test;
     memset(&test, 0, sizeof test);
-    if (sr_split_open(test_path, &test, &err) != SR_OK) {
+    if (sr_split_open_opts(test_path, &a.ro, &test, &err) != SR_OK) {
         sr_model_free(m);
         return cli_fail_err("eval", &err);
     }
     sr_eval_result r;
     sr_status st = sr_evaluate(m, &test, &o, &r, &err);
     if (st != SR_OK) {
-        int rc = cli_fail_err("eval", &err);
+        rc = cli_fail_err("eval", &err);
         sr_split_free(&test);
         sr_model_free(m);
         return rc;
     }
     double per_s = r.seconds > 0 ? (double)r.n_predictions / r.seconds : 0;
 
+    if (cli_check_skipped("eval", test_path, test.n_events, &r)) {
+        sr_split_free(&test);
+        sr_model_free(m);
+        return 1;
+    }
     if (json) {
-        printf("{\"model\": ");
-        cli_json_str(stdout, model_path);
-        printf(", \"algo\": ");
-        cli_json_str(stdout, sr_model_algo(m));
-        printf(", \"n_items\": %lld, \"test\": ", (long long)sr_model_n_items(m));
-        cli_json_str(stdout, test_path);
-        printf(", \"test_sessions\": %lld, \"test_events\": %lld", (long long)test.n_sessions,
-               (long long)test.n_events);
-        printf(", \"ties\": \"%s\", \"batch_size\": %d, \"threads\": %d", sr_ties_name(o.ties),
-               o.batch_size, r.threads);
-        printf(", \"n_predictions\": %lld, \"n_skipped\": %lld, \"seconds\": %.6f"
-               ", \"predictions_per_sec\": %.1f, \"metrics\": [",
-               (long long)r.n_predictions, (long long)r.n_skipped, r.seconds, per_s);
-        for (int c = 0; c < r.n_cutoffs; c++)
-            printf("%s{\"cutoff\": %d, \"recall\": %.10g, \"mrr\": %.10g, \"ndcg\": %.10g}",
-                   c ? ", " : "", r.cutoffs[c], r.recall[c], r.mrr[c], r.ndcg[c]);
-        printf("]}\n");
+        json_t *j = json_object();
+        json_object_set_new(j, "model", cli_json_text(model_path));
+        json_object_set_new(j, "algo", cli_json_text(sr_model_algo(m)));
+        json_object_set_new(j, "n_items", json_integer(sr_model_n_items(m)));
+        json_object_set_new(j, "test", cli_json_text(test_path));
+        json_object_set_new(j, "test_sessions", json_integer(test.n_sessions));
+        json_object_set_new(j, "test_events", json_integer(test.n_events));
+        json_object_set_new(j, "ties", json_string(sr_ties_name(o.ties)));
+        json_object_set_new(j, "batch_size", json_integer(o.batch_size));
+        json_object_set_new(j, "threads", json_integer(r.threads));
+        cli_json_eval("eval", j, &r);
+        if (cli_json_print("eval", j)) {
+            sr_split_free(&test);
+            sr_model_free(m);
+            return 1;
+        }
     } else {
         char b1[32], b2[32], b3[32];
         printf("model: %s (%s, %s items)\n", model_path, sr_model_algo(m),
@@ -163,8 +155,8 @@ int cmd_eval(int argc, char **argv)
         printf("ties:  %s   batch %d x %d thread%s\n\n", sr_ties_name(o.ties), o.batch_size,
                r.threads, r.threads == 1 ? "" : "s");
         printf("  cutoff    Recall       MRR      NDCG\n");
-        for (int c = 0; c < r.n_cutoffs; c++)
-            printf("  @%-5d %9.4f %9.4f %9.4f\n", r.cutoffs[c], r.recall[c], r.mrr[c], r.ndcg[c]);
+        for (int k = 0; k < r.n_cutoffs; k++)
+            printf("  @%-5d %9.4f %9.4f %9.4f\n", r.cutoffs[k], r.recall[k], r.mrr[k], r.ndcg[k]);
         printf("\npredictions: %s   skipped rows (item unknown to the model): %s\n",
                cli_grouped(r.n_predictions, b1, sizeof b1), cli_grouped(r.n_skipped, b2, sizeof b2));
         printf("time: %.2f s (%s predictions/s)\n", r.seconds,

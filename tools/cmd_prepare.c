@@ -58,14 +58,6 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -o, --output DIR            output folder (required)\n"
-            "  --format F                  auto (default: guessed from the content), yoochoose\n"
-            "                              (SessionId,Timestamp,ItemId,Category), tsv (GRU4Rec,\n"
-            "                              header naming the columns), diginetica\n"
-            "                              (train-item-views.csv)\n"
-            "  --nrows N                   read only the first N data rows (as pandas' nrows)\n"
-            "  --session-key K             TSV column names (default SessionId, ItemId, Time)\n"
-            "  --item-key K\n"
-            "  --time-key K\n"
             "  --filter recursive|rsc15    see above (default recursive)\n"
             "  --min-session-length N      default 2\n"
             "  --min-item-support N        default 5\n"
@@ -73,16 +65,13 @@ static void usage(FILE *f)
             "                              with an 's' suffix (86400s); default 1\n"
             "  --valid-days D              validation window, same units; default 0 = none\n"
             "  --dedup                     drop consecutive repeated clicks within a session\n"
-            "  --tsv                       also write the GRU4Rec TSV files\n"
-            "  --skip-bad-lines            skip malformed lines (counted and reported) instead\n"
-            "                              of failing on the first one\n"
-            "  --threads N                 reader and prepare threads (default 0 = all\n"
-            "                              cores); the output does not depend on it\n"
-            "  --quiet                     no progress messages on stderr (the report on\n"
-            "                              stdout stays)\n"
-            "  -h, --help                  this text\n"
-            "\n"
-            "example: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
+            "  --tsv                       also write the GRU4Rec TSV files\n");
+    cli_opts_help(f, cli_threads_option, 30);
+    cli_opts_help(f, cli_common_options, 30);
+    fprintf(f, "                              (-q: the report on stdout stays; --json: the\n"
+               "                              report as one JSON object)\n\n");
+    cli_read_help(f, 30);
+    fprintf(f, "\nexample: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
 }
 
 /* ---- temporary files, removed on failure and on signals ------------------------- */
@@ -139,8 +128,9 @@ static int mkdir_p(const char *dir, int *created)
     return -1;
 }
 
-/* The tutorial's stats_info, plus the first time. */
-static void stats_info(const sr_split *s, const char *name)
+/* The tutorial's stats_info, plus the first time; as JSON into obj when
+ * obj is given, else printed. */
+static void stats_info(const sr_split *s, const char *name, json_t *obj)
 {
     int64_t items = 0, tmin = INT64_MAX, tmax = INT64_MIN;
     unsigned char *seen = calloc((size_t)s->n_items + 1, 1);
@@ -157,6 +147,16 @@ static void stats_info(const sr_split *s, const char *name)
     if (s->n_events) {
         cli_iso_time(a, sizeof a, tmin, 1);
         cli_iso_time(b, sizeof b, tmax, 1);
+    }
+    if (obj) {
+        json_t *o = json_object();
+        json_object_set_new(o, "events", json_integer(s->n_events));
+        json_object_set_new(o, "sessions", json_integer(s->n_sessions));
+        json_object_set_new(o, "items", json_integer(items));
+        json_object_set_new(o, "first_time", s->n_events ? json_string(a) : json_null());
+        json_object_set_new(o, "last_time", s->n_events ? json_string(b) : json_null());
+        json_object_set_new(obj, name, o);
+        return;
     }
     printf("* %s Set Stats Info\n\tEvents: %lld\n\tSessions: %lld\n\tItems: %lld\n"
            "\tFirst Time: %s\n\tLast Time : %s\n",
@@ -298,106 +298,89 @@ static int commit(writer *w, const char *const *stale, int nstale)
 
 /* ---- the command ------------------------------------------------------------------ */
 
+static const cli_opt prepare_options[] = {
+    {"output", 'o', NULL, "DIR", ""},
+    {"filter", 0, NULL, "F", ""},
+    {"min-session-length", 0, NULL, "N", ""},
+    {"min-item-support", 0, NULL, "N", ""},
+    {"test-days", 0, NULL, "D", ""},
+    {"valid-days", 0, NULL, "D", ""},
+    {"dedup", 0, NULL, NULL, ""},
+    {"tsv", 0, NULL, NULL, ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct prep_args {
+    const char *dir;
+    int tsv;
+    sr_read_opts ro;
+    sr_prepare_opts po;
+} prep_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    prep_args *a = ud;
+    const char *n = o->name, *cmd = "prepare";
+    if (cli_opt_in(o, cli_read_options))
+        return cli_read_opt(cmd, o, v, &a->ro);
+    if (!strcmp(n, "output")) {
+        a->dir = v;
+    } else if (!strcmp(n, "filter")) {
+        sr_error e;
+        if (sr_filter_parse(v, &a->po.filter, &e) != SR_OK)
+            return cli_fail(cmd, "--filter: %s", e.msg);
+    } else if (!strcmp(n, "min-session-length")) {
+        return cli_int(cmd, "--min-session-length", v, 1, 1000000000, &a->po.min_session_length);
+    } else if (!strcmp(n, "min-item-support")) {
+        return cli_int(cmd, "--min-item-support", v, 1, 1000000000, &a->po.min_item_support);
+    } else if (!strcmp(n, "test-days")) {
+        return cli_days(cmd, "--test-days", v, &a->po.test_days);
+    } else if (!strcmp(n, "valid-days")) {
+        return cli_days(cmd, "--valid-days", v, &a->po.valid_days);
+    } else if (!strcmp(n, "dedup")) {
+        a->po.dedup = 1;
+    } else if (!strcmp(n, "tsv")) {
+        a->tsv = 1;
+    }
+    return 0;
+}
+
 int cmd_prepare(int argc, char **argv)
 {
     const char *cmd = "prepare", *input = NULL, *dir = NULL;
     int quiet = 0, tsv = 0;
     sr_read_opts ro = sr_read_default_opts();
     sr_prepare_opts po = sr_prepare_default_opts();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char opt[64];
-        const char *v = NULL;
-        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-        if (eq && (size_t)(eq - a) < sizeof opt) { /* --opt=value */
-            memcpy(opt, a, (size_t)(eq - a));
-            opt[eq - a] = 0;
-            a = opt;
-            v = eq + 1;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        int flag = 1;
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-            quiet = 1;
-        else if (!strcmp(a, "--dedup"))
-            po.dedup = 1;
-        else if (!strcmp(a, "--tsv"))
-            tsv = 1;
-        else if (!strcmp(a, "--skip-bad-lines"))
-            ro.skip_bad_lines = 1;
-        else
-            flag = 0;
-        if (flag) {
-            if (v)
-                return cli_fail(cmd, "%s takes no value", a);
-            continue;
-        }
-        if (a[0] != '-' || !strcmp(a, "-")) {
-            if (input)
-                return cli_fail(cmd, "more than one input ('%s' and '%s'); see --help", input, a);
-            input = a;
-            continue;
-        }
-        static const char *const valued[] = {
-            "-o", "--output", "--format", "--nrows", "--session-key", "--item-key", "--time-key",
-            "--filter", "--min-session-length", "--min-item-support", "--test-days",
-            "--valid-days", "--threads"};
-        int known = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
-            known |= !strcmp(a, valued[k]);
-        if (!known) {
-            cli_fail(cmd, "unknown option '%s' (see sessrec prepare --help)", a);
-            return 2;
-        }
-        if (!v) {
-            if (i + 1 >= argc)
-                return cli_fail(cmd, "%s needs a value", a);
-            v = argv[++i];
-        }
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            dir = v;
-        } else if (!strcmp(a, "--format")) {
-            sr_error e;
-            if (sr_format_parse(v, &ro.format, &e) != SR_OK)
-                return cli_fail(cmd, "--format: %s", e.msg);
-        } else if (!strcmp(a, "--nrows")) {
-            if (cli_int64(cmd, a, v, 1, INT64_MAX, &ro.nrows))
-                return 1;
-        } else if (!strcmp(a, "--session-key")) {
-            ro.session_key = v;
-        } else if (!strcmp(a, "--item-key")) {
-            ro.item_key = v;
-        } else if (!strcmp(a, "--time-key")) {
-            ro.time_key = v;
-        } else if (!strcmp(a, "--filter")) {
-            sr_error e;
-            if (sr_filter_parse(v, &po.filter, &e) != SR_OK)
-                return cli_fail(cmd, "--filter: %s", e.msg);
-        } else if (!strcmp(a, "--min-session-length")) {
-            if (cli_int(cmd, a, v, 1, 1000000000, &po.min_session_length))
-                return 1;
-        } else if (!strcmp(a, "--min-item-support")) {
-            if (cli_int(cmd, a, v, 1, 1000000000, &po.min_item_support))
-                return 1;
-        } else if (!strcmp(a, "--test-days")) {
-            if (cli_days(cmd, a, v, &po.test_days))
-                return 1;
-        } else if (!strcmp(a, "--valid-days")) {
-            if (cli_days(cmd, a, v, &po.valid_days))
-                return 1;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int(cmd, a, v, 0, 1024, &ro.threads))
-                return 1;
-            po.threads = ro.threads;
-        }
+    prep_args pa;
+    pa.dir = NULL;
+    pa.tsv = 0;
+    pa.ro = ro;
+    pa.po = po;
+    const cli_opt *const tables[] = {prepare_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd cc = {"prepare", "INPUT -o DIR [options]", usage, tables, on_option, &pa};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    input = npos ? pos[0] : NULL;
+    if (npos > 1) {
+        prc = cli_usage_error(&cc, "more than one input ('%s' and '%s')", pos[0], pos[1]);
+        free(pos);
+        return prc;
     }
-    if (!input || !dir) {
-        usage(stderr);
-        return cli_fail(cmd, "%s", !input ? "missing INPUT" : "missing -o DIR");
-    }
+    free(pos);
+    dir = pa.dir;
+    tsv = pa.tsv;
+    ro = pa.ro;
+    po = pa.po;
+    ro.threads = po.threads = com.threads;
+    quiet = com.quiet || com.json;
+    int json = com.json;
+    if (!input || !dir)
+        return cli_usage_error(&cc, "%s", !input ? "missing INPUT" : "missing -o DIR");
     if (!*dir) /* mkdir_p would read past the end of "" */
         return cli_fail(cmd, "-o: empty folder name");
 
@@ -495,13 +478,58 @@ int cmd_prepare(int argc, char **argv)
     double t3 = cli_now();
 
     /* The report. */
+    int64_t kept = p.filtered_events;
+    double total = t3 - t0, mb = (double)rep.bytes / 1e6;
+    if (json) {
+        json_t *j = json_object(), *in = json_object(), *fl = json_object(), *sp = json_object();
+        json_t *splits = json_object(), *files = json_array(), *tm = json_object();
+        json_object_set_new(in, "path", cli_json_text(input));
+        json_object_set_new(in, "format", json_string(sr_format_name(rep.format)));
+        json_object_set_new(in, "lines", json_integer(rep.lines));
+        json_object_set_new(in, "clicks", json_integer(n_clicks));
+        json_object_set_new(in, "bytes", json_integer(rep.bytes));
+        json_object_set_new(in, "bad_lines", json_integer(rep.bad_lines));
+        json_object_set_new(in, "first_bad", rep.bad_lines ? cli_json_text(rep.first_bad)
+                                                           : json_null());
+        json_object_set_new(j, "input", in);
+        json_object_set_new(fl, "filter", json_string(sr_filter_name(po.filter)));
+        json_object_set_new(fl, "dedup", json_boolean(po.dedup));
+        json_object_set_new(fl, "min_session_length", json_integer(po.min_session_length));
+        json_object_set_new(fl, "min_item_support", json_integer(po.min_item_support));
+        json_object_set_new(fl, "rounds", json_integer(p.filter_rounds));
+        json_object_set_new(fl, "clicks_kept", json_integer(kept));
+        json_object_set_new(j, "filter", fl);
+        json_object_set_new(sp, "test_days", cli_json_real(cmd, "--test-days", po.test_days));
+        json_object_set_new(sp, "valid_days", p.has_valid ? cli_json_real(cmd, "--valid-days",
+                                                                           po.valid_days)
+                                                          : json_null());
+        json_object_set_new(j, "split", sp);
+        stats_info(&p.train_full, "train_full", splits);
+        if (p.has_valid) {
+            stats_info(&p.train, "train", splits);
+            stats_info(&p.valid, "valid", splits);
+        }
+        stats_info(&p.test, "test", splits);
+        json_object_set_new(j, "splits", splits);
+        json_object_set_new(j, "output", cli_json_text(dir));
+        for (int k = 0; k < w.n; k++)
+            json_array_append_new(files, json_string(w.f[k].name));
+        json_object_set_new(j, "files", files);
+        json_object_set_new(j, "bytes_written", json_integer((json_int_t)w.bytes));
+        json_object_set_new(tm, "total", cli_json_real(cmd, "seconds", total));
+        json_object_set_new(tm, "read", cli_json_real(cmd, "seconds", t1 - t0));
+        json_object_set_new(tm, "prepare", cli_json_real(cmd, "seconds", t2 - t1));
+        json_object_set_new(tm, "write", cli_json_real(cmd, "seconds", t3 - t2));
+        json_object_set_new(j, "seconds", tm);
+        sr_prepared_free(&p);
+        return cli_json_print(cmd, j);
+    }
     char d1[64], d2[64];
     printf("input: %s (%s): %lld lines, %lld clicks, %.2f MB\n", input,
            sr_format_name(rep.format), (long long)rep.lines, (long long)n_clicks,
            (double)rep.bytes / 1e6);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
-    int64_t kept = p.filtered_events;
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "
            "%lld clicks kept (%.1f%%)\n",
            sr_filter_name(po.filter), po.dedup ? " after dedup" : "",
@@ -513,17 +541,16 @@ int cmd_prepare(int argc, char **argv)
         printf("; valid = sessions of train_full ending in its last %s",
                fmt_days(po.valid_days, d2, sizeof d2));
     printf("\n");
-    stats_info(&p.train_full, "train_full");
+    stats_info(&p.train_full, "train_full", NULL);
     if (p.has_valid) {
-        stats_info(&p.train, "train");
-        stats_info(&p.valid, "valid");
+        stats_info(&p.train, "train", NULL);
+        stats_info(&p.valid, "valid", NULL);
     }
-    stats_info(&p.test, "test");
+    stats_info(&p.test, "test", NULL);
     printf("wrote %s/:", dir);
     for (int k = 0; k < w.n; k++)
         printf(" %s", w.f[k].name);
     printf(" (%.2f MB)\n", w.bytes / 1e6);
-    double total = t3 - t0, mb = (double)rep.bytes / 1e6;
     printf("time: %.2f s total = read %.2f + prepare %.2f + write %.2f; %.0f MB/s of input\n",
            total, t1 - t0, t2 - t1, t3 - t2, total > 0 ? mb / total : 0.0);
     sr_prepared_free(&p);

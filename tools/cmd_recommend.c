@@ -31,6 +31,7 @@ static void usage(FILE *f)
         "  --json              one JSON object per session, one per line:\n"
         "                      {\"clicks\": [ids fed], \"unknown\": [ids skipped],\n"
         "                       \"recommendations\": [{\"rank\": 1, \"item\": ID, \"score\": S}, ...]}\n"
+        "  -q, --quiet         accepted as by every command (recommend has no progress)\n"
         "  -h, --help          this text\n"
         "\n"
         "Output: one line per item, \"rank item score\", best first (equal scores: the\n"
@@ -141,15 +142,22 @@ static int answer(rec_ctx *c, const char *where)
     }
     const int64_t *ids = sr_model_item_ids(c->m);
     if (c->json) {
-        printf("{\"clicks\": [");
-        print_ids(stdout, c->known.v, c->known.n);
-        printf("], \"unknown\": [");
-        print_ids(stdout, c->unknown.v, c->unknown.n);
-        printf("], \"recommendations\": [");
-        for (int i = 0; i < got; i++)
-            printf("%s{\"rank\": %d, \"item\": %lld, \"score\": %.9g}", i ? ", " : "", i + 1,
-                   (long long)ids[c->top[i]], c->topv[i]);
-        printf("]}\n");
+        json_t *j = json_object(), *clicks = json_array(), *unk = json_array(), *recs = json_array();
+        for (size_t i = 0; i < c->known.n; i++)
+            json_array_append_new(clicks, json_integer(c->known.v[i]));
+        for (size_t i = 0; i < c->unknown.n; i++)
+            json_array_append_new(unk, json_integer(c->unknown.v[i]));
+        for (int i = 0; i < got; i++) {
+            json_t *r = json_object();
+            json_object_set_new(r, "rank", json_integer(i + 1));
+            json_object_set_new(r, "item", json_integer(ids[c->top[i]]));
+            json_object_set_new(r, "score", cli_json_real("recommend", "a score", c->topv[i]));
+            json_array_append_new(recs, r);
+        }
+        json_object_set_new(j, "clicks", clicks);
+        json_object_set_new(j, "unknown", unk);
+        json_object_set_new(j, "recommendations", recs);
+        cli_json_print("recommend", j);
     } else {
         for (int i = 0; i < got; i++)
             printf("%d %lld %.6g\n", i + 1, (long long)ids[c->top[i]], c->topv[i]);
@@ -161,8 +169,29 @@ static int answer(rec_ctx *c, const char *where)
     return got > 0;
 }
 
+static const cli_opt recommend_options[] = {
+    {"k", 'k', NULL, "N", ""},
+    {"stdin", 0, NULL, NULL, ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct rec_args {
+    int k, use_stdin;
+} rec_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    rec_args *r = ud;
+    if (!strcmp(o->name, "stdin")) {
+        r->use_stdin = 1;
+        return 0;
+    }
+    return cli_int("recommend", "-k", v, 1, 1000000, &r->k);
+}
+
 int cmd_recommend(int argc, char **argv)
 {
+    rec_args ra = {20, 0};
     const char *model_path = NULL;
     int k = 20, json = 0, use_stdin = 0, n_items_args = 0, rc = 1, answered = 0;
     const char **item_args = calloc((size_t)argc, sizeof *item_args); /* (argc) */
@@ -171,35 +200,29 @@ int cmd_recommend(int argc, char **argv)
     memset(&c, 0, sizeof c);
     if (!item_args)
         return cli_fail("recommend", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--stdin")) {
-            use_stdin = 1;
-        } else if (!strcmp(a, "-k")) {
-            if (i + 1 >= argc) {
-                cli_fail("recommend", "-k needs a value");
-                goto done;
-            }
-            if (cli_int("recommend", "-k", argv[++i], 1, 1000000, &k))
-                goto done;
-        } else if (a[0] == '-' && a[1]) {
-            cli_fail("recommend", "unknown option '%s' (see sessrec recommend --help)", a);
-            goto done;
-        } else if (!model_path) {
-            model_path = a;
-        } else {
-            item_args[n_items_args++] = a;
-        }
+    const cli_opt *const tables[] = {recommend_options, cli_common_options, NULL};
+    cli_cmd cc = {"recommend", "MODEL [ITEM...] [options]", usage, tables, on_option, &ra};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0) {
+        free(item_args);
+        return prc;
     }
+    json = com.json;
+    k = ra.k;
+    use_stdin = ra.use_stdin;
+    for (int i = 0; i < npos; i++) {
+        if (!model_path)
+            model_path = pos[i];
+        else
+            item_args[n_items_args++] = pos[i];
+    }
+    free(pos);
     if (!model_path) {
-        usage(stderr);
-        goto done;
+        free(item_args);
+        return cli_usage_error(&cc, "missing MODEL");
     }
     if (n_items_args && use_stdin) {
         cli_fail("recommend", "give item ids either as arguments or with --stdin, not both");

@@ -31,11 +31,17 @@ static void usage(FILE *f)
             "not filtered).\n"
             "\n"
             "options:\n"
-            "  --json           print one JSON object, one key per split, instead of a table\n"
-            "  --plot FILE.svg  also write an SVG chart of the session-length distribution\n"
-            "                   (share of sessions per length 1..29 and 30+, mean and median\n"
-            "                   marked, and a log-log panel of the long tail); at most %d splits\n"
-            "  -h, --help       this text\n"
+            "  --plot FILE.svg             also write an SVG chart of the session-length\n"
+            "                              distribution (share of sessions per length 1..29\n"
+            "                              and 30+, mean and median marked, and a log-log\n"
+            "                              panel of the long tail); at most %d splits; the\n"
+            "                              name must end in .svg\n",
+            SR_PLOT_MAX_SPLITS);
+    cli_opts_help(f, cli_threads_option, 30);
+    cli_opts_help(f, cli_common_options, 30);
+    fprintf(f, "                              (--json: one key per split)\n\n");
+    cli_read_help(f, 30);
+    fprintf(f,
             "\n"
             "Quantiles are nearest-rank: of n sorted values, the q-quantile is the one at\n"
             "position ceil(q*n) (1-based), so they are always actual values. Item support\n"
@@ -46,8 +52,7 @@ static void usage(FILE *f)
             "examples:\n"
             "  sessrec stats data/\n"
             "  sessrec stats data/ --plot lengths.svg\n"
-            "  sessrec stats data/train_full.split data/test.split --json\n",
-            SR_PLOT_MAX_SPLITS);
+            "  sessrec stats data/train_full.split data/test.split --json\n");
 }
 
 typedef struct entry {
@@ -98,42 +103,55 @@ static void file_label(const char *path, char *out, size_t n)
         out[len - 6] = 0;
 }
 
-static void print_json(const entries *es)
+static json_t *quantiles(double mean, const int64_t *q, int64_t p90, int64_t p99)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "mean", cli_json_real("stats", "a mean", mean));
+    json_object_set_new(o, "min", json_integer(q[0]));
+    json_object_set_new(o, "p25", json_integer(q[1]));
+    json_object_set_new(o, "median", json_integer(q[2]));
+    json_object_set_new(o, "p75", json_integer(q[3]));
+    json_object_set_new(o, "p90", json_integer(p90));
+    json_object_set_new(o, "p99", json_integer(p99));
+    json_object_set_new(o, "max", json_integer(q[4]));
+    return o;
+}
+
+static int print_json(const entries *es)
 {
     char tb[64];
-    printf("{\n");
+    json_t *root = json_object();
     for (int i = 0; i < es->n; i++) {
         const sr_stats *st = &es->v[i].st;
-        printf("  ");
-        cli_json_str(stdout, es->v[i].label);
-        printf(": {\n    \"path\": ");
-        cli_json_str(stdout, es->v[i].path);
-        printf(",\n    \"events\": %lld,\n    \"sessions\": %lld,\n    \"items\": %lld,\n",
-               (long long)st->events, (long long)st->sessions, (long long)st->items);
+        json_t *o = json_object();
+        json_object_set_new(o, "path", cli_json_text(es->v[i].path));
+        json_object_set_new(o, "events", json_integer(st->events));
+        json_object_set_new(o, "sessions", json_integer(st->sessions));
+        json_object_set_new(o, "items", json_integer(st->items));
         if (st->events > 0) {
-            printf("    \"first_time\": \"%s\",\n", cli_iso_time(tb, sizeof tb, st->first_time, 0));
-            printf("    \"last_time\": \"%s\",\n", cli_iso_time(tb, sizeof tb, st->last_time, 0));
-            printf("    \"first_time_us\": %lld,\n    \"last_time_us\": %lld,\n",
-                   (long long)st->first_time, (long long)st->last_time);
+            json_object_set_new(o, "first_time",
+                                json_string(cli_iso_time(tb, sizeof tb, st->first_time, 0)));
+            json_object_set_new(o, "last_time",
+                                json_string(cli_iso_time(tb, sizeof tb, st->last_time, 0)));
+            json_object_set_new(o, "first_time_us", json_integer(st->first_time));
+            json_object_set_new(o, "last_time_us", json_integer(st->last_time));
         } else {
-            printf("    \"first_time\": null,\n    \"last_time\": null,\n"
-                   "    \"first_time_us\": null,\n    \"last_time_us\": null,\n");
+            json_object_set_new(o, "first_time", json_null());
+            json_object_set_new(o, "last_time", json_null());
+            json_object_set_new(o, "first_time_us", json_null());
+            json_object_set_new(o, "last_time_us", json_null());
         }
-        for (int which = 0; which < 2; which++) {
-            const int64_t *q = which ? st->sup_q : st->len_q;
-            double mean = which ? (st->items ? (double)st->events / (double)st->items : 0)
-                                : st->len_mean;
-            printf("    \"%s\": {\"mean\": %.10g, \"min\": %lld, \"p25\": %lld, \"median\": %lld, "
-                   "\"p75\": %lld, \"p90\": %lld, \"p99\": %lld, \"max\": %lld}%s\n",
-                   which ? "item_support" : "session_length", mean, (long long)q[0],
-                   (long long)q[1], (long long)q[2], (long long)q[3],
-                   (long long)(which ? st->sup_p90 : st->len_p90),
-                   (long long)(which ? st->sup_p99 : st->len_p99), (long long)q[4],
-                   which ? "" : ",");
-        }
-        printf("  }%s\n", i + 1 < es->n ? "," : "");
+        json_object_set_new(o, "session_length",
+                            quantiles(st->len_mean, st->len_q, st->len_p90, st->len_p99));
+        json_object_set_new(o, "item_support",
+                            quantiles(st->items ? (double)st->events / (double)st->items : 0,
+                                      st->sup_q, st->sup_p90, st->sup_p99));
+        /* labels are unique (paths when split names repeat) */
+        json_t *label = cli_json_text(es->v[i].label);
+        json_object_set_new(root, json_string_value(label), o);
+        json_decref(label);
     }
-    printf("}\n");
+    return cli_json_print("stats", root);
 }
 
 /* One table row: a name, then one right-aligned cell per split. */
@@ -200,52 +218,57 @@ static void print_table(const entries *es)
     free(c);
 }
 
+static const cli_opt stats_options[] = {
+    {"plot", 0, NULL, "FILE.svg", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct stats_args {
+    const char *plot;
+    sr_read_opts ro;
+} stats_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    stats_args *a = ud;
+    if (cli_opt_in(o, cli_read_options))
+        return cli_read_opt("stats", o, v, &a->ro);
+    a->plot = v;
+    return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
     int json = 0;
     const char *plot = NULL;
     entries es = {0};
     int rc = 1;
-    char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    int n_paths = 0, opts_done = 0;
-    if (!paths)
-        return cli_fail("stats", "out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
-            usage(stdout);
-            free(paths);
-            return 0;
-        } else if (!opts_done && !strcmp(a, "--json")) {
-            json = 1;
-        } else if (!opts_done && !strcmp(a, "--plot")) {
-            if (i + 1 >= argc) {
-                free(paths);
-                cli_fail("stats", "--plot needs a file name (e.g. --plot lengths.svg)");
-                return 2;
-            }
-            plot = argv[++i];
-        } else if (!opts_done && !strncmp(a, "--plot=", 7)) {
-            plot = a + 7;
-        } else if (!opts_done && !strcmp(a, "--")) {
-            opts_done = 1;
-        } else if (!opts_done && a[0] == '-' && a[1]) {
-            free(paths);
-            cli_fail("stats", "unknown option '%s' (see sessrec stats --help)", a);
-            return 2;
-        } else {
-            paths[n_paths++] = argv[i];
-        }
-    }
+    stats_args sa;
+    sa.plot = NULL;
+    sa.ro = sr_read_default_opts();
+    const cli_opt *const tables[] = {stats_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd cc = {"stats", "PATH... [options]", usage, tables, on_option, &sa};
+    cli_common com = {0};
+    char **paths;
+    int n_paths;
+    int prc = cli_parse(&cc, argc, argv, &com, &paths, &n_paths);
+    if (prc >= 0)
+        return prc;
+    json = com.json;
+    plot = sa.plot;
+    sa.ro.threads = com.threads;
     if (n_paths == 0) {
         free(paths);
-        cli_fail("stats", "no PATH given (see sessrec stats --help)");
-        return 2;
+        return cli_usage_error(&cc, "missing PATH");
     }
-    if (plot && !*plot) {
-        free(paths);
-        cli_fail("stats", "--plot needs a file name");
-        return 2;
+    if (plot) {
+        size_t pl = strlen(plot);
+        if (pl < 5 || strcmp(plot + pl - 4, ".svg")) {
+            free(paths);
+            return cli_usage_error(&cc, "--plot %s: the chart is SVG; give a name ending in "
+                                   ".svg", plot);
+        }
     }
 
     /* Which files, under which labels. */
@@ -308,7 +331,7 @@ int cmd_stats(int argc, char **argv)
     /* Load and measure. */
     for (int i = 0; i < es.n; i++) {
         sr_error err = {0};
-        if (sr_split_open(es.v[i].path, &es.v[i].split, &err) != SR_OK) {
+        if (sr_split_open_opts(es.v[i].path, &sa.ro, &es.v[i].split, &err) != SR_OK) {
             cli_fail_err("stats", &err);
             goto done;
         }
@@ -318,10 +341,12 @@ int cmd_stats(int argc, char **argv)
         }
     }
 
-    if (json)
-        print_json(&es);
-    else
+    if (json) {
+        if (print_json(&es))
+            goto done;
+    } else {
         print_table(&es);
+    }
     fflush(stdout);
 
     if (plot) {
@@ -344,7 +369,8 @@ int cmd_stats(int argc, char **argv)
             cli_fail_err("stats", &err);
             goto done;
         }
-        fprintf(stderr, "sessrec stats: wrote %s\n", plot);
+        if (!com.quiet)
+            fprintf(stderr, "sessrec stats: wrote %s\n", plot);
     }
     rc = 0;
 done:

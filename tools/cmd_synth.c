@@ -6,13 +6,15 @@
  */
 #include "cli.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: sessrec synth -o FILE [--clicks N] [--items N] [--seed S] [--threads N] [--quiet]\n"
+            "usage: sessrec synth -o FILE [options]\n"
             "\n"
             "Writes a synthetic click log in the raw YOOCHOOSE format\n"
             "(SessionId,Timestamp,ItemId,Category; e.g. 1,2014-04-07T10:51:09.277Z,214536502,0):\n"
@@ -29,8 +31,40 @@ static void usage(FILE *f)
             "  --seed S            random seed (default 1); the same seed, clicks and items\n"
             "                      give the same bytes whatever the thread count\n"
             "  --threads N         generator threads (default 0 = all cores)\n"
-            "  --quiet             no progress bar and no summary\n"
+            "  -q, --quiet         no progress bar and no summary\n"
+            "  --json              the summary as one JSON object (docs/json.md)\n"
             "  -h, --help          this text\n");
+}
+
+static const cli_opt synth_options[] = {
+    {"output", 'o', NULL, "FILE", ""},
+    {"clicks", 0, NULL, "N", ""},
+    {"items", 0, NULL, "N", ""},
+    {"seed", 0, NULL, "S", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct synth_args {
+    const char *out;
+    sr_synth_opts o;
+} synth_args;
+
+static int on_option(void *ud, const cli_opt *opt, const char *v)
+{
+    synth_args *a = ud;
+    int64_t n;
+    if (!strcmp(opt->name, "output")) {
+        a->out = v;
+    } else if (!strcmp(opt->name, "clicks")) {
+        return cli_int64("synth", "--clicks", v, 1, 100000000000LL, &a->o.clicks);
+    } else if (!strcmp(opt->name, "items")) {
+        return cli_int64("synth", "--items", v, 1, 10000000, &a->o.items);
+    } else {
+        if (cli_int64("synth", "--seed", v, 0, INT64_MAX, &n))
+            return 1;
+        a->o.seed = (uint64_t)n;
+    }
+    return 0;
 }
 
 typedef struct prog {
@@ -47,50 +81,31 @@ static void on_progress(int64_t done, int64_t total, void *ud)
 
 int cmd_synth(int argc, char **argv)
 {
-    const char *out = NULL;
-    int quiet = 0;
-    sr_synth_opts o = sr_synth_default_opts();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
-            continue;
-        }
-        int known = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--clicks") ||
-                    !strcmp(a, "--items") || !strcmp(a, "--seed") || !strcmp(a, "--threads");
-        if (!known) {
-            cli_fail("synth", "unknown argument '%s' (see sessrec synth --help)", a);
-            return 2;
-        }
-        if (!v)
-            return cli_fail("synth", "%s needs a value", a);
-        i++;
-        int64_t n;
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            out = v;
-        } else if (!strcmp(a, "--clicks")) {
-            if (cli_int64("synth", a, v, 1, 100000000000LL, &o.clicks))
-                return 1;
-        } else if (!strcmp(a, "--items")) {
-            if (cli_int64("synth", a, v, 1, 10000000, &o.items))
-                return 1;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_int64("synth", a, v, 0, INT64_MAX, &n))
-                return 1;
-            o.seed = (uint64_t)n;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int("synth", a, v, 0, 1024, &o.threads))
-                return 1;
-        }
+    synth_args sa;
+    sa.out = NULL;
+    sa.o = sr_synth_default_opts();
+    const cli_opt *const tables[] = {synth_options, cli_threads_option, cli_common_options, NULL};
+    cli_cmd cc = {"synth", "-o FILE [options]", usage, tables, on_option, &sa};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    if (npos) {
+        prc = cli_usage_error(&cc, "unexpected argument '%s'", pos[0]);
+        free(pos);
+        return prc;
     }
-    if (!out) {
-        usage(stderr);
-        return cli_fail("synth", "missing -o FILE");
-    }
+    free(pos);
+    const char *out = sa.out;
+    sr_synth_opts o = sa.o;
+    o.threads = com.threads;
+    int quiet = com.quiet || com.json;
+    if (!out)
+        return cli_usage_error(&cc, "missing -o FILE");
+    if (com.json && !strcmp(out, "-"))
+        return cli_usage_error(&cc, "--json with -o -: the clicks go to stdout");
 
     prog p;
     cli_progress_init(&p.bar, "synth");
@@ -99,6 +114,17 @@ int cmd_synth(int argc, char **argv)
     sr_status st = sr_synth_run(out, &o, quiet ? NULL : on_progress, &p, &rep, &err);
     if (st != SR_OK)
         return cli_fail_err("synth", &err);
+    if (com.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "output", cli_json_text(out));
+        json_object_set_new(j, "clicks", json_integer(rep.clicks));
+        json_object_set_new(j, "sessions", json_integer(rep.sessions));
+        json_object_set_new(j, "items_seen", json_integer(rep.items_seen));
+        json_object_set_new(j, "items", json_integer(rep.items));
+        json_object_set_new(j, "bytes", json_integer(rep.bytes));
+        json_object_set_new(j, "seconds", cli_json_real("synth", "seconds", rep.seconds));
+        return cli_json_print("synth", j);
+    }
     if (!quiet) {
         if (p.bar.tty)
             fprintf(stderr, "\r\033[K"); /* the summary replaces the bar */

@@ -43,24 +43,27 @@ static void usage(FILE *f)
         "  --valid SPLIT        validation split (file or TSV like TRAIN): Recall@K and\n"
         "                       MRR@K (conservative ties) after each epoch (a baseline:\n"
         "                       once, after training)\n"
-        "  --cutoff K           K of the validation metrics (default 20)\n"
+        "  --cutoffs LIST       cutoffs of the validation metrics (default 20)\n"
         "  --seed S             gru4rec's random seed (overrides seed= from the parameters);\n"
-        "                       the same seed and thread count give a bit-identical model file\n"
-        "  --threads N          threads (default 0 = all cores)\n"
-        "  -q, --quiet          print only errors\n"
-        "  -h, --help           this text\n"
-        "\n"
-        "Parameters of each algorithm (the official names; defaults in brackets) and its\n"
-        "presets:\n",
+        "                       the same seed and thread count give a bit-identical model file\n",
         names);
+    cli_opts_help(f, cli_threads_option, 23);
+    cli_opts_help(f, cli_common_options, 23);
+    fprintf(f, "                       (-q: also no settings, epoch lines or result line;\n"
+               "                       --json: one line per epoch, then the result)\n\n");
+    cli_read_help(f, 23);
+    fprintf(f, "\nParameters of each algorithm (the official names; defaults in brackets) and its\n"
+               "presets:\n");
     cli_print_algos(f, 1);
     fprintf(f, "  gru4rec's defaults as one string:\n    %s\n", defaults);
     cli_print_algos(f, 0);
     fputs(
         "\n"
-        "Progress goes to stderr (a bar on a terminal, plain lines otherwise); settings,\n"
-        "one line per epoch and the result go to stdout. A NaN loss stops training with\n"
-        "an error: no model file is written and the exit status is 1.\n"
+        "Progress goes to stderr (a bar on a terminal, plain lines otherwise); settings\n"
+        "(the effective parameters), one line per epoch and the result go to stdout;\n"
+        "with --json, one JSON object per epoch and one for the result (docs/json.md).\n"
+        "A NaN loss stops training with an error: no model file is written and the\n"
+        "exit status is 1.\n"
         "\n"
         "examples:\n"
         "  sessrec train data/train_full -o model.srm --preset rsc15\n"
@@ -117,10 +120,12 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
 
 typedef struct train_ui {
     int quiet;
-    int cutoff;
+    int json;
     int tty;
     cli_progress bar;
     char label[64];
+    sr_eval_result valid;   /* the last epoch's validation */
+    int have_valid;
 } train_ui;
 
 static void start_bar(train_ui *u, int epoch, int n_epochs)
@@ -129,34 +134,60 @@ static void start_bar(train_ui *u, int epoch, int n_epochs)
     cli_progress_init(&u->bar, u->label);
 }
 
+/* The result of an evaluation as JSON (docs/json.md): counts and metrics. */
+static json_t *eval_json(const sr_eval_result *r)
+{
+    json_t *v = json_object();
+    cli_json_eval(CMD, v, r);
+    return v;
+}
+
 static void on_progress(const sr_train_progress *p, void *ud)
 {
     train_ui *u = ud;
-    if (u->quiet)
-        return;
     char rate[32];
     cli_grouped((int64_t)(p->events_per_sec + 0.5), rate, sizeof rate);
     if (!p->epoch_done) {
+        if (u->quiet)
+            return;
         char extra[128];
         snprintf(extra, sizeof extra, "loss %.4f, %s ev/s", p->loss, rate);
         double frac = p->events_total > 0 ? (double)p->events_done / (double)p->events_total : 0;
         cli_progress_update(&u->bar, frac, extra);
         return;
     }
-    if (u->tty)
+    if (u->tty && !u->quiet)
         fprintf(stderr, "\r\033[K");
     double secs = p->events_per_sec > 0 ? (double)p->events_done / p->events_per_sec : 0;
-    printf("epoch %2d/%d  loss %.4f  %s ev/s  %.1f s", p->epoch, p->n_epochs, p->loss, rate, secs);
-    if (p->valid) {
-        if (p->valid->n_predictions > 0)
-            printf("  valid Recall@%d %.4f  MRR@%d %.4f", u->cutoff, p->valid->recall[0],
-                   u->cutoff, p->valid->mrr[0]);
-        else
-            printf("  valid: no predictions (no validation item known to the model)");
+    if (p->valid && p->valid->n_predictions > 0) {
+        u->valid = *p->valid;
+        u->have_valid = 1;
     }
-    printf("\n");
-    fflush(stdout);
-    if (p->epoch < p->n_epochs)
+    if (u->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "epoch", json_integer(p->epoch));
+        json_object_set_new(j, "n_epochs", json_integer(p->n_epochs));
+        json_object_set_new(j, "loss", cli_json_real(CMD, "the loss", p->loss));
+        json_object_set_new(j, "events_per_sec", cli_json_real(CMD, "events/s", p->events_per_sec));
+        json_object_set_new(j, "seconds", cli_json_real(CMD, "seconds", secs));
+        if (p->valid && p->valid->n_predictions > 0)
+            json_object_set_new(j, "valid", eval_json(p->valid));
+        cli_json_print(CMD, j);
+    } else if (!u->quiet) {
+        printf("epoch %2d/%d  loss %.4f  %s ev/s  %.1f s", p->epoch, p->n_epochs, p->loss, rate,
+               secs);
+        if (p->valid) {
+            if (p->valid->n_predictions > 0)
+                for (int k = 0; k < p->valid->n_cutoffs; k++)
+                    printf("  valid Recall@%d %.4f  MRR@%d %.4f", p->valid->cutoffs[k],
+                           p->valid->recall[k], p->valid->cutoffs[k], p->valid->mrr[k]);
+            else
+                printf("  valid: no predictions (no validation item known to the model)");
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    if (p->epoch < p->n_epochs && !u->quiet)
         start_bar(u, p->epoch + 1, p->n_epochs);
 }
 
@@ -193,63 +224,93 @@ static void describe_gru(const sr_gru_params *p)
            p->n_epochs);
 }
 
+static const cli_opt train_options[] = {
+    {"output", 'o', NULL, "MODEL", ""},
+    {"algo", 0, NULL, "NAME", ""},
+    {"preset", 0, NULL, "NAME", ""},
+    {"params-file", 0, NULL, "F", ""},
+    {"params", 'p', NULL, "SPEC", ""},
+    {"valid", 0, NULL, "SPLIT", ""},
+    {"cutoffs", 0, NULL, "LIST", ""},
+    {"seed", 0, NULL, "S", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct train_args {
+    const char *out_path, *algo, *preset, *params_file, *valid_path;
+    const char *specs[64];
+    int n_specs, have_seed;
+    uint64_t seed;
+    sr_eval_opts vo;
+    sr_read_opts ro;
+} train_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    train_args *t = ud;
+    const char *n = o->name;
+    if (cli_opt_in(o, cli_read_options))
+        return cli_read_opt(CMD, o, v, &t->ro);
+    if (!strcmp(n, "output"))
+        t->out_path = v;
+    else if (!strcmp(n, "algo"))
+        t->algo = v;
+    else if (!strcmp(n, "preset"))
+        t->preset = v;
+    else if (!strcmp(n, "params-file"))
+        t->params_file = v;
+    else if (!strcmp(n, "params")) {
+        if (t->n_specs == (int)(sizeof t->specs / sizeof t->specs[0]))
+            return cli_fail(CMD, "too many -p options");
+        t->specs[t->n_specs++] = v;
+    } else if (!strcmp(n, "valid"))
+        t->valid_path = v;
+    else if (!strcmp(n, "cutoffs"))
+        return cli_cutoffs(CMD, v, &t->vo);
+    else if (!strcmp(n, "seed")) {
+        int64_t sd;
+        if (cli_int64(CMD, "--seed", v, 0, INT64_MAX, &sd))
+            return 1;
+        t->seed = (uint64_t)sd;
+        t->have_seed = 1;
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    const char *train_path = NULL, *out_path = NULL, *algo = "gru4rec", *preset = NULL;
-    const char *params_file = NULL, *valid_path = NULL;
-    const char *specs[64];
-    int n_specs = 0, cutoff = 20, threads = 0, quiet = 0, have_seed = 0;
-    uint64_t seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = 1;
-            continue;
-        }
-        if (a[0] == '-' && a[1] && !more)
-            return cli_fail(CMD, "option %s needs a value (see sessrec train --help)", a);
-        if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            out_path = argv[++i];
-        else if (!strcmp(a, "--algo"))
-            algo = argv[++i];
-        else if (!strcmp(a, "--preset"))
-            preset = argv[++i];
-        else if (!strcmp(a, "--params-file"))
-            params_file = argv[++i];
-        else if (!strcmp(a, "-p") || !strcmp(a, "--params")) {
-            if (n_specs == (int)(sizeof specs / sizeof specs[0]))
-                return cli_fail(CMD, "too many -p options");
-            specs[n_specs++] = argv[++i];
-        } else if (!strcmp(a, "--valid"))
-            valid_path = argv[++i];
-        else if (!strcmp(a, "--cutoff")) {
-            if (cli_int(CMD, "--cutoff", argv[++i], 1, 1000000, &cutoff))
-                return 1;
-        } else if (!strcmp(a, "--seed")) {
-            int64_t s;
-            if (cli_int64(CMD, "--seed", argv[++i], 0, INT64_MAX, &s))
-                return 1;
-            seed = (uint64_t)s;
-            have_seed = 1;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int(CMD, "--threads", argv[++i], 0, 4096, &threads))
-                return 1;
-        } else if (a[0] == '-' && a[1])
-            return cli_fail(CMD, "unknown option '%s' (see sessrec train --help)", a);
-        else if (!train_path)
-            train_path = a;
-        else
-            return cli_fail(CMD, "unexpected argument '%s' (one TRAIN split only)", a);
+    train_args ta;
+    memset(&ta, 0, sizeof ta);
+    ta.algo = "gru4rec";
+    ta.vo = sr_eval_default_opts();
+    ta.vo.n_cutoffs = 1;
+    ta.vo.cutoffs[0] = 20;
+    ta.ro = sr_read_default_opts();
+    const cli_opt *const tables[] = {train_options, cli_read_options, cli_threads_option,
+                                     cli_common_options, NULL};
+    cli_cmd cc = {CMD, "TRAIN -o MODEL [options]", usage, tables, on_option, &ta};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    const char *train_path = npos ? pos[0] : NULL;
+    if (npos > 1) {
+        prc = cli_usage_error(&cc, "unexpected argument '%s' (one TRAIN split only)", pos[1]);
+        free(pos);
+        return prc;
     }
-    if (!train_path || !out_path) {
-        usage(stderr);
-        return cli_fail(CMD, "%s", !train_path ? "missing TRAIN" : "missing -o MODEL");
-    }
+    free(pos);
+    if (!train_path || !ta.out_path)
+        return cli_usage_error(&cc, "%s", !train_path ? "missing TRAIN" : "missing -o MODEL");
+    const char *out_path = ta.out_path, *algo = ta.algo, *preset = ta.preset;
+    const char *params_file = ta.params_file, *valid_path = ta.valid_path;
+    const char *const *specs = ta.specs;
+    int n_specs = ta.n_specs, threads = com.threads, have_seed = ta.have_seed;
+    int quiet = com.quiet || com.json;
+    uint64_t seed = ta.seed;
+    ta.ro.threads = threads;
     const sr_algo_info *ainfo = sr_algo_find(algo);
     if (!ainfo) {
         char names[256];
@@ -312,15 +373,31 @@ int cmd_train(int argc, char **argv)
     memset(&valid, 0, sizeof valid);
     int rc = 1;
     sr_model *model = NULL;
-    if (sr_split_open(train_path, &train, &err) != SR_OK) {
+    if (sr_split_open_opts(train_path, &ta.ro, &train, &err) != SR_OK) {
         cli_fail_err(CMD, &err);
         goto out;
     }
-    if (valid_path && sr_split_open(valid_path, &valid, &err) != SR_OK) {
+    if (valid_path && sr_split_open_opts(valid_path, &ta.ro, &valid, &err) != SR_OK) {
         cli_fail_err(CMD, &err);
         goto out;
     }
 
+    /* the effective parameters, as the model is trained with them */
+    char eff[2048];
+    if (is_gru) {
+        sr_gru_params_format(&p, eff, sizeof eff);
+    } else {
+        char *all = NULL;
+        const sr_preset_info *pr = preset ? sr_algo_preset(ainfo, preset) : NULL;
+        if ((pr && cli_append_spec(&all, pr->params)) ||
+            (bspec && *bspec && cli_append_spec(&all, bspec))) {
+            free(all);
+            cli_fail(CMD, "out of memory");
+            goto out;
+        }
+        cli_effective_params(ainfo, all, eff, sizeof eff);
+        free(all);
+    }
     int nthreads = sr_resolve_threads(threads);
     if (!quiet) {
         printf("%-8s %s\n", "algo", algo);
@@ -332,23 +409,23 @@ int cmd_train(int argc, char **argv)
         } else {
             if (preset)
                 printf("%-8s %s (%s)\n", "preset", preset, sr_algo_preset(ainfo, preset)->params);
-            printf("%-8s %s\n", "params", bspec && *bspec ? bspec : "(defaults)");
+            printf("%-8s %s\n", "params", eff);
         }
         printf("%-8s %d\n", "threads", nthreads);
         fflush(stdout);
     }
 
-    sr_eval_opts vo = sr_eval_default_opts();
-    vo.n_cutoffs = 1;
-    vo.cutoffs[0] = cutoff;
+    sr_eval_opts vo = ta.vo;
     vo.threads = threads;
     train_ui ui;
     memset(&ui, 0, sizeof ui);
-    ui.quiet = quiet;
-    ui.cutoff = cutoff;
+    ui.quiet = com.quiet;
+    ui.json = com.json;
     ui.tty = isatty(2);
     double t0 = cli_now();
     sr_status st;
+    sr_eval_result bl_valid;
+    int have_bl_valid = 0;
     if (is_gru) {
         sr_train_opts to = sr_train_default_opts();
         to.threads = threads;
@@ -356,20 +433,32 @@ int cmd_train(int argc, char **argv)
         to.valid_opts = vo;
         to.cb = on_progress;
         to.ud = &ui;
-        if (!quiet && p.n_epochs > 0)
+        if (!com.quiet && p.n_epochs > 0)
             start_bar(&ui, 1, p.n_epochs);
         st = sr_train_gru(&train, &p, &to, &model, &err);
-        if (!quiet && ui.tty && st != SR_OK)
+        if (ui.have_valid) {
+            bl_valid = ui.valid;
+            have_bl_valid = 1;
+        }
+        if (!com.quiet && ui.tty && st != SR_OK)
             fprintf(stderr, "\r\033[K");
     } else {
+        char gb[32];
+        if (!com.quiet)
+            fprintf(stderr, "train: training %s on %s clicks ...\n", algo,
+                    cli_grouped(train.n_events, gb, sizeof gb));
         st = sr_train(algo, &train, preset, bspec, NULL, &model, &err);
-        if (st == SR_OK && valid_path && !quiet) {
-            sr_eval_result res;
-            sr_status vs = sr_evaluate(model, &valid, &vo, &res, &err);
-            if (vs == SR_OK)
-                printf("valid    Recall@%d %.4f  MRR@%d %.4f\n", cutoff, res.recall[0], cutoff,
-                       res.mrr[0]);
-            else if (vs != SR_ERR_EMPTY) {
+        if (st == SR_OK && valid_path) {
+            if (!com.quiet)
+                fprintf(stderr, "train: evaluating %s on %s ...\n", algo, valid_path);
+            sr_status vs = sr_evaluate(model, &valid, &vo, &bl_valid, &err);
+            if (vs == SR_OK) {
+                have_bl_valid = 1;
+                if (!quiet)
+                    for (int k = 0; k < bl_valid.n_cutoffs; k++)
+                        printf("valid    Recall@%d %.4f  MRR@%d %.4f\n", bl_valid.cutoffs[k],
+                               bl_valid.recall[k], bl_valid.cutoffs[k], bl_valid.mrr[k]);
+            } else if (vs != SR_ERR_EMPTY) {
                 cli_fail_err(CMD, &err);
                 goto out;
             }
@@ -389,7 +478,20 @@ int cmd_train(int argc, char **argv)
         cli_fail_err(CMD, &err);
         goto out;
     }
-    if (!quiet) {
+    if (com.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "model", cli_json_text(out_path));
+        json_object_set_new(j, "algo", json_string(algo));
+        json_object_set_new(j, "params", cli_json_text(eff));
+        json_object_set_new(j, "train", cli_json_text(train_path));
+        json_object_set_new(j, "n_items", json_integer(sr_model_n_items(model)));
+        json_object_set_new(j, "threads", json_integer(nthreads));
+        json_object_set_new(j, "seconds", cli_json_real(CMD, "seconds", secs));
+        if (have_bl_valid)
+            json_object_set_new(j, "valid", eval_json(&bl_valid));
+        if (cli_json_print(CMD, j))
+            goto out;
+    } else if (!quiet) {
         char a[32];
         printf("model    %s (%s, %s items), trained in %.1f s\n", out_path, algo,
                cli_grouped(sr_model_n_items(model), a, sizeof a), secs);

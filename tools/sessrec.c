@@ -18,6 +18,7 @@ static const struct {
     {"eval", cmd_eval, "next-item Recall/MRR/NDCG of a model on a test split"},
     {"recommend", cmd_recommend, "top-k next items for sessions"},
     {"compare", cmd_compare, "train and evaluate several algorithms, one table"},
+    {"serve", cmd_serve, "HTTP server: recommendations for live sessions"},
     {"tune", cmd_tune, "search hyperparameters with Optuna (needs python3 + optuna)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -25,7 +26,9 @@ static const struct {
 static void usage(FILE *f)
 {
     fprintf(f, "sessrec %s - session-based recommendation\n\n"
-               "usage: sessrec <command> [options]     (sessrec <command> --help for details)\n\n"
+               "usage: sessrec <command> [options]     (sessrec <command> --help for details)\n"
+               "Every command takes -q/--quiet and --json; those that read click logs take\n"
+               "the same reading options (--format, --session-key ...).\n\n"
                "commands:\n", SR_VERSION_STRING);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
@@ -37,7 +40,7 @@ static void usage(FILE *f)
                "  sessrec stats data/ --plot lengths.svg\n"
                "  sessrec train data/train_full -o model.srm --preset rsc15\n"
                "  sessrec eval model.srm data/test\n"
-               "  sessrec recommend model.srm 214536502 214536500\n");
+               "  sessrec recommend model.srm 214604583 214602482\n");
 }
 
 int main(int argc, char **argv)

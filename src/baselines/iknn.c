@@ -36,7 +36,8 @@ static const sr_param_info iknn_defs[] = {
 
 static const sr_model_vt vt_iknn = {"iknn", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free,
                                 sr_bl_i2i_reset, sr_bl_i2i_step, sr_bl_i2i_move,
-                                sr_bl_i2i_serialize, sr_bl_i2i_deserialize, sr_bl_i2i_free};
+                                sr_bl_i2i_serialize, sr_bl_i2i_deserialize, sr_bl_i2i_free,
+                                NULL};
 
 static sr_status train_iknn_data(const bl_data *d, const char *params, sr_model **out,
                                  sr_error *err)

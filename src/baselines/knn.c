@@ -898,11 +898,11 @@ fail:
 }
 
 static const sr_model_vt vt_sknn = {"sknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                knn_move, knn_serialize, knn_deserialize, knn_free};
+                                knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 static const sr_model_vt vt_vsknn = {"vsknn", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                 knn_move, knn_serialize, knn_deserialize, knn_free};
+                                 knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 static const sr_model_vt vt_stan = {"stan", knn_scorer_new, knn_scorer_free, knn_reset, knn_step,
-                                knn_move, knn_serialize, knn_deserialize, knn_free};
+                                knn_move, knn_serialize, knn_deserialize, knn_free, NULL};
 
 static sr_status train_knn_data(const bl_data *d, int kind, const sr_model_vt *vt,
                                 const char *params, sr_model **out, sr_error *err)

@@ -215,9 +215,9 @@ static sr_status spop_deserialize(sr_model *m, const uint8_t *b, size_t l, sr_er
 }
 
 static const sr_model_vt vt_pop = {"pop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
-                               pop_move, pop_serialize, pop_deserialize, pop_free};
+                               pop_move, pop_serialize, pop_deserialize, pop_free, NULL};
 static const sr_model_vt vt_spop = {"spop", pop_scorer_new, pop_scorer_free, pop_reset, pop_step,
-                                pop_move, pop_serialize, spop_deserialize, pop_free};
+                                pop_move, pop_serialize, spop_deserialize, pop_free, NULL};
 
 static sr_status train_pop_common(const bl_data *d, const char *params, int session_pop,
                                   sr_model **out, sr_error *err)

@@ -48,10 +48,10 @@ static const sr_param_info ar_defs[] = {
 
 static const sr_model_vt vt_sr = {"sr", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
                               sr_bl_i2i_step, sr_bl_i2i_move, sr_bl_i2i_serialize,
-                              sr_bl_i2i_deserialize, sr_bl_i2i_free};
+                              sr_bl_i2i_deserialize, sr_bl_i2i_free, NULL};
 static const sr_model_vt vt_ar = {"ar", sr_bl_i2i_scorer_new, sr_bl_i2i_scorer_free, sr_bl_i2i_reset,
                               sr_bl_i2i_step, sr_bl_i2i_move, sr_bl_i2i_serialize,
-                              sr_bl_i2i_deserialize, sr_bl_i2i_free};
+                              sr_bl_i2i_deserialize, sr_bl_i2i_free, NULL};
 
 /* How many rules of a list of n the pruning keeps. */
 static int64_t prune_keep(double pruning, int64_t n)

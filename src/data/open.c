@@ -16,6 +16,12 @@
 
 sr_status sr_split_open(const char *path, sr_split *out, sr_error *err)
 {
+    return sr_split_open_opts(path, NULL, out, err);
+}
+
+sr_status sr_split_open_opts(const char *path, const sr_read_opts *opts, sr_split *out,
+                             sr_error *err)
+{
     memset(out, 0, sizeof *out);
     struct stat sb;
     if (stat(path, &sb) != 0) {
@@ -35,7 +41,7 @@ sr_status sr_split_open(const char *path, sr_split *out, sr_error *err)
                             path, path);
     if (sr_split_is_file(path))
         return sr_split_load(path, out, err);
-    sr_read_opts ro = sr_read_default_opts();
+    sr_read_opts ro = opts ? *opts : sr_read_default_opts();
     sr_log log;
     memset(&log, 0, sizeof log);
     sr_status st = sr_read_log(path, &ro, &log, NULL, err);

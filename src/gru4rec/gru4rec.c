@@ -8,11 +8,13 @@
  * nothing (every buffer is sized in sr_gru_new / the scorer).
  */
 #include "gru4rec/gru4rec.h"
+#include "gru4rec/gru_score.h"
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
 #include "gru4rec/sampler.h"
 
 #include <assert.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -522,6 +524,7 @@ typedef struct gru_scorer {
     sr_scorer base;
     float *h;                    /* (max_batch, S) */
     float *work;
+    float *wyt;                  /* Wy in gru_score.c's panels for vt_state_score, lazy */
 } gru_scorer;
 
 static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
@@ -546,6 +549,7 @@ static void vt_scorer_free(sr_scorer *sc)
     gru_scorer *s = (gru_scorer *)sc;
     free(s->h);
     free(s->work);
+    free(s->wyt);
     free(s);
 }
 
@@ -569,6 +573,61 @@ static void vt_move(sr_scorer *sc, int dst, int src)
     size_t S = (size_t)g->sh.S;
     memcpy(s->h + (size_t)dst * S, s->h + (size_t)src * S, S * sizeof *s->h);
 }
+
+/* ---- session state: the hidden state of every layer (S floats) ---------------------- */
+
+static size_t vt_state_size(const sr_model *m)
+{
+    const sr_gru *g = m->impl;
+    return (size_t)g->sh.S * sizeof(float);
+}
+
+static void vt_state_get(const sr_scorer *sc, int slot, void *state)
+{
+    const gru_scorer *s = (const gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    memcpy(state, s->h + (size_t)slot * g->sh.S, (size_t)g->sh.S * sizeof *s->h);
+}
+
+static void vt_state_put(sr_scorer *sc, int slot, const void *state)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    memcpy(s->h + (size_t)slot * g->sh.S, state, (size_t)g->sh.S * sizeof *s->h);
+}
+
+/* The output layer alone: scores (n, N) = h_last (n, Hl) Wy^T + By, with
+ * gru_score.c's small-batch kernel (Wy laid out once per scorer; without
+ * memory for that, the BLAS product grk_infer ends with). */
+static void vt_state_score(sr_scorer *sc, int n, float *scores)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    const grk_shape *sh = &g->sh;
+    const int Hl = sh->H[sh->L - 1];
+    if (n <= 0)
+        return;
+    if (!s->wyt) {
+        s->wyt = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *s->wyt);
+        if (s->wyt)
+            sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
+    }
+    if (s->wyt) {
+        sr_gru_score_rows(scores, s->h + sh->off[sh->L - 1], sh->S, n, s->wyt, g->net.By, sh->N,
+                          Hl);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (g->net.By)
+            memcpy(scores + (size_t)i * (size_t)sh->N, g->net.By, (size_t)sh->N * sizeof *scores);
+        else
+            memset(scores + (size_t)i * (size_t)sh->N, 0, (size_t)sh->N * sizeof *scores);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)sh->N, Hl, 1.0f,
+                s->h + sh->off[sh->L - 1], sh->S, g->net.Wy, Hl, 1.0f, scores, (int)sh->N);
+}
+
+static const sr_state_vt gru_state_vt = {vt_state_size, vt_state_get, vt_state_put,
+                                         vt_state_score};
 
 /* Payload: "GRU4", version, hyperparameters, n_items, then each tensor as
  * name, rows, cols and rows*cols little-endian floats (docs/gru4rec.md). */
@@ -729,7 +788,7 @@ static void vt_free_impl(void *impl) { sr_gru_free(impl); }
 #define GRU4REC_VT_COMMON                                                                 \
     .algo = "gru4rec", .scorer_new = vt_scorer_new, .scorer_free = vt_scorer_free,        \
     .reset = vt_reset, .step = vt_step, .move = vt_move, .serialize = vt_serialize,       \
-    .deserialize = vt_deserialize
+    .deserialize = vt_deserialize, .state = &gru_state_vt
 
 const sr_model_vt sr_gru4rec_vt = {GRU4REC_VT_COMMON, .free_impl = vt_free_impl};
 

@@ -59,14 +59,17 @@ sr_scorer *sr_scorer_new(const sr_model *m, int max_batch)
     if (s) {
         s->m = m;
         s->max_batch = max_batch;
+        s->row = NULL;
     }
     return s;
 }
 
 void sr_scorer_free(sr_scorer *s)
 {
-    if (s)
+    if (s) {
+        free(s->row);
         s->m->vt->scorer_free(s);
+    }
 }
 
 void sr_scorer_reset(sr_scorer *s, int slot) { s->m->vt->reset(s, slot); }

@@ -12,6 +12,19 @@
 #include "sessrec.h"
 #include "util/util.h"
 
+/* Per-session state an algorithm keeps beyond the session's clicks, for
+ * sr_session (session.c). A session does not hold a scorer slot: to advance or
+ * score sessions, session.c puts their states into slots 0..n-1 of a scorer
+ * (put), runs the scorer, and takes the states back (get). */
+typedef struct sr_state_vt {
+    size_t (*size)(const sr_model *m);                        /* bytes of one state */
+    void (*get)(const sr_scorer *s, int slot, void *state);   /* slot -> state */
+    void (*put)(sr_scorer *s, int slot, const void *state);   /* state -> slot */
+    /* Scores of ALL items (n, n_items) for slots 0..n-1 in their current
+     * state, without a click. */
+    void (*score)(sr_scorer *s, int n, float *scores);
+} sr_state_vt;
+
 typedef struct sr_model_vt {
     const char *algo;                       /* "gru4rec", "pop", ... (stored in model files) */
     /* Scoring state for up to max_batch slots. The returned struct must begin
@@ -27,6 +40,12 @@ typedef struct sr_model_vt {
     sr_status (*serialize)(const sr_model *m, sr_buf *out);
     sr_status (*deserialize)(sr_model *m, const uint8_t *p, size_t len, sr_error *err);
     void (*free_impl)(void *impl);
+    /* Session state (above). NULL: the algorithm's state is the session's
+     * clicks themselves (the baselines): session.c rebuilds a slot by
+     * resetting it and feeding the clicks with step(..., NULL), and scores a
+     * session without a new click by feeding all clicks but the last, then the
+     * last with scores. */
+    const sr_state_vt *state;
 } sr_model_vt;
 
 struct sr_model {
@@ -41,6 +60,7 @@ struct sr_model {
 struct sr_scorer {
     const sr_model *m;
     int max_batch;
+    float *row;                 /* (n_items) scores of sr_session_recommend, lazy; model.c */
 };
 
 /* Creates a model shell with a copy of the item table (builds the index).

@@ -1,0 +1,118 @@
+/*
+ * gru_score.c - the output layer of GRU4Rec for a few sessions at a time:
+ * scores (n, N) = h (n, H) Wy^T + By, from Wy laid out once per scorer in
+ * panels of 16 items (each panel (H, 16), contiguous). Serving scores small batches (1 to 32 rows) against all items; for
+ * those OpenBLAS spends most of its time packing Wy (7 MB at yoochoose1_64's
+ * size) on every call, while this loop streams the panels once per call and keeps
+ * the rows' accumulators in registers. Each score is By[i] + sum over k in
+ * order of h[r][k] * Wy[i][k] (fused where the CPU can), the same number
+ * whatever the batch. Built with -ffp-contract=fast (Makefile). Never
+ * allocates, prints or exits.
+ */
+#include "gru4rec/gru_score.h"
+
+#include <string.h>
+
+#define IB 16 /* items per panel: two 8-float vectors */
+
+size_t sr_gru_panel_count(int64_t N, int H)
+{
+    return (size_t)((N + IB - 1) / IB) * (size_t)H * IB;
+}
+
+void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H)
+{
+    /* panel b holds items [16b, 16b + 16) as (H, 16): one contiguous 6.4 KB read per
+     * panel at H = 100; items past N are zero */
+    int64_t nb = (N + IB - 1) / IB;
+    for (int64_t b = 0; b < nb; b++)
+        for (int k = 0; k < H; k++)
+            for (int j = 0; j < IB; j++) {
+                int64_t i = b * IB + j;
+                wyp[((size_t)b * (size_t)H + (size_t)k) * IB + (size_t)j] =
+                    i < N ? wy[(size_t)i * (size_t)H + (size_t)k] : 0.0f;
+            }
+}
+
+#if defined(__GNUC__)
+typedef float v8f __attribute__((vector_size(32)));
+
+/* no function takes or returns a vector: that would be an ABI question on
+ * targets without AVX (-Wpsabi) */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* R rows (R <= 4) of h against panel p (items [i0, i0 + IB)); writes the
+ * first `ni` of the IB items. */
+static inline __attribute__((always_inline)) void
+block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const float *p,
+      const float *by, int H, int64_t i0, int ni)
+{
+    v8f acc[4][2];
+    float bb[IB] = {0};
+    if (by)
+        memcpy(bb, by + i0, (size_t)ni * sizeof *bb);
+    for (int r = 0; r < R; r++) {
+        LOAD8(acc[r][0], bb);
+        LOAD8(acc[r][1], bb + 8);
+    }
+    for (int k = 0; k < H; k++) {
+        v8f w0, w1;
+        LOAD8(w0, p + (size_t)k * IB);
+        LOAD8(w1, p + (size_t)k * IB + 8);
+        for (int r = 0; r < R; r++) {
+            float x = h[(size_t)r * (size_t)ldh + (size_t)k];
+            v8f xv = {x, x, x, x, x, x, x, x};
+            acc[r][0] += xv * w0;
+            acc[r][1] += xv * w1;
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *o = scores + (size_t)r * (size_t)ldc + (size_t)i0;
+        if (ni == IB) {
+            memcpy(o, &acc[r][0], sizeof acc[r][0]);
+            memcpy(o + 8, &acc[r][1], sizeof acc[r][1]);
+        } else {
+            float t[IB];
+            memcpy(t, &acc[r][0], sizeof acc[r][0]);
+            memcpy(t + 8, &acc[r][1], sizeof acc[r][1]);
+            memcpy(o, t, (size_t)ni * sizeof *o);
+        }
+    }
+}
+
+void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H)
+{
+    int64_t nb = (N + IB - 1) / IB;
+    for (int64_t b = 0; b < nb; b++) { /* each panel once, from L1 for every row group */
+        const float *p = wyp + (size_t)b * (size_t)H * IB;
+        int64_t i0 = b * IB;
+        int ni = N - i0 < IB ? (int)(N - i0) : IB;
+        for (int r0 = 0; r0 < n; r0 += 4) {
+            int R = n - r0 < 4 ? n - r0 : 4;
+            const float *hr = h + (size_t)r0 * (size_t)ldh;
+            float *sr = scores + (size_t)r0 * (size_t)N;
+            /* a constant R in each call, so the accumulators stay in registers */
+            switch (R) {
+            case 1: block(sr, N, hr, ldh, 1, p, by, H, i0, ni); break;
+            case 2: block(sr, N, hr, ldh, 2, p, by, H, i0, ni); break;
+            case 3: block(sr, N, hr, ldh, 3, p, by, H, i0, ni); break;
+            default: block(sr, N, hr, ldh, 4, p, by, H, i0, ni); break;
+            }
+        }
+    }
+}
+#else
+void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H)
+{
+    for (int r = 0; r < n; r++)
+        for (int64_t i = 0; i < N; i++) {
+            const float *p = wyp + (size_t)(i / IB) * (size_t)H * IB + (size_t)(i % IB);
+            float acc = by ? by[i] : 0.0f;
+            for (int k = 0; k < H; k++)
+                acc += h[(size_t)r * (size_t)ldh + (size_t)k] * p[(size_t)k * IB];
+            scores[(size_t)r * (size_t)N + (size_t)i] = acc;
+        }
+}
+#endif

@@ -1,0 +1,20 @@
+/*
+ * gru_score.h - internal: GRU4Rec's output layer for small batches of
+ * sessions (serving), from Wy laid out in panels. See gru_score.c.
+ */
+#ifndef SR_GRU_SCORE_H
+#define SR_GRU_SCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Floats of the panel layout of an (N, H) Wy, and the layout itself:
+ * ceil(N / 16) panels of (H, 16), items past N zero. */
+size_t sr_gru_panel_count(int64_t N, int H);
+void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H);
+/* scores (n, N) = h (n, H; row stride ldh) Wy^T + by (N; NULL = zeros), Wy
+ * given in the panel layout. */
+void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * serve.h - internal: the parts of sr_server shared by serve.c (models,
+ * session store, batching, snapshots) and serve_http.c (routing, JSON,
+ * metrics). Nothing here prints or exits.
+ */
+#ifndef SR_SERVE_H
+#define SR_SERVE_H
+
+#include "sessrec.h"
+#include "util/util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define SRV_MAX_ID 128        /* bytes of a session id */
+#define SRV_ITEM_TEXT 24      /* an item id as text, NUL included */
+
+/* A loaded model and the sessions and workers using it (reference counted:
+ * after a reload the old one lives until its last session has moved). */
+typedef struct srv_model {
+    sr_model *m;
+    uint64_t fp;              /* FNV-1a of the model file: same file, same number */
+    double loaded_at;         /* Unix time */
+    atomic_int refs;
+} srv_model;
+
+srv_model *srv_model_ref(srv_model *h);
+void srv_model_unref(srv_model *h);     /* NULL is a no-op */
+srv_model *srv_current_model(sr_server *s);
+
+/* One session in the store. While `busy`, the request holding it owns e->s
+ * and e->mh; everything else is under the store lock. */
+typedef struct srv_entry {
+    struct srv_entry *hnext, *prev, *next;   /* hash chain; LRU list (head = newest) */
+    sr_session *s;            /* NULL until the first batch creates it */
+    srv_model *mh;            /* model of s */
+    double last;              /* sr_now() of the last use */
+    size_t bytes;             /* what this entry counts in sr_server.bytes */
+    int busy;
+    uint32_t hash;
+    size_t idlen;
+    char id[];
+} srv_entry;
+
+/* Takes the session `id` for the calling request (waits while another
+ * request holds it); creates it when absent and `create` (evicting the least
+ * recently used idle sessions beyond max_sessions). NULL: absent, or no room
+ * (every session busy) or out of memory when creating. */
+srv_entry *srv_acquire(sr_server *s, const char *id, int create, int *created);
+/* Gives it back; `drop` deletes it. */
+void srv_release(sr_server *s, srv_entry *e, int drop);
+
+enum { SRV_JOB_CLICK, SRV_JOB_RECS, SRV_JOB_STATELESS };
+
+/* A request waiting for a batch. Items are the request's texts; results are
+ * filled by the worker (status 200, or an error status and message). */
+typedef struct srv_job {
+    int kind;
+    srv_entry *e;             /* CLICK, RECS */
+    const char *const *items; /* (n_items) item texts to feed, in order */
+    int n_items;
+    int k, exclude_seen;
+    /* results */
+    int status;
+    char error[512];
+    int *unknown;             /* (n_items) indices of items the model does not know */
+    int n_unknown;
+    char (*rec_ids)[SRV_ITEM_TEXT];   /* (k) */
+    float *rec_score;                 /* (k) */
+    int n_rec;
+    int64_t session_clicks;
+    /* queue */
+    sr_session *tmp;          /* STATELESS: the worker's temporary session */
+    struct srv_job *next;
+    int done;
+    pthread_cond_t cv;
+} srv_job;
+
+/* Queues the job and returns when a worker has scored it. */
+void srv_submit(sr_server *s, srv_job *j);
+
+/* Item ids as text <-> the model's dense index (-1: unknown or malformed). */
+int32_t srv_item_index(const sr_model *m, const char *text);
+void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len);
+
+/* Endpoints, for the metrics. */
+enum { SRV_EP_CLICKS, SRV_EP_RECS, SRV_EP_DELETE, SRV_EP_RECOMMEND, SRV_EP_HEALTH,
+       SRV_EP_METRICS, SRV_EP_RELOAD, SRV_EP_OTHER, SRV_N_EP };
+#define SRV_N_BUCKETS 12
+
+struct srv_worker;
+
+struct sr_server {
+    sr_server_opts opts;
+    double started;
+    /* model */
+    pthread_mutex_t mlock;
+    srv_model *model;
+    atomic_uint_fast64_t reloads, reload_failures;
+    /* session store */
+    pthread_mutex_t slock;
+    pthread_cond_t scond;     /* a busy session was released */
+    srv_entry **table;
+    size_t tcap;              /* power of two */
+    srv_entry *lru_head, *lru_tail;
+    int64_t n_sessions;
+    size_t bytes;
+    atomic_uint_fast64_t evictions, expired;
+    /* batching */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    srv_job *qhead, *qtail;
+    int qlen, stop;
+    struct srv_worker *workers;
+    int n_workers;
+    atomic_uint_fast64_t batches, batch_rows;
+    /* metrics */
+    atomic_uint_fast64_t requests[SRV_N_EP], errors[SRV_N_EP];
+    atomic_uint_fast64_t lat_bucket[SRV_N_BUCKETS + 1];  /* cumulative at render time */
+    atomic_uint_fast64_t lat_sum_us;
+};
+
+#endif

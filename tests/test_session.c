@@ -1,0 +1,276 @@
+/*
+ * test_session.c - live sessions (sr_session): for GRU4Rec and every baseline,
+ * batched stepping of arbitrary sessions gives the scores of a scorer that
+ * replays each session alone; scoring without a click repeats the last step;
+ * top-k with exclude_seen; the click cap; bytes round-trip and every bad byte
+ * string rejected; argument errors change nothing.
+ */
+#include "test.h"
+#include "sessrec.h"
+#include "util/util.h"
+
+#define N_ITEMS 60
+#define N_SESS 24
+
+/* A small log with structure (item i tends to be followed by i+1 or i+7). */
+static sr_split make_train(void)
+{
+    sr_log log = {0};
+    sr_rng r;
+    sr_rng_seed(&r, 7);
+    int64_t t = 1000000;
+    for (int s = 0; s < 400; s++) {
+        int len = 2 + (int)(sr_rng_next(&r) % 7);
+        int it = (int)(sr_rng_next(&r) % N_ITEMS);
+        for (int j = 0; j < len; j++) {
+            sr_log_push(&log, s, 1000 + it, t);
+            t += 1000000;
+            it = (it + ((sr_rng_next(&r) & 1) ? 1 : 7)) % N_ITEMS;
+        }
+    }
+    sr_split sp = {0};
+    sr_error err;
+    if (sr_split_from_log(&log, &sp, &err) != SR_OK)
+        fprintf(stderr, "split: %s\n", err.msg);
+    sr_log_free(&log);
+    return sp;
+}
+
+static sr_model *train(const char *algo, const sr_split *sp)
+{
+    sr_model *m = NULL;
+    sr_error err;
+    if (!strcmp(algo, "gru4rec")) {
+        sr_gru_params p = sr_gru_default_params();
+        if (sr_gru_params_parse(&p, "layers=16/8,batch_size=16,n_epochs=1,n_sample=16", &err))
+            fprintf(stderr, "params: %s\n", err.msg);
+        p.sample_store = 10000;
+        sr_train_opts o = sr_train_default_opts();
+        o.threads = 1;
+        if (sr_train_gru(sp, &p, &o, &m, &err) != SR_OK)
+            fprintf(stderr, "train: %s\n", err.msg);
+    } else if (sr_train_baseline(algo, NULL, sp, &m, &err) != SR_OK) {
+        fprintf(stderr, "train %s: %s\n", algo, err.msg);
+    }
+    return m;
+}
+
+static const char *const algos[] = {"gru4rec", "pop", "spop", "iknn", "sr", "ar",
+                                    "sknn",    "vsknn", "stan"};
+
+/* Scores of a session replayed alone in a fresh scorer slot. */
+static void replay(const sr_model *m, const int32_t *clicks, int n, float *scores)
+{
+    sr_scorer *sc = sr_scorer_new(m, 1);
+    sr_scorer_reset(sc, 0);
+    for (int i = 0; i < n; i++)
+        sr_scorer_step(sc, &clicks[i], 1, i == n - 1 ? scores : NULL);
+    sr_scorer_free(sc);
+}
+
+static double max_diff(const float *a, const float *b, int64_t n)
+{
+    double d = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double x = fabs((double)a[i] - (double)b[i]);
+        if (!(x <= d))
+            d = x;
+    }
+    return d;
+}
+
+static void test_batched_matches_replay(void)
+{
+    sr_split sp = make_train();
+    for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+        sr_model *m = train(algos[a], &sp);
+        CHECK_MSG(m != NULL, "%s", algos[a]);
+        if (!m)
+            continue;
+        const int64_t ni = sr_model_n_items(m);
+        /* exact for the baselines; GRU4Rec's products may round differently by batch size */
+        const double tol = strcmp(algos[a], "gru4rec") ? 0 : 1e-5;
+        sr_session *ss[N_SESS];
+        int32_t hist[N_SESS][40];
+        int len[N_SESS] = {0};
+        for (int i = 0; i < N_SESS; i++)
+            ss[i] = sr_session_new(m);
+        sr_scorer *ws = sr_scorer_new(m, 8);
+        float *sc = malloc(8 * (size_t)ni * sizeof *sc), *ref = malloc((size_t)ni * sizeof *ref);
+        sr_rng r;
+        sr_rng_seed(&r, 11 + a);
+        sr_error err;
+        double worst = 0;
+        for (int round = 0; round < 30; round++) {
+            /* a random set of distinct sessions, each clicking one item */
+            sr_session *b[8];
+            int which[8], nb = 1 + (int)(sr_rng_next(&r) % 8);
+            int32_t items[8];
+            int used[N_SESS] = {0}, k = 0;
+            while (k < nb) {
+                int w = (int)(sr_rng_next(&r) % N_SESS);
+                if (used[w] || len[w] == 40)
+                    continue;
+                used[w] = 1;
+                which[k] = w;
+                b[k] = ss[w];
+                items[k] = (int32_t)(sr_rng_next(&r) % (uint64_t)ni);
+                k++;
+            }
+            CHECK(sr_session_step(ws, b, items, nb, sc, &err) == SR_OK);
+            for (int i = 0; i < nb; i++) {
+                int w = which[i];
+                hist[w][len[w]++] = items[i];
+                replay(m, hist[w], len[w], ref);
+                double d = max_diff(sc + (size_t)i * (size_t)ni, ref, ni);
+                worst = d > worst ? d : worst;
+                CHECK_EQ_INT(sr_session_length(ss[w]), len[w]);
+                CHECK(!memcmp(sr_session_items(ss[w]), hist[w], (size_t)len[w] * 4));
+            }
+            /* scoring without a click gives the same numbers again */
+            float *again = malloc((size_t)nb * (size_t)ni * sizeof *again);
+            CHECK(sr_session_scores(ws, (const sr_session *const *)b, nb, again, &err) == SR_OK);
+            for (int i = 0; i < nb; i++) {
+                double d = max_diff(again + (size_t)i * (size_t)ni, sc + (size_t)i * (size_t)ni, ni);
+                worst = d > worst ? d : worst;
+                /* and a session's scores do not depend on the batch it is in: bit for bit */
+                const sr_session *one = b[i];
+                CHECK(sr_session_scores(ws, &one, 1, ref, &err) == SR_OK);
+                CHECK(!memcmp(ref, again + (size_t)i * (size_t)ni, (size_t)ni * sizeof *ref));
+            }
+            free(again);
+        }
+        CHECK_MSG(worst <= tol, "%s: largest score difference %g", algos[a], worst);
+
+        /* save -> restore -> the same scores and clicks */
+        for (int i = 0; i < N_SESS; i++) {
+            size_t need = sr_session_save(ss[i], NULL, 0);
+            uint8_t *buf = malloc(need);
+            CHECK_EQ_INT(sr_session_save(ss[i], buf, need), need);
+            sr_session *back = NULL;
+            CHECK(sr_session_restore(m, buf, need, &back, &err) == SR_OK);
+            if (back) {
+                CHECK_EQ_INT(sr_session_length(back), len[i]);
+                CHECK_EQ_INT(sr_session_clicks_total(back), len[i]);
+                const sr_session *two[2] = {ss[i], back};
+                CHECK(sr_session_scores(ws, two, 2, sc, &err) == SR_OK);
+                CHECK(!memcmp(sc, sc + ni, (size_t)ni * sizeof *sc));
+            }
+            sr_session_free(back);
+            free(buf);
+        }
+        free(sc);
+        free(ref);
+        sr_scorer_free(ws);
+        for (int i = 0; i < N_SESS; i++)
+            sr_session_free(ss[i]);
+        sr_model_free(m);
+    }
+    sr_split_free(&sp);
+}
+
+static void test_topk_exclude_seen(void)
+{
+    sr_split sp = make_train();
+    sr_model *m = train("gru4rec", &sp);
+    CHECK(m != NULL);
+    if (!m) {
+        sr_split_free(&sp);
+        return;
+    }
+    const int64_t ni = sr_model_n_items(m);
+    sr_scorer *ws = sr_scorer_new(m, 1);
+    sr_session *s = sr_session_new(m);
+    sr_error err;
+    int32_t clicks[] = {3, 4, 5, 12};
+    for (int i = 0; i < 4; i++)
+        CHECK(sr_session_click(ws, s, clicks[i], &err) == SR_OK);
+    float *ref = malloc((size_t)ni * sizeof *ref);
+    replay(m, clicks, 4, ref);
+    int32_t idx[64], idx2[64];
+    float val[64];
+    int n = sr_session_recommend(ws, s, (int)ni, 0, idx, val);
+    CHECK_EQ_INT(n, ni);
+    CHECK_EQ_INT(sr_topk(ref, ni, (int)ni, idx2, NULL), ni);
+    CHECK(!memcmp(idx, idx2, (size_t)n * sizeof *idx));
+    n = sr_session_recommend(ws, s, (int)ni, 1, idx, val);
+    CHECK_EQ_INT(n, ni - 4);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 4; j++)
+            CHECK(idx[i] != clicks[j]);
+    /* the order of the rest is unchanged */
+    for (int i = 0, j = 0; i < ni; i++) {
+        if (idx2[i] == 3 || idx2[i] == 4 || idx2[i] == 5 || idx2[i] == 12)
+            continue;
+        CHECK_EQ_INT(idx[j], idx2[i]);
+        j++;
+    }
+    CHECK_EQ_INT(sr_session_recommend(ws, s, 5, 1, idx, NULL), 5);
+    free(ref);
+    sr_session_free(s);
+    sr_scorer_free(ws);
+    sr_model_free(m);
+    sr_split_free(&sp);
+}
+
+static void test_errors_and_cap(void)
+{
+    sr_split sp = make_train();
+    sr_model *m = train("sknn", &sp), *g = train("gru4rec", &sp);
+    CHECK(m && g);
+    if (!m || !g) {
+        sr_model_free(m);
+        sr_model_free(g);
+        sr_split_free(&sp);
+        return;
+    }
+    sr_scorer *ws = sr_scorer_new(m, 2);
+    sr_session *s = sr_session_new(m), *t = sr_session_new(g);
+    sr_error err;
+    int32_t bad = (int32_t)sr_model_n_items(m), neg = -1;
+    CHECK(sr_session_click(ws, s, bad, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "item index") != NULL);
+    CHECK(sr_session_click(ws, s, neg, &err) == SR_ERR_ARG);
+    CHECK_EQ_INT(sr_session_length(s), 0);
+    CHECK(sr_session_click(ws, t, 1, &err) == SR_ERR_ARG); /* another model's session */
+    CHECK_EQ_INT(sr_session_length(t), 0);
+    sr_session *three[3] = {s, s, s};
+    int32_t it3[3] = {1, 2, 3};
+    CHECK(sr_session_step(ws, three, it3, 3, NULL, &err) == SR_ERR_ARG); /* > max_batch */
+    /* the click cap keeps the most recent clicks */
+    for (int i = 0; i < SR_SESSION_MAX_CLICKS + 100; i++)
+        CHECK(sr_session_click(ws, s, (int32_t)(i % N_ITEMS), &err) == SR_OK);
+    CHECK_EQ_INT(sr_session_length(s), SR_SESSION_MAX_CLICKS);
+    CHECK_EQ_INT(sr_session_clicks_total(s), SR_SESSION_MAX_CLICKS + 100);
+    CHECK_EQ_INT(sr_session_items(s)[0], 100 % N_ITEMS);
+    CHECK(sr_session_bytes(s) >= SR_SESSION_MAX_CLICKS * 4);
+
+    /* bytes: every truncation, a wrong magic, a wrong model, an item out of range */
+    size_t need = sr_session_save(s, NULL, 0);
+    uint8_t *buf = malloc(need);
+    sr_session_save(s, buf, need);
+    sr_session *back = NULL;
+    for (size_t l = 0; l < need; l += 97)
+        CHECK(sr_session_restore(m, buf, l, &back, &err) == SR_ERR_FORMAT && !back);
+    CHECK(sr_session_restore(g, buf, need, &back, &err) == SR_ERR_FORMAT && !back);
+    buf[0] ^= 1;
+    CHECK(sr_session_restore(m, buf, need, &back, &err) == SR_ERR_FORMAT && !back);
+    buf[0] ^= 1;
+    buf[need - 1] = 0x7f; /* last click: item 0x7f...... */
+    CHECK(sr_session_restore(m, buf, need, &back, &err) == SR_ERR_FORMAT && !back);
+    free(buf);
+    sr_session_free(s);
+    sr_session_free(t);
+    sr_scorer_free(ws);
+    sr_model_free(m);
+    sr_model_free(g);
+    sr_split_free(&sp);
+}
+
+int main(void)
+{
+    RUN(test_batched_matches_replay);
+    RUN(test_topk_exclude_seen);
+    RUN(test_errors_and_cap);
+    return test_summary();
+}
