@@ -567,6 +567,8 @@ class Model:
         self.epochs_run = None
 
     def __del__(self):
+        for h in self.__dict__.pop("_scorers", {}).values():
+            L.sr_scorer_free(h)
         if getattr(self, "_h", None):
             L.sr_model_free(self._h)
             self._h = None
@@ -614,6 +616,27 @@ class Model:
     def session(self):
         """A live session: .click(item), .recommend(k)."""
         return Session(self)
+
+    def restore_session(self, data):
+        """A Session rebuilt from Session.to_bytes() (of a model with the same
+        algorithm and items)."""
+        out, err = ctypes.c_void_p(), _err()
+        L.check(L.sr_session_restore(self._h, data, len(data), ctypes.byref(out),
+                                     ctypes.byref(err)), err)
+        return Session(self, _handle=out.value)
+
+    def _scorer(self):
+        """This thread's scratch scorer of the model (one slot) for sessions;
+        freed with the model (a scorer must not outlive its model)."""
+        scorers = self.__dict__.setdefault("_scorers", {})
+        tid = threading.get_ident()  # a thread id is reused only once its thread is gone
+        h = scorers.get(tid)
+        if h is None:
+            h = L.sr_scorer_new(self._h, 1)
+            if not h:
+                raise MemoryError("sessrec: no memory for a scorer")
+            scorers[tid] = h
+        return h
 
     def recommend(self, sessions, k=20, batch_size=256):
         """Top-k next items for each session (a list of item-id sequences), as
@@ -671,27 +694,22 @@ def load_model(path):
 
 
 class Session:
-    """One live session on a model: click(item) feeds a click, recommend(k)
-    ranks all items after the clicks so far. Built on a one-slot scorer of the
-    library; belongs to one thread at a time."""
+    """One live session on a model (the library's sr_session: the model's state
+    of the session and its recent clicks): click(item) feeds a click,
+    recommend(k) ranks all items now. Each thread scores through its own
+    scratch scorer of the model; a Session belongs to one thread at a time."""
 
-    def __init__(self, model):
-        self.model = model  # keeps the model alive while the scorer exists
-        self._sc = L.sr_scorer_new(model._h, 1)
-        if not self._sc:
-            raise MemoryError("sessrec: no memory for a scorer")
-        L.sr_scorer_reset(self._sc, 0)
-        self._scores = np.empty(model.n_items, dtype=np.float32)
-        self.clicks = []
+    def __init__(self, model, _handle=None, clicks=None):
+        self.model = model  # keeps the model alive while the session exists
+        self._s = _handle or L.sr_session_new(model._h)
+        if not self._s:
+            raise MemoryError("sessrec: no memory for a session")
+        self.clicks = list(clicks or [])
 
     def __del__(self):
-        if getattr(self, "_sc", None):
-            L.sr_scorer_free(self._sc)
-            self._sc = None
-
-    def reset(self):
-        L.sr_scorer_reset(self._sc, 0)
-        self.clicks = []
+        if getattr(self, "_s", None):
+            L.sr_session_free(self._s)
+            self._s = None
 
     def click(self, item):
         """Feeds one click; returns False (and ignores it) if the model does not
@@ -699,29 +717,36 @@ class Session:
         idx = self.model.item_index(item)
         if idx < 0:
             return False
-        it = ctypes.c_int32(idx)
-        L.sr_scorer_step(self._sc, ctypes.byref(it), 1,
-                         self._scores.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        err = _err()
+        L.check(L.sr_session_click(self.model._scorer(), self._s, idx, ctypes.byref(err)), err)
         self.clicks.append(item)
         return True
 
     def scores(self):
-        """Scores of every item (index = position in model.item_ids) after the
-        last click, or None before the first one."""
-        return self._scores.copy() if self.clicks else None
+        """Scores of every item (index = position in model.item_ids) now; before
+        the first click, the model's answer for an empty session."""
+        out, err = np.empty(self.model.n_items, dtype=np.float32), _err()
+        arr = (ctypes.c_void_p * 1)(self._s)
+        L.check(L.sr_session_scores(self.model._scorer(), arr, 1,
+                                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                    ctypes.byref(err)), err)
+        return out
 
     def recommend(self, k=20, exclude_seen=False):
-        """(ids, scores) of the top k items, best first; empty before a click."""
-        if not self.clicks:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        s = self._scores
-        if exclude_seen:
-            s = s.copy()
-            for item in self.clicks:
-                s[self.model.item_index(item)] = np.nan
+        """(ids, scores) of the top k items now, best first; exclude_seen leaves
+        out the items the session clicked."""
         k = int(min(k, self.model.n_items))
         top, val = np.empty(k, dtype=np.int32), np.empty(k, dtype=np.float32)
-        got = L.sr_topk(s.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), len(s), k,
-                        top.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
-                        val.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        got = L.sr_session_recommend(self.model._scorer(), self._s, k, 1 if exclude_seen else 0,
+                                     top.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                                     val.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        if got < 0:
+            raise MemoryError("sessrec: no memory for scores")
         return self.model.item_ids[top[:got]], val[:got].copy()
+
+    def to_bytes(self):
+        """The session as bytes (Model.restore_session rebuilds it)."""
+        n = L.sr_session_save(self._s, None, 0)
+        buf = ctypes.create_string_buffer(n)
+        L.sr_session_save(self._s, buf, n)
+        return buf.raw

@@ -209,11 +209,34 @@ def test_recommend_matches_cli_and_sessions(small, sessrec_bin, tmp_path):
         np.testing.assert_array_equal(i2, row)
         np.testing.assert_allclose(s2, sc, rtol=1e-5, atol=1e-6)
     live = m.session()
-    assert live.recommend(5)[0].size == 0
+    # an empty session: the model's answer for the zero state
+    empty = live.recommend(5)[0]
+    assert empty.size == 5 and (empty >= 0).all()
     assert not live.click(1)
     live.click(sessions[0][0])
     ex, _ = live.recommend(m.n_items, exclude_seen=True)
-    assert sessions[0][0] not in set(ex.tolist())
+    assert sessions[0][0] not in set(ex.tolist()) and len(ex) == m.n_items - 1
+    # a session survives as bytes
+    twin = m.restore_session(live.to_bytes())
+    np.testing.assert_array_equal(twin.scores(), live.scores())
+    with pytest.raises(sessrec.SessrecError):
+        m.restore_session(b"junk")
+    # sessions of one model on several threads at once
+    results = {}
+
+    def serve(i):
+        s = m.session()
+        for item in sessions[i]:
+            s.click(item)
+        results[i] = s.recommend(5)[0]
+
+    threads = [threading.Thread(target=serve, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(8):
+        np.testing.assert_array_equal(results[i], ids[i])
 
 
 def test_epoch_callback_and_validation(small):
