@@ -55,6 +55,10 @@ SO_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libsessrec.so
 # python3 with Debian's numpy/pandas/pytest/optuna (a pyenv python3 on PATH may lack them)
 PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 PREFIX   ?= /usr/local
+# The test build's program: the same, but its I/O wrappers (src/util/fileio.c
+# with -DSR_FAULT_INJECTION) can fail the k-th call (tests/test_filesafety.c).
+FAULT_BIN := $(BUILD)/sessrec-fault
+FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
 .PHONY: all deps demo test check fuzz fuzz-smoke bench clean install pytest FORCE
 .SECONDARY:
@@ -75,8 +79,12 @@ $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BU
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
 # the python3 that `sessrec tune` runs unless SESSREC_PYTHON says otherwise
 $(BUILD)/obj/tools/cmd_tune.o: CPPFLAGS += -DSR_PYTHON='"$(PYTHON)"'
-# sqrtf in the optimizer loops vectorises only without errno semantics
-$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno
+# sqrtf in the optimizer loops vectorises only without errno semantics; the
+# fast exp/sigmoid/tanh (fastmath.h) vectorise only when comparisons may be
+# if-converted (-fno-trapping-math: no FP exceptions are trapped here). Neither
+# flag changes a single result: no reassociation, no contraction (-std=c11).
+$(BUILD)/obj/gru4rec/optim.o: CFLAGS += -fno-math-errno -fno-trapping-math
+$(BUILD)/obj/gru4rec/loss.o $(BUILD)/obj/gru4rec/gru_kernels.o: CFLAGS += -fno-trapping-math
 # the serving kernel's multiply-adds may fuse (ISO C mode turns contraction off)
 $(BUILD)/obj/gru4rec/gru_score.o: CFLAGS += -ffp-contract=fast
 $(LIB): $(LIB_OBJ)
@@ -91,6 +99,11 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 # test_cli compiles tools/cli.c in (its helpers are tested directly)
 $(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
+$(BUILD)/obj/util/fileio-fault.o: src/util/fileio.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -DSR_FAULT_INJECTION -c $< -o $@
+$(FAULT_BIN): $(TOOL_OBJ) $(FAULT_OBJ)
+	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(FAULT_OBJ) $(LDLIBS) -o $@
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/obj/tools $(BUILD)/tests $(BUILD)/bench build-fuzz:
@@ -116,7 +129,7 @@ SHARED_TESTS :=
 else
 SHARED_TESTS := scripts/check-shared.sh scripts/run-pytest.sh
 endif
-check: deps-check $(BIN) $(TEST_BIN) $(if $(SHARED_TESTS),$(SO_LINKS))
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN) $(if $(SHARED_TESTS),$(SO_LINKS))
 	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj SR_SO=$(SO) SR_BUILD=$(BUILD) PYTHON=$(PYTHON) \
 	    scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh $(SHARED_TESTS)
 

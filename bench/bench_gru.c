@@ -3,15 +3,19 @@
  *   - training: events/s of sr_gru_train_step with the rsc15 preset settings
  *     (constrained embedding, 100 units, batch 32, 2048 negatives with
  *     alpha 0.75, logq 1, cross-entropy, Adagrad lr 0.1, dropout_p_embed 0.1)
- *     on random sessions over 17,376 items (yoochoose1_64's count) with
- *     uniform popularity; also the tutorial-like full softmax + Adam step;
+ *     on random sessions over 17,376 items (yoochoose1_64's count); the same
+ *     with bpr-max; the tutorial preset (one-hot, 50 units, full softmax,
+ *     Adam, batch 1024); and the shape of the official DIGINETICA bpr-max
+ *     parameter file (512 units, batch 128, 2048 negatives, bpr-max with ELU,
+ *     momentum) over 43,000 items;
  *   - inference: predictions/s of sr_gru_infer_step for batches of 512
  *     (all-item scores).
- * Each figure is the median of a few timed repeats after a warm-up, with
- * OpenBLAS on 1 thread and on all cores. Two rates: per wall-clock second, and
- * per CPU-second of this process (all its threads): on a shared, overloaded
- * machine the wall rate mostly measures the other processes, while with one
- * thread the CPU rate is what an otherwise idle core would do.
+ * Training runs on a team of 1 and of all cores (sr_gru_set_threads: the
+ * step split between threads, OpenBLAS on one thread inside); inference with
+ * OpenBLAS on 1 thread and on all cores. Training figures are min / median /
+ * max of a few timed repeats after a warm-up, per wall-clock second, and the
+ * median per CPU-second of this process (on an overloaded machine the wall
+ * rate mostly measures the other processes).
  * Usage: bench_gru [repeats]   (default 3)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #define N_ITEMS 17376
+#define N_ITEMS_DIGI 43000
 
 static double cpu_now(void)
 {
@@ -45,6 +50,31 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The shape of the official DIGINETICA bpr-max parameter file: what sets the
+ * speed is the loss, 512 units, batch 128, 2048 negatives and momentum. */
+static sr_gru_params digi_bprmax(void)
+{
+    sr_gru_params p = sr_gru_default_params();
+    p.loss = SR_LOSS_BPR_MAX;
+    p.constrained_embedding = 1;
+    p.embedding = 0;
+    p.n_layers = 1;
+    p.layers[0] = 512;
+    p.batch_size = 128;
+    p.elu_param = 1;
+    p.bpreg = 1.95f;
+    p.logq = 0;
+    p.dropout_p_embed = 0.5f;
+    p.dropout_p_hidden = 0.3f;
+    p.learning_rate = 0.05f;
+    p.momentum = 0.4f;
+    p.n_sample = 2048;
+    p.sample_alpha = 0.2f;
+    p.n_epochs = 1;
+    p.seed = 1;
+    return p;
+}
+
 /* A named preset (params.c), one epoch, a fixed seed. */
 static sr_gru_params preset(const char *name)
 {
@@ -60,7 +90,7 @@ static sr_gru_params tutorial(void) { return preset("tutorial"); }
 
 /* events/s of train_step over `steps` steps (wall; *cpu_rate: per CPU-second);
  * sessions end at random (mean 4 clicks) */
-static double train_rate(sr_gru *g, sr_rng *r, int steps, double *cpu_rate)
+static double train_rate(sr_gru *g, sr_rng *r, int steps, int64_t n_items, double *cpu_rate)
 {
     int B = sr_gru_params_of(g)->batch_size;
     int32_t *in = malloc((size_t)B * sizeof *in), *out = malloc((size_t)B * sizeof *out);
@@ -68,8 +98,8 @@ static double train_rate(sr_gru *g, sr_rng *r, int steps, double *cpu_rate)
     int64_t events = 0;
     for (int s = 0; s < steps; s++) {
         for (int i = 0; i < B; i++) {
-            in[i] = (int32_t)(sr_rng_next(r) % N_ITEMS);
-            out[i] = (int32_t)(sr_rng_next(r) % N_ITEMS);
+            in[i] = (int32_t)(sr_rng_next(r) % (uint64_t)n_items);
+            out[i] = (int32_t)(sr_rng_next(r) % (uint64_t)n_items);
             if (sr_rng_next(r) % 4 == 0)
                 sr_gru_reset_row(g, i);
         }
@@ -90,25 +120,28 @@ static double train_rate(sr_gru *g, sr_rng *r, int steps, double *cpu_rate)
     return (double)events / t;
 }
 
-static void bench_train(const char *label, sr_gru_params p, int steps, int reps, int threads)
+static void bench_train(const char *label, sr_gru_params p, int64_t n_items, int steps, int reps,
+                        int threads)
 {
-    int64_t *sup = malloc(N_ITEMS * sizeof *sup);
-    for (int i = 0; i < N_ITEMS; i++)
+    int64_t *sup = malloc((size_t)n_items * sizeof *sup);
+    for (int64_t i = 0; i < n_items; i++)
         sup[i] = 100;
     sr_gru *g = NULL;
     sr_error err;
-    if (sr_gru_new(&g, &p, N_ITEMS, sup, &err) != SR_OK) {
+    if (sr_gru_new(&g, &p, n_items, sup, &err) != SR_OK ||
+        sr_gru_set_threads(g, threads, &err) != SR_OK) {
         fprintf(stderr, "bench_gru: %s\n", err.msg);
         exit(1);
     }
     sr_rng r;
     sr_rng_seed(&r, 3);
-    train_rate(g, &r, steps / 4 + 1, NULL); /* warm-up (first sample store fill included) */
+    train_rate(g, &r, steps / 4 + 1, n_items, NULL); /* warm-up (first sample store fill included) */
     double v[16], vc[16];
     for (int k = 0; k < reps; k++)
-        v[k] = train_rate(g, &r, steps, &vc[k]);
-    printf("| train %-38s | %d | %8.0f events/s | %8.0f events/s |\n", label, threads,
-           median(v, reps), median(vc, reps));
+        v[k] = train_rate(g, &r, steps, n_items, &vc[k]);
+    double med = median(v, reps); /* sorts v */
+    printf("| train %-44s | %d | %8.0f / %8.0f / %8.0f events/s | %8.0f events/s |\n", label,
+           threads, v[0], med, v[reps - 1], median(vc, reps));
     fflush(stdout);
     sr_gru_free(g);
     free(sup);
@@ -143,8 +176,9 @@ static void bench_infer(int reps, int threads)
             vc[k - 1] = (double)n * batches / (cpu_now() - c0);
         }
     }
-    printf("| infer_step, batch 512, all 17,376 item scores | %d | %8.0f predictions/s | %8.0f "
-           "predictions/s |\n", threads, median(v, reps), median(vc, reps));
+    printf("| infer_step, batch 512, all 17,376 item scores (OpenBLAS threads) | %d | %8.0f "
+           "predictions/s (median) | %8.0f predictions/s |\n", threads, median(v, reps),
+           median(vc, reps));
     fflush(stdout);
     free(h);
     free(sc);
@@ -159,18 +193,26 @@ int main(int argc, char **argv)
     if (reps < 1 || reps > 15)
         reps = 3;
     int all = sr_ncores();
-    printf("\n### GRU4Rec network (bench_gru, median of %d, n_items %d)\n\n", reps, N_ITEMS);
-    printf("| what | BLAS threads | per wall second | per CPU-second |\n|---|---|---|---|\n");
+    printf("\n### GRU4Rec network (bench_gru, %d repeats, n_items %d unless said)\n\n", reps,
+           N_ITEMS);
+    printf("| what | threads | per wall second: min / median / max | per CPU-second (median) "
+           "|\n|---|---|---|---|\n");
+    openblas_set_num_threads(1);
     for (int th = 1; th <= all; th = th == 1 && all > 1 ? all : all + 1) {
-        openblas_set_num_threads(th);
-        bench_train("rsc15 preset (xe, 2048 negatives)", rsc15(), 3000, reps, th);
+        bench_train("rsc15 preset (xe, 2048 negatives)", rsc15(), N_ITEMS, 3000, reps, th);
         sr_gru_params b = rsc15();
         b.loss = SR_LOSS_BPR_MAX;
         b.elu_param = 0.5f;
         b.bpreg = 1;
         b.logq = 0;
-        bench_train("rsc15 but bpr-max (elu .5, bpreg 1)", b, 3000, reps, th);
-        bench_train("tutorial (one-hot, 50, full xe, Adam)", tutorial(), 6, reps, th);
+        bench_train("rsc15 but bpr-max (elu .5, bpreg 1)", b, N_ITEMS, 3000, reps, th);
+        bench_train("tutorial (one-hot, 50, full xe, Adam, batch 1024)", tutorial(), N_ITEMS, 6,
+                    reps, th);
+        bench_train("bpr-max 512 units, batch 128, 43,000 items", digi_bprmax(), N_ITEMS_DIGI, 300,
+                    reps, th);
+    }
+    for (int th = 1; th <= all; th = th == 1 && all > 1 ? all : all + 1) {
+        openblas_set_num_threads(th);
         bench_infer(reps, th);
     }
     return 0;

@@ -3,7 +3,8 @@
  * (sr_gru4rec_vt.deserialize). Model files reach it only after their CRC
  * check, so it gets a target of its own: any input must be rejected with
  * SR_ERR_FORMAT or give a network that scores without a fault.
- * Seeds: fuzz/corpus/fuzz_gru_payload/ (payloads of tiny trained networks).
+ * Seeds: fuzz/corpus/fuzz_gru_payload/ (payloads of tiny trained networks;
+ * seed3 and seed4 carry a training state, seed3 the official one-hot cell flag).
  */
 #include "gru4rec/gru4rec.h"
 

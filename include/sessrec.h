@@ -44,6 +44,7 @@
  *
  * Read the rest top to bottom as a tutorial:
  *   1. status codes and error reports          (sr_status, sr_error)
+ *  1b. writing files safely                    (sr_atomic_*, sr_outdir_*, sr_output_check)
  *   2. click logs: reading raw files           (sr_log, sr_read_log, sr_format_*)
  *   3. cleaning and splitting                  (sr_prepare, sr_prepare_opts, sr_filter_*)
  *   4. prepared splits on disk                 (sr_split, sr_split_save/load/open)
@@ -54,7 +55,7 @@
  *   9. evaluation                              (sr_evaluate, sr_rank, sr_ties_*)
  *  10. training: GRU4Rec and the baselines     (sr_train, sr_train_gru, sr_train_baseline)
  *  11. the algorithm table                     (sr_algo_info, sr_algo_count/at/find)
- *  12. helpers for programs                    (sr_resolve_threads, sr_atomic_file)
+ *  12. helpers for programs                    (sr_resolve_threads)
  *  13. serving live sessions over HTTP         (sr_server, sr_http_request)
  *
  * Conventions: every public symbol starts with sr_ / SR_. Functions that can fail
@@ -143,37 +144,184 @@ SR_API sr_status sr_error_set(sr_error *err, sr_status st, const char *fmt, ...)
 SR_API const char *sr_status_name(sr_status st);
 
 /* ------------------------------------------------------------------------ */
+/* 1b. Writing files safely                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Writes a printable copy of s[0..n) into dst for a message: printable ASCII
+ * as is, \t \r \n \\ as escapes, other bytes (NUL, ESC, ...) as \xHH, cut
+ * after 60 characters with "..." appended. Always NUL-terminates (cap > 0).
+ * Every echo of input text in a message goes through it. */
+SR_API void sr_escape_text(char *dst, size_t cap, const char *s, size_t n);
+
+/* Atomic output file. sr_atomic_open creates a fresh temporary file in the
+ * target's folder (".NAME.sr-tmp-XXXXXXXX", O_CREAT|O_EXCL|O_NOFOLLOW, so a
+ * planted file or symlink is never opened); write through `f`; commit fsyncs
+ * the file, renames it over the target and fsyncs the folder, so a crash at
+ * any moment leaves either the old file or the complete new one. Rules:
+ *   - "-" means standard output (commit flushes and checks it);
+ *   - a target that exists and is not a regular file (folder, FIFO, device,
+ *     socket) is refused with SR_ERR_IO, before anything is created;
+ *   - a target that is a symlink is written through: the file it points to is
+ *     replaced (atomically, next to it) and the link stays; a dangling link is
+ *     refused;
+ *   - temporaries of killed runs (same target, no live writer: each writer
+ *     holds an flock on its temporary) are removed by the next open;
+ *   - a path longer than PATH_MAX is refused, not cut.
+ * Either sr_atomic_commit or sr_atomic_abort must follow a successful open;
+ * both release everything. Not thread-safe per object. */
+typedef struct sr_atomic {
+    FILE *f;                 /* write here */
+    int fd_, dirfd_;         /* internal */
+    int to_stdout_;
+    char tmp[4096];          /* temporary path ("" for stdout) */
+    char path[4096];         /* final path (a symlink's target when written through) */
+} sr_atomic;
+SR_API sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err);
+SR_API sr_status sr_atomic_commit(sr_atomic *a, sr_error *err);
+SR_API void sr_atomic_abort(sr_atomic *a);
+/* Async-signal-safe part of sr_atomic_abort for a signal handler: removes the
+ * temporary file (only unlink; leaks the rest, the process is dying). */
+SR_API void sr_atomic_abort_signal(const sr_atomic *a);
+/* Writes a whole buffer atomically to `path` (the rules above). */
+SR_API sr_status sr_write_file_atomic(const char *path, const void *data, size_t n,
+                                      sr_error *err);
+/* Checks that `path` could be written by sr_atomic_open, creating and
+ * changing nothing: its folder exists, the target is absent or a regular file
+ * (or a symlink to one). Used to fail before hours of training. */
+SR_API sr_status sr_output_check(const char *path, sr_error *err);
+/* 1 if a and b name the same existing file (same device and inode, symlinks
+ * followed), else 0. For "an output must not overwrite an input". */
+SR_API int sr_same_file(const char *a, const char *b);
+
+/* Atomic output folder: a whole set of files that appears at once.
+ * sr_outdir_open checks the path (length, not "", not a file), creates missing
+ * parent folders, takes an exclusive lock (flock on the parent folder; a
+ * second writer into the same parent waits), removes what killed runs left
+ * (".DIR.sr-dir-*", ".DIR.sr-old-*" siblings) and creates a private sibling
+ * temp folder. Write each file NAME at sr_outdir_file(d, NAME). Commit fsyncs
+ * the temp folder and swaps it in with one rename (renameat2 RENAME_EXCHANGE
+ * where DIR exists), fsyncs the parent, then deletes the old folder: a crash at
+ * any moment leaves DIR either old or new, never mixed.
+ * An existing DIR is replaced as a whole, so it may hold only files named in
+ * `ours` (a NULL-terminated list of file names) and temporaries of earlier
+ * versions of this tool (NAME.part.N, NAME.tmp.N, .NAME.sr-tmp-*): anything
+ * else makes open fail with SR_ERR_IO naming it, before anything is written.
+ * A symlink DIR is followed (the folder it points to is replaced).
+ * Abort (or a failed commit) removes the temp folder and the parents this run
+ * created; sr_outdir_abort_signal does the same with async-signal-safe calls
+ * only. Caller owns *out until commit/abort (both free it). */
+typedef struct sr_outdir sr_outdir;
+SR_API sr_status sr_outdir_open(sr_outdir **out, const char *dir, const char *const *ours,
+                                sr_error *err);
+/* Path of NAME inside the temp folder (valid until commit/abort). NAME must be
+ * in `ours`; returns NULL otherwise. */
+SR_API const char *sr_outdir_file(sr_outdir *d, const char *name);
+/* Makes NAME a hard link to the already written SAME (both in `ours`). */
+SR_API sr_status sr_outdir_link(sr_outdir *d, const char *name, const char *same,
+                                sr_error *err);
+SR_API sr_status sr_outdir_commit(sr_outdir *d, sr_error *err);
+SR_API void sr_outdir_abort(sr_outdir *d);
+SR_API void sr_outdir_abort_signal(sr_outdir *d);
+/* The folder's final path (resolved through a symlink). */
+SR_API const char *sr_outdir_path(const sr_outdir *d);
+
+/* ------------------------------------------------------------------------ */
 /* 2. Click logs                                                            */
 /* ------------------------------------------------------------------------ */
+
+/* Original ids kept as text, for logs whose ids are not all integers (SKUs,
+ * UUIDs, "p-123"). Id k is the NUL-terminated string text + off[k], of length
+ * off[k + 1] - off[k] - 1 (ids never contain NUL). A zeroed table (text ==
+ * NULL, n == 0) means: the ids are integers and stored as such. */
+typedef struct sr_idtext {
+    int64_t n;            /* ids in the table */
+    char *text;           /* all ids, each followed by '\0'; NULL = integer ids */
+    int64_t *off;         /* (n + 1) start of each id in text */
+} sr_idtext;
+
+/* The text of id k (k in [0, t->n)). */
+static inline const char *sr_idtext_get(const sr_idtext *t, int64_t k)
+{
+    return t->text + t->off[k];
+}
 
 /* A raw click log in memory, one entry per click, in file order.
  * Times are microseconds since the Unix epoch (UTC) for real timestamps; for
  * formats whose Time column is an ordinal (e.g. yoochoose1_64) the value read
- * is scaled the same way (Time 3 -> 3,000,000 us) so that it round-trips. */
+ * is scaled the same way (Time 3 -> 3,000,000 us) so that it round-trips.
+ * Integer ids are stored as they are. Text ids (a delimited file whose id
+ * column holds something other than integers) are numbered 0, 1, ... in order
+ * of first appearance in the file: items index item_text, which keeps their
+ * text; sessions keep only the number. */
 typedef struct sr_log {
     int64_t n;            /* number of clicks */
     int64_t cap;          /* allocated capacity */
-    int64_t *session;     /* (n) session id as in the file, >= 0 */
-    int64_t *item;        /* (n) item id as in the file, >= 0 */
+    int64_t *session;     /* (n) session id as in the file (or its number), >= 0 */
+    int64_t *item;        /* (n) item id as in the file (or index into item_text), >= 0 */
     int64_t *time;        /* (n) microseconds */
+    sr_idtext item_text;  /* item ids as text; zeroed when they are integers */
 } sr_log;
 
 typedef enum sr_format {
     SR_FMT_AUTO = 0,      /* guess from content */
     SR_FMT_YOOCHOOSE,     /* SessionId,Timestamp,ItemId,Category (no header) */
     SR_FMT_TSV,           /* GRU4Rec TSV with a header naming the columns */
-    SR_FMT_DIGINETICA     /* session_id;user_id;item_id;timeframe;eventdate */
+    SR_FMT_DIGINETICA,    /* session_id;user_id;item_id;timeframe;eventdate */
+    SR_FMT_CSV            /* any delimited text with a header: ',' '\t' ';' '|',
+                             RFC 4180 quotes (TSV is this with a tab) */
+    /* only grows at the end */
 } sr_format;
+
+/* How the id columns of a delimited file are read. */
+typedef enum sr_id_type {
+    SR_IDS_AUTO = 0,      /* integers while every value is one, else text */
+    SR_IDS_INT,           /* integers only: anything else is a bad line */
+    SR_IDS_TEXT           /* always text ("007" and "7" differ) */
+} sr_id_type;
+
+/* How the time column of a delimited file is read. */
+typedef enum sr_time_format {
+    SR_TIME_AUTO = 0,     /* a number: epoch (unit below); else a date-time */
+    SR_TIME_EPOCH,        /* numbers only */
+    SR_TIME_DATETIME      /* ISO-8601 / "YYYY-MM-DD HH:MM:SS[.f] [UTC]" only */
+} sr_time_format;
+
+typedef enum sr_time_unit {
+    SR_UNIT_AUTO = 0,     /* by magnitude: |t| < 1e11 s, < 1e14 ms, < 1e17 us */
+    SR_UNIT_S,
+    SR_UNIT_MS,
+    SR_UNIT_US
+} sr_time_unit;
+
+#define SR_MAX_WHERE 8
+
+/* One event filter: keep rows whose column `key` equals one of `values`
+ * (a comma-separated list, e.g. "view,addtocart"). */
+typedef struct sr_where {
+    const char *key;
+    const char *values;
+} sr_where;
 
 typedef struct sr_read_opts {
     sr_format format;
     int64_t nrows;              /* read at most this many data rows (header not counted,
                                    bad lines counted); <= 0 = all */
     int skip_bad_lines;         /* 1 = count and skip malformed lines */
-    const char *session_key;    /* TSV column names; NULL = defaults */
+    const char *session_key;    /* column names of delimited files; NULL = defaults */
     const char *item_key;       /*   SessionId, ItemId, Time */
     const char *time_key;
     int threads;                /* parser threads; <= 0 = all cores */
+    /* delimited files (SR_FMT_TSV, SR_FMT_CSV): */
+    char delimiter;             /* 0 = guess from the header (tab , ; |) */
+    sr_id_type ids;
+    sr_time_format time_format;
+    sr_time_unit time_unit;
+    int n_where;                /* event filters, all must match */
+    sr_where where[SR_MAX_WHERE];
+    const char *user_key;       /* non-NULL: read this column instead of the session
+                                   column and cut each user's events into sessions */
+    double session_gap;         /* seconds: a gap longer than this starts a new
+                                   session (a gap of exactly this does not) */
 } sr_read_opts;
 
 SR_API sr_read_opts sr_read_default_opts(void);
@@ -185,6 +333,9 @@ typedef struct sr_read_report {
     int64_t bad_lines;          /* lines skipped (only with skip_bad_lines) */
     char first_bad[256];        /* description of the first skipped line */
     int64_t bytes;              /* uncompressed bytes read */
+    int64_t filtered;           /* rows dropped by the event filters (where) */
+    char delimiter;             /* delimiter of a delimited file, else 0 */
+    int text_items, text_sessions; /* 1: that column was read as text */
 } sr_read_report;
 
 /* Reads a click log (plain or gzip, detected by magic). On success fills *out
@@ -204,6 +355,13 @@ SR_API sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,
  * exists for every enum of this header (sr_loss_name/parse, ...). */
 SR_API const char *sr_format_name(sr_format f);
 SR_API sr_status sr_format_parse(const char *name, sr_format *out, sr_error *err);
+/* Cuts each user's clicks into sessions: log->session holds user ids on
+ * entry; the clicks of one user, ordered by time (ties: file order), start a
+ * new session where the gap to the previous click exceeds gap_seconds. On
+ * return log->session holds session numbers 0, 1, ... ordered by the first
+ * click's time (ties: the user's first appearance in the log). Rows keep their
+ * file order. */
+SR_API sr_status sr_log_sessionize(sr_log *log, double gap_seconds, sr_error *err);
 SR_API void sr_log_free(sr_log *log);
 /* Appends one click, growing the arrays. */
 SR_API sr_status sr_log_push(sr_log *log, int64_t session, int64_t item, int64_t time_us);
@@ -225,8 +383,9 @@ typedef struct sr_split {
     int64_t *offsets;         /* (n_sessions + 1) first click of each session */
     int32_t *items;           /* (n_events) index into item_ids */
     int64_t *times;           /* (n_events) microseconds */
-    int64_t *item_ids;        /* (n_items) original item ids */
-    void *map_;               /* internal: mmap base when loaded from a file */
+    int64_t *item_ids;        /* (n_items) original item ids (text ids: item_ids[i] == i) */
+    sr_idtext item_text;      /* (n_items) the items' text ids; zeroed for integer ids */
+    void *map_;               /* internal: the file image (heap) when loaded from a file */
     size_t map_len_;
 } sr_split;
 
@@ -270,8 +429,11 @@ SR_API sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts,
 SR_API void sr_prepared_free(sr_prepared *p);
 
 /* Binary split files (docs/formats.md): magic "SRSPLIT\0", version, counts,
- * CRC-32 of the payload. Saving is atomic (temp file + rename). Loading maps the
- * file read-only and verifies everything; the split then points into the map. */
+ * CRC-32 of the payload. Saving is atomic (sr_atomic_open). Loading reads the
+ * file into memory and verifies everything; the split then points into that
+ * copy, so a file changed or truncated afterwards cannot disturb it. Saving
+ * and loading run the same check (sr_split_check in data/store.h: offsets,
+ * item indices, distinct item ids), so nothing is written that cannot be read. */
 SR_API sr_status sr_split_save(const sr_split *s, const char *path, sr_error *err);
 SR_API sr_status sr_split_load(const char *path, sr_split *out, sr_error *err);
 /* GRU4Rec TSV export: header SessionId<TAB>ItemId<TAB>Time, Time in seconds. */
@@ -323,11 +485,25 @@ SR_API sr_status sr_plot_lengths_svg(const char *path, const sr_split *const *sp
 /* 6. Synthetic YOOCHOOSE-like data                                         */
 /* ------------------------------------------------------------------------ */
 
+/* The file layouts synth writes the same clicks in (docs/input-formats.md). */
+typedef enum sr_synth_layout {
+    SR_LAYOUT_YOOCHOOSE = 0,  /* SessionId,Timestamp,ItemId,Category (no header) */
+    SR_LAYOUT_TSV,            /* GRU4Rec: SessionId<TAB>ItemId<TAB>Time (seconds) */
+    SR_LAYOUT_CSV,            /* session_id,item_id,timestamp: UUID sessions, "sku-N"
+                                 items, ISO-8601 times */
+    SR_LAYOUT_RETAILROCKET,   /* events.csv: timestamp(ms),visitorid,event,itemid,
+                                 transactionid; every 8th click also an addtocart row */
+    SR_LAYOUT_REES46,         /* event_time (whole seconds, UTC),event_type,product_id,
+                                 ...,user_id,user_session */
+    SR_LAYOUT_DIGINETICA      /* sessionId;userId;itemId;timeframe;eventdate */
+} sr_synth_layout;
+
 typedef struct sr_synth_opts {
-    int64_t clicks;           /* number of clicks (lines) to write, exactly */
+    int64_t clicks;           /* number of clicks (view events) to write, exactly */
     int64_t items;            /* catalogue size (0 = scale with clicks, 57.5K at 33M) */
     uint64_t seed;
     int threads;              /* <= 0 = all cores */
+    sr_synth_layout layout;   /* default YOOCHOOSE; the clicks do not depend on it */
 } sr_synth_opts;
 
 SR_API sr_synth_opts sr_synth_default_opts(void);
@@ -405,8 +581,17 @@ typedef struct sr_gru_params {
 /* Official defaults of GRU4Rec (layers=100, batch 64, xe, adagrad lr 0.05 ...). */
 SR_API sr_gru_params sr_gru_default_params(void);
 /* Applies "name=value,name=value" in the official syntax (layers=100/100,
- * constrained_embedding=True, loss=bpr-max ...). */
+ * constrained_embedding=True, loss=bpr-max, embedding=layersize ...). A name
+ * of the official code that sessrec does not implement is an error saying so
+ * (unless its value is what sessrec does: hidden_act=tanh ...). */
 SR_API sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err);
+/* Applies the contents of a parameter file (`name` starts error messages,
+ * with the line): either name=value lines ('#' starts a comment), or an
+ * official GRU4Rec Python parameter file, read unchanged:
+ *   gru4rec_params = OrderedDict([('loss', 'bpr-max'), ('layers', [100]), ...])
+ * All or nothing: p changes only on success. */
+SR_API sr_status sr_gru_params_parse_text(sr_gru_params *p, const char *text, const char *name,
+                                          sr_error *err);
 /* Named presets: "rsc15", "tutorial". */
 SR_API sr_status sr_gru_params_preset(sr_gru_params *p, const char *name, sr_error *err);
 /* Writes a one-line description "loss=... layers=... " into buf. */
@@ -422,11 +607,25 @@ typedef struct sr_model sr_model;
 /* Per-thread scoring state for up to `max_batch` parallel sessions (slots). */
 typedef struct sr_scorer sr_scorer;
 
-/* Number of items the model knows (dense indices 0..n-1) and their ids. */
+/* Number of items the model knows (dense indices 0..n-1) and their ids (for a
+ * model with text ids these are distinct numbers without meaning outside the
+ * model: use sr_model_item_text / sr_model_item_name). */
 SR_API int64_t sr_model_n_items(const sr_model *m);
 SR_API const int64_t *sr_model_item_ids(const sr_model *m);
-/* Dense index of an original item id, or -1 if unknown. */
+/* Dense index of an original item id, or -1 if unknown (integer-id models;
+ * for text ids use sr_model_item_find). */
 SR_API int64_t sr_model_item_index(const sr_model *m, int64_t item_id);
+/* Text ids: the id of item idx as text, or NULL for an integer-id model. */
+SR_API const char *sr_model_item_text(const sr_model *m, int64_t idx);
+/* The id of item idx as text into buf (cap bytes, the text of long ids is
+ * cut); returns buf. Works for every model. */
+SR_API const char *sr_model_item_name(const sr_model *m, int64_t idx, char *buf, size_t cap);
+/* Dense index of an item written as text (n bytes: "214536502", "p-123"), or
+ * -1 if unknown. Integer-id models parse it as an integer. */
+SR_API int64_t sr_model_item_find(const sr_model *m, const char *s, size_t n);
+/* Dense index in m of item i of split s (matched by id: integer, or text),
+ * or -1 if the model does not know it. */
+SR_API int64_t sr_model_item_of_split(const sr_model *m, const sr_split *s, int64_t i);
 SR_API const char *sr_model_algo(const sr_model *m);
 
 /* Scoring state for one thread at a time; NULL on out of memory. Caller frees
@@ -523,6 +722,10 @@ SR_API size_t sr_session_save(const sr_session *s, void *buf, size_t cap);
  * anything else (never crashes on bad input). Caller frees *out. */
 SR_API sr_status sr_session_restore(const sr_model *m, const void *buf, size_t len,
                                     sr_session **out, sr_error *err);
+/* The hyperparameters of a GRU4Rec model, and the epochs it was trained for
+ * when the file carries a training state (--save-optimizer or a checkpoint;
+ * else -1). SR_ERR_ARG if m is not a GRU4Rec model. Either output may be NULL. */
+SR_API sr_status sr_model_gru_params(const sr_model *m, sr_gru_params *p, int *epochs_done);
 
 SR_API sr_status sr_model_save(const sr_model *m, const char *path, sr_error *err);
 SR_API sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
@@ -603,18 +806,61 @@ typedef struct sr_train_progress {
 
 typedef void (*sr_train_callback)(const sr_train_progress *p, void *ud);
 
+/* The validation metric that early stopping and the best epoch follow (at
+ * valid_opts.cutoffs[0]). */
+typedef enum sr_metric { SR_METRIC_RECALL = 0, SR_METRIC_MRR, SR_METRIC_NDCG } sr_metric;
+
+/* What the per-epoch callback receives when an epoch is over. */
+typedef struct sr_train_epoch {
+    int epoch, n_epochs;         /* 1-based; n_epochs: the planned last epoch */
+    double loss;                 /* mean loss per training event of the epoch */
+    double events_per_sec, seconds;
+    const sr_eval_result *valid; /* validation metrics, or NULL (no validation split) */
+    double metric;               /* the followed metric of this epoch (NaN without valid) */
+    int best_epoch;              /* epoch with the best metric so far (0: none yet) */
+    double best_metric;
+    int improved;                /* 1: this epoch is the new best */
+    int since_best;              /* epochs since the best one */
+    int stopping;                /* 1: training stops after this epoch (patience used up) */
+    const char *checkpoint;      /* the file written after this epoch, or NULL */
+} sr_train_epoch;
+
+/* Called after every epoch; a nonzero return stops training there (the model
+ * is then the last epoch's, or the best one's with keep_best / patience). */
+typedef int (*sr_train_epoch_callback)(const sr_train_epoch *e, void *ud);
+
 typedef struct sr_train_opts {
     int threads;                 /* <= 0 = all cores */
     const sr_split *valid;       /* optional validation split, evaluated after each epoch */
     sr_eval_opts valid_opts;
     sr_train_callback cb;        /* optional progress callback (called often) */
-    void *ud;
+    void *ud;                    /* passed to cb and on_epoch */
+    sr_train_epoch_callback on_epoch;  /* optional, after each epoch; may stop training */
+    /* Early stopping and the best epoch (both need `valid`): */
+    sr_metric metric;            /* followed metric (default recall) */
+    int patience;                /* > 0: stop after this many epochs without improvement;
+                                    the model is the best epoch's */
+    int keep_best;               /* 1: the model is the best epoch's (without patience:
+                                    after all epochs) */
+    /* Model files that can be resumed: */
+    int save_optimizer;          /* 1: the model carries its training state */
+    const char *checkpoint_path; /* with checkpoint_every N > 0: after every N-th epoch the */
+    int checkpoint_every;        /* model so far, with its training state, written atomically */
+    /* Where training starts (at most one of the two): */
+    const sr_model *resume;      /* continue this model's training (it must carry a training
+                                    state; same training data, same parameters but n_epochs,
+                                    which is the total): bit-identical to an uninterrupted run
+                                    with the same seed and thread count */
+    const sr_model *init;        /* warm start on new data: items it knows keep their rows
+                                    (and optimizer state, if it has one); new items get fresh
+                                    rows; items absent from the new data stay in the model */
 } sr_train_opts;
 
 SR_API sr_train_opts sr_train_default_opts(void);
 
-/* Trains GRU4Rec on `train` (item map built from train only). On a NaN loss
- * returns SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
+/* Trains GRU4Rec on `train` (item map built from train only; with opts->init,
+ * the init model's items followed by the new ones). On a NaN loss returns
+ * SR_ERR_NUMERIC and no model. Caller frees *out with sr_model_free. */
 SR_API sr_status sr_train_gru(const sr_split *train, const sr_gru_params *p,
                        const sr_train_opts *opts, sr_model **out, sr_error *err);
 
@@ -694,23 +940,6 @@ SR_API sr_status sr_train(const char *algo, const sr_split *train, const char *p
 /* The thread count every `threads` option means: `requested` if > 0, else the
  * number of online cores. Thread-safe. */
 SR_API int sr_resolve_threads(int requested);
-
-/* Atomic file writer, the one the library uses for its own files: the data
- * goes to a temporary file next to `path`, and `path` appears only when
- * sr_atomic_file_commit succeeds (it never holds a partial file). The handle
- * belongs to one thread. */
-typedef struct sr_atomic_file sr_atomic_file;
-/* Creates the temporary file; on success *out is the handle (finish it with
- * exactly one of commit or abort). Fails with SR_ERR_IO (naming the file)
- * when the directory is not writable. */
-SR_API sr_status sr_atomic_file_open(const char *path, sr_atomic_file **out, sr_error *err);
-/* The stream to write to; owned by the handle (do not fclose it). */
-SR_API FILE *sr_atomic_file_stream(sr_atomic_file *f);
-/* Flushes, syncs and renames into place; on a write error removes the
- * temporary and returns SR_ERR_IO. Frees the handle either way. */
-SR_API sr_status sr_atomic_file_commit(sr_atomic_file *f, sr_error *err);
-/* Removes the temporary file and frees the handle (NULL: no-op). */
-SR_API void sr_atomic_file_abort(sr_atomic_file *f);
 
 /* ------------------------------------------------------------------------ */
 /* 13. Serving: the request handler under `sessrec serve`                    */

@@ -11,7 +11,8 @@ For a set of tiny models (12 items, GRU layers of 5 or 5/4 units, batch of 3,
 one-hot input; cross-entropy with and without logq, bpr-max with and without
 ELU/bpreg, full softmax cross-entropy) it builds the network the way the
 official PyTorch GRU4Rec does (nn.Embedding(sparse=True) tables, nn.GRUCell
-layers, the official one-hot GRUEmbedding layer 0, its loss functions), with
+layers, the official one-hot GRUEmbedding layer 0 transcribed literally from
+gru4rec_pytorch.py, its loss functions), with
 fixed random weights (biases too) and fixed negative samples, and writes in
 float64 -> float32:
   - the weights, converted to sessrec's layout (see below),
@@ -24,10 +25,11 @@ float64 -> float32:
 
 Layout conversion: nn.GRUCell weight_ih (3H, in) -> Wx (in, 3H) = weight_ih^T,
 weight_hh -> Wh = weight_hh^T, bias_ih -> bx, bias_hh -> bh (gate order r|z|n
-kept). The official one-hot layer (GRUEmbedding) orders its chunks n|r|z and
-updates h' = (1-z) h + z n, i.e. with z' = 1 - z = sigmoid(-a_z) sessrec's
-GRUCell form; sessrec's z block is therefore the NEGATED official z block
-(weights, bias and gradient), which both optimizers preserve exactly.
+kept). The official one-hot layer (GRUEmbedding) has Wx0 (N, 3H) in chunks
+x|r|z, Wrz0 (H, 2H) in chunks r|z, Wh0 (H, H) and one bias Bh0 (3H, x|r|z);
+sessrec stores them as Wx0 = [Wx0_r | Wx0_z | Wx0_x], Wh0 = [Wrz0 | Wh0] and
+bx0 = [Bh0_r | Bh0_z | Bh0_x] (a reordering of columns only: the equations
+are the official ones, tanh((r * h) @ Wh0 + x part) and h' = (1-z) h + z n).
 
 Fixture format (little endian): b"SRGR", u32 version 1, u32 record count, then
 records: u16 name length, name, u8 type (0 float32, 1 int32), u32 count, data.
@@ -65,24 +67,29 @@ ALPHA = 0.75
 ADAGRAD_LR, ADAM_LR = 0.1, 0.01
 
 
-class OneHotLayer(nn.Module):
-    """The official GRUEmbedding: layer 0 fed by item one-hot vectors."""
+class GRUEmbedding(nn.Module):
+    """Layer 0 fed by item one-hot vectors, transcribed line by line from the
+    official gru4rec_pytorch.py (class GRUEmbedding; its reset_parameters is
+    left out: init_net sets every weight). Not sessrec's equations restated:
+    the reset gate multiplies the state before the product with Wh0."""
 
-    def __init__(self, n_items, h):
-        super().__init__()
-        self.Wx0 = nn.Embedding(n_items, 3 * h, sparse=True)
-        self.Wh0 = nn.Parameter(torch.empty(h, 3 * h))
-        self.Bh0 = nn.Parameter(torch.empty(3 * h))
+    def __init__(self, dim_in, dim_out):
+        super(GRUEmbedding, self).__init__()
+        self.Wx0 = nn.Embedding(dim_in, dim_out * 3, sparse=True)
+        self.Wrz0 = nn.Parameter(torch.empty((dim_out, dim_out * 2), dtype=torch.float64))
+        self.Wh0 = nn.Parameter(torch.empty((dim_out, dim_out * 1), dtype=torch.float64))
+        self.Bh0 = nn.Parameter(torch.zeros(dim_out * 3, dtype=torch.float64))
 
     def forward(self, X, H):
-        vx = self.Wx0(X) + self.Bh0
-        vh = H @ self.Wh0
-        vx_n, vx_r, vx_z = vx.chunk(3, 1)
-        vh_n, vh_r, vh_z = vh.chunk(3, 1)
+        Vx = self.Wx0(X) + self.Bh0
+        Vrz = torch.mm(H, self.Wrz0)
+        vx_x, vx_r, vx_z = Vx.chunk(3, 1)
+        vh_r, vh_z = Vrz.chunk(2, 1)
         r = torch.sigmoid(vx_r + vh_r)
         z = torch.sigmoid(vx_z + vh_z)
-        n = torch.tanh(r * vh_n + vx_n)
-        return (1.0 - z) * H + z * n
+        h = torch.tanh(torch.mm(r * H, self.Wh0) + vx_x)
+        h = (1.0 - z) * H + z * h
+        return h
 
 
 class Net(nn.Module):
@@ -96,7 +103,7 @@ class Net(nn.Module):
             self.E = nn.Embedding(N_ITEMS, embedding, sparse=True)
             n_in = embedding
         else:
-            self.GE = OneHotLayer(N_ITEMS, layers[0])
+            self.GE = GRUEmbedding(N_ITEMS, layers[0])
             self.start = 1
         cells = []
         for i in range(self.start, len(layers)):
@@ -166,11 +173,11 @@ def export(net, mode, layers, grad=False):
         out["E"] = val(net.E.weight)
     for i, h in enumerate(layers):
         if mode == "one-hot" and i == 0:
-            def conv(m):  # official n|r|z with h' = (1-z)h + zn -> r|z|n, z negated
-                n_, r_, z_ = m.chunk(3, -1)
-                return torch.cat([r_, -z_, n_], -1)
+            def conv(m):  # official chunks x|r|z -> sessrec's r|z|x
+                x_, r_, z_ = m.chunk(3, -1)
+                return torch.cat([r_, z_, x_], -1)
             out["Wx0"] = conv(val(net.GE.Wx0.weight))
-            out["Wh0"] = conv(val(net.GE.Wh0))
+            out["Wh0"] = torch.cat([val(net.GE.Wrz0), val(net.GE.Wh0)], -1)
             out["bx0"] = conv(val(net.GE.Bh0)).reshape(1, -1)
         else:
             c = net.G[i - net.start]

@@ -197,10 +197,15 @@ static void test_rejects_foreign_and_inconsistent(void)
     sr_model_free(m);
     uint8_t *c = malloc(b.len);
 
-    memcpy(c, b.data, b.len); /* version 2, valid CRC */
+    memcpy(c, b.data, b.len); /* version 3, valid CRC */
+    put32(c + 8, 3);
+    fix_crc(c, b.len);
+    expect_format(c, b.len, "version 3 is not supported", "version");
+
+    memcpy(c, b.data, b.len); /* version 2 needs text ids after the item ids: none here */
     put32(c + 8, 2);
     fix_crc(c, b.len);
-    expect_format(c, b.len, "version 2 is not supported", "version");
+    expect_format(c, b.len, "", "version 2 without text ids");
 
     memcpy(c, b.data, b.len); /* unknown algorithm, valid CRC */
     memcpy(c + 16, "testfaky", 8);

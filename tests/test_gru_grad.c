@@ -13,6 +13,8 @@
  *   3. the float gradients (sr_tensor.grad) are checked against the double ones.
  * Steps checked: one after a mid-batch session reset (row 1 zeroed, the others
  * carrying state) and one on a shrunk batch (keep_rows, n < batch_size).
+ * The float network also runs with a team of 2 and 3 threads (the step's
+ * output layer split into slices of rows and columns, some of them empty).
  */
 #include "test.h"
 #include "gru4rec/gru4rec.h"
@@ -35,6 +37,7 @@ static const int64_t support[NI] = {7, 1, 3, 12, 2, 5, 9, 4, 6};
 typedef struct cfg {
     int mode, layers, loss, n_sample;
     float p_embed, p_hidden;
+    int threads;               /* training threads of the float network (0: 1) */
 } cfg;
 
 static sr_gru_params make_params(const cfg *c)
@@ -226,9 +229,9 @@ static void randomize(sr_gru *g, uint64_t seed)
 static void run_cfg(const cfg *c)
 {
     char what[128];
-    snprintf(what, sizeof what, "%s, %d layer(s), %s, n_sample %d, dropout %g/%g",
+    snprintf(what, sizeof what, "%s, %d layer(s), %s, n_sample %d, dropout %g/%g, %d thread(s)",
              mode_name[c->mode], c->layers, loss_name[c->loss], c->n_sample,
-             (double)c->p_embed, (double)c->p_hidden);
+             (double)c->p_embed, (double)c->p_hidden, c->threads > 1 ? c->threads : 1);
     sr_gru_params p = make_params(c);
     sr_gru *g = NULL;
     sr_error err;
@@ -237,6 +240,7 @@ static void run_cfg(const cfg *c)
     if (st != SR_OK)
         return;
     CHECK(sr_gru_dense_grads(g) == SR_OK);
+    CHECK(sr_gru_set_threads(g, c->threads > 1 ? c->threads : 1, &err) == SR_OK);
     if (c->n_sample && c->loss != L_FULL) {
         /* duplicates among the samples and with the targets */
         const int32_t smp[NS] = {2, 5, 2, 8, 0};
@@ -280,18 +284,19 @@ static void test_grad_every_mode_loss_layers(void)
 {
     for (int mode = 0; mode < 3; mode++)
         for (int layers = 1; layers <= 2; layers++)
-            for (int loss = 0; loss < N_LOSS; loss++) {
-                cfg c = {mode, layers, loss, NS, 0, 0};
-                run_cfg(&c);
-            }
+            for (int loss = 0; loss < N_LOSS; loss++)
+                for (int th = 1; th <= 3; th++) {
+                    cfg c = {mode, layers, loss, NS, 0, 0, th};
+                    run_cfg(&c);
+                }
 }
 
 static void test_grad_in_batch_negatives_only(void)
 {
     for (int mode = 0; mode < 3; mode++) {
-        cfg a = {mode, 2, L_XE, 0, 0, 0};
+        cfg a = {mode, 2, L_XE, 0, 0, 0, 1};
         run_cfg(&a);
-        cfg b = {mode, 1, L_BPR_ELU, 0, 0, 0};
+        cfg b = {mode, 1, L_BPR_ELU, 0, 0, 0, 2};
         run_cfg(&b);
     }
 }
@@ -301,7 +306,9 @@ static void test_grad_in_batch_negatives_only(void)
 static void test_grad_with_dropout_masks(void)
 {
     for (int mode = 0; mode < 3; mode++) {
-        cfg c = {mode, 2, L_XE_LOGQ, NS, 0.3f, 0.25f};
+        cfg c = {mode, 2, L_XE_LOGQ, NS, 0.3f, 0.25f, 1};
+        run_cfg(&c);
+        c.threads = 2;
         run_cfg(&c);
     }
 }

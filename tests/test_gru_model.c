@@ -245,6 +245,64 @@ static void train_some(sr_gru *g, int steps, int64_t N)
     }
 }
 
+/* max |a - b| over every parameter of two networks of the same shape */
+static double max_param_diff(sr_gru *a, sr_gru *b)
+{
+    sr_tensor ta[16], tb[16];
+    int n = sr_gru_tensors(a, ta, 16);
+    sr_gru_tensors(b, tb, 16);
+    double d = 0;
+    for (int i = 0; i < n; i++)
+        for (int64_t j = 0; j < ta[i].rows * ta[i].cols; j++)
+            d = fmax(d, fabs((double)ta[i].data[j] - (double)tb[i].data[j]));
+    return d;
+}
+
+/* A team of threads: bit-identical run to run for the same thread count, and
+ * the same training as one thread up to float rounding (dL/dh is summed over
+ * the threads' slices in another order). */
+static void test_threads_deterministic(void)
+{
+    for (int mode = 0; mode < 3; mode++)
+        for (int loss = 0; loss < 3; loss++) {
+            sr_loss ls = loss == 0 ? SR_LOSS_XE : loss == 1 ? SR_LOSS_BPR_MAX : SR_LOSS_FULL_XE;
+            sr_gru_params p = small_params(mode, ls);
+            p.dropout_p_embed = 0.2f;
+            p.momentum = 0.5f;
+            int64_t *sup = flat_support(30);
+            sr_gru *a = NULL, *b = NULL, *one = NULL;
+            sr_gru_new(&a, &p, 30, sup, NULL);
+            sr_gru_new(&b, &p, 30, sup, NULL);
+            sr_gru_new(&one, &p, 30, sup, NULL);
+            CHECK(sr_gru_set_threads(a, 2, NULL) == SR_OK);
+            CHECK(sr_gru_set_threads(b, 2, NULL) == SR_OK);
+            CHECK_EQ_INT(sr_gru_threads(a), 2);
+            train_some(a, 40, 30);
+            train_some(b, 40, 30);
+            train_some(one, 40, 30);
+            CHECK_MSG(max_param_diff(a, b) == 0, "mode %d loss %d: 2 threads not reproducible",
+                      mode, loss);
+            double d1 = max_param_diff(a, one);
+            CHECK_MSG(d1 < 1e-4, "mode %d loss %d: 2 threads vs 1 differ by %g", mode, loss, d1);
+            sr_gru_free(a);
+            sr_gru_free(b);
+            sr_gru_free(one);
+            free(sup);
+        }
+    sr_gru *g = NULL;
+    sr_gru_params p = small_params(2, SR_LOSS_XE);
+    int64_t *sup = flat_support(30);
+    sr_gru_new(&g, &p, 30, sup, NULL);
+    sr_error err;
+    CHECK(sr_gru_set_threads(g, 0, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "0 training threads") != NULL);
+    CHECK(sr_gru_set_threads(g, 3, NULL) == SR_OK);
+    CHECK(sr_gru_set_threads(g, 1, NULL) == SR_OK);
+    CHECK_EQ_INT(sr_gru_threads(g), 1);
+    sr_gru_free(g);
+    free(sup);
+}
+
 static void test_same_seed_bit_identical(void)
 {
     for (int mode = 0; mode < 3; mode++) {
@@ -311,6 +369,23 @@ static void test_sampler_distribution(void)
     sr_sampler_init(&a, sup, 6, 0.75, 10, 100, 99, NULL);
     sr_sampler_init(&b, sup, 6, 0.75, 10, 100, 99, NULL);
     CHECK(!memcmp(sr_sampler_next(&a), sr_sampler_next(&b), 10 * sizeof(int32_t)));
+    sr_sampler_free(&a);
+    sr_sampler_free(&b);
+    /* drawing ahead (a little, a lot, before the first batch) hands out the
+     * very same batches over several rounds of the store */
+    sr_sampler_init(&a, sup, 6, 0.75, 10, 50, 5, NULL);
+    sr_sampler_init(&b, sup, 6, 0.75, 10, 50, 5, NULL);
+    sr_sampler_fill_ahead(&b, 7);
+    int same = 1;
+    for (int k = 0; k < 23; k++) {
+        const int32_t *x = sr_sampler_next(&a), *y = sr_sampler_next(&b);
+        same &= !memcmp(x, y, 10 * sizeof(int32_t));
+        int32_t keep[10];
+        memcpy(keep, y, sizeof keep);
+        sr_sampler_fill_ahead(&b, k % 3 == 0 ? 3 : 1000);
+        same &= !memcmp(keep, y, sizeof keep); /* the batch in use is never overwritten */
+    }
+    CHECK(same);
     sr_sampler_free(&a);
     sr_sampler_free(&b);
     const int64_t zero[3] = {0, 0, 0};
@@ -573,6 +648,7 @@ int main(void)
     RUN(test_sparse_adagrad_rows);
     RUN(test_nan_on_divergence);
     RUN(test_same_seed_bit_identical);
+    RUN(test_threads_deterministic);
     RUN(test_sampler_distribution);
     RUN(test_learns_successor);
     RUN(test_infer_matches_train_forward);

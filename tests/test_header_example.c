@@ -112,7 +112,7 @@ static void make_split(sr_split *s, int64_t *sids, int64_t *off, int32_t *items,
             e++;
         }
     off[k] = e;
-    sr_split z = {e, k, 12, sids, off, items, times, ids, NULL, 0};
+    sr_split z = {e, k, 12, sids, off, items, times, ids, {0}, NULL, 0};
     *s = z;
 }
 

@@ -107,7 +107,7 @@ static void test_boundaries_reject(void)
     int64_t off[3] = {0, 2, 4};
     int32_t items[4] = {0, 1, 1, 0};
     int64_t times[4] = {1, 2, 3, 4}, sids[2] = {1, 2}, ids[2] = {10, 11};
-    sr_split s = {4, 2, 2, sids, off, items, times, ids, NULL, 0};
+    sr_split s = {4, 2, 2, sids, off, items, times, ids, {0}, NULL, 0};
     sr_model *m = NULL;
     CHECK(sr_train_gru(&s, &p, NULL, &m, &e) == SR_ERR_ARG && m == NULL);
     CHECK_MSG(strstr(e.msg, "loss"), "%s", e.msg);

@@ -163,7 +163,8 @@ static void test_presets(void)
     CHECK_EQ_INT(p.n_layers, 1);
     CHECK_EQ_INT(p.layers[0], 50);
     CHECK_EQ_INT(p.batch_size, 1024);
-    CHECK(p.dropout_p_embed == 0.0f && p.dropout_p_hidden == 0.1f);
+    /* one-hot, one layer: the GRU layer's output dropout is dropout_p_embed */
+    CHECK(p.dropout_p_embed == 0.1f && p.dropout_p_hidden == 0.0f);
     CHECK(p.optim == SR_OPT_ADAM && p.learning_rate == 0.001f);
     CHECK(p.adam_beta1 == 0.9f && p.adam_beta2 == 0.999f && p.adam_eps == 1e-8f);
     CHECK_EQ_INT(p.n_sample, 0);
@@ -287,6 +288,97 @@ static void test_table_row(void)
     }
 }
 
+/* The official -ps value forms and names, and the official Python files. */
+static void test_official_forms(void)
+{
+    sr_error err = {0};
+    sr_gru_params p = sr_gru_default_params();
+    /* embedding=layersize is resolved at the end, whatever the order */
+    CHECK(sr_gru_params_parse(&p, "embedding=layersize,layers=48/32,constrained_embedding=0",
+                              &err) == SR_OK);
+    CHECK_EQ_INT(p.embedding, 48);
+    CHECK_EQ_INT(p.constrained_embedding, 0);
+    /* Theano-version names with the value sessrec implements are accepted */
+    p = sr_gru_default_params();
+    CHECK(sr_gru_params_parse(&p, "hidden_act=tanh,time_sort=True,train_random_order=0,"
+                              "grad_cap=0.0,lmbd=0,adapt=adam,final_act=elu-0.5,device=cpu",
+                              &err) == SR_OK);
+    CHECK(p.optim == SR_OPT_ADAM && p.elu_param == 0.5f);
+    /* ... and any other value is an error saying sessrec does not implement it */
+    sr_gru_params q = p;
+    CHECK(sr_gru_params_parse(&p, "layers=7,hidden_act=relu", &err) == SR_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "hidden_act=relu of the official GRU4Rec is not implemented by "
+                     "sessrec") != NULL, "%s", err.msg);
+    CHECK(same_params(&p, &q)); /* all or nothing */
+    CHECK(sr_gru_params_parse(&p, "grad_cap=5", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "grad_cap=5") && strstr(err.msg, "not implemented"));
+    CHECK(sr_gru_params_parse(&p, "adapt=rmsprop", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "not implemented by sessrec") != NULL);
+    CHECK(sr_gru_params_parse(&p, "loss=top1-max", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "top1-max") && strstr(err.msg, "not implemented by sessrec"));
+    CHECK(sr_gru_params_parse(&p, "layerz=100", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "unknown parameter 'layerz'") != NULL);
+
+    /* the official paramfiles/rsc15_xe_shared_100_best.py, unchanged */
+    const char *py =
+        "from collections import OrderedDict\n"
+        "gru4rec_params = OrderedDict([\n"
+        "('loss', 'cross-entropy'),\n"
+        "('constrained_embedding', True),\n"
+        "('embedding', 0),\n"
+        "('elu_param', 0),\n"
+        "('layers', [100]),\n"
+        "('n_epochs', 10),\n"
+        "('batch_size', 32),\n"
+        "('dropout_p_embed', 0.0),\n"
+        "('dropout_p_hidden', 0.4),\n"
+        "('learning_rate', 0.2),\n"
+        "('momentum', 0.2),\n"
+        "('n_sample', 2048),\n"
+        "('sample_alpha', 0.5),\n"
+        "('bpreg', 0.0),\n"
+        "('logq', 1.0)\n"
+        "])\n";
+    p = sr_gru_default_params();
+    CHECK_MSG(sr_gru_params_parse_text(&p, py, "rsc15.py", &err) == SR_OK, "%s", err.msg);
+    CHECK(p.loss == SR_LOSS_XE && p.constrained_embedding == 1 && p.embedding == 0);
+    CHECK(p.n_layers == 1 && p.layers[0] == 100 && p.n_epochs == 10 && p.batch_size == 32);
+    CHECK(p.dropout_p_embed == 0.0f && p.dropout_p_hidden == 0.4f && p.learning_rate == 0.2f);
+    CHECK(p.momentum == 0.2f && p.n_sample == 2048 && p.sample_alpha == 0.5f);
+    CHECK(p.bpreg == 0.0f && p.logq == 1.0f && p.elu_param == 0.0f);
+
+    /* other spellings Python allows: a dict, double quotes, tuples, comments */
+    p = sr_gru_default_params();
+    CHECK(sr_gru_params_parse_text(&p, "# tuned\nimport collections\ngru4rec_params = {\n"
+                                   "  \"layers\": (64, 32),  # two layers\n"
+                                   "  'loss': \"bpr-max\", 'embedding': 'layersize',\n"
+                                   "  'constrained_embedding': False,\n}\n", "d.py", &err) == SR_OK);
+    CHECK(p.n_layers == 2 && p.layers[0] == 64 && p.layers[1] == 32 && p.embedding == 64);
+    CHECK(p.loss == SR_LOSS_BPR_MAX && p.constrained_embedding == 0);
+
+    /* errors name the file and line; nothing changes */
+    q = p;
+    CHECK(sr_gru_params_parse_text(&p, "from collections import OrderedDict\n"
+                                   "gru4rec_params = OrderedDict([\n('loss', 'bpr-max'),\n"
+                                   "('n_epochs', 'ten'),\n])\n", "bad.py", &err) == SR_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "bad.py:4: parameter n_epochs: bad value 'ten'") != NULL, "%s",
+              err.msg);
+    CHECK(same_params(&p, &q));
+    CHECK(sr_gru_params_parse_text(&p, "gru4rec_params = OrderedDict([\n('loss', 'bpr-max')\n"
+                                   "('layers', [10])])\n", "comma.py", &err) == SR_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "comma.py:3:") != NULL, "%s", err.msg);
+    CHECK(sr_gru_params_parse_text(&p, "gru4rec_params = OrderedDict([('smoothing', 0.1)])",
+                                   "s.py", &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "s.py:1: parameter smoothing=0.1") && strstr(err.msg, "not implemented"));
+    /* the name=value form, with comments and line numbers */
+    p = sr_gru_default_params();
+    CHECK(sr_gru_params_parse_text(&p, "# comment\nlayers=20\n\nloss=bpr-max, n_sample=9 # x\n",
+                                   "f.txt", &err) == SR_OK);
+    CHECK(p.layers[0] == 20 && p.loss == SR_LOSS_BPR_MAX && p.n_sample == 9);
+    CHECK(sr_gru_params_parse_text(&p, "layers=20\nbatch_size=0\n", "f.txt", &err) == SR_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "f.txt:2: parameter batch_size") != NULL, "%s", err.msg);
+}
+
 int main(void)
 {
     RUN(test_defaults);
@@ -296,5 +388,6 @@ int main(void)
     RUN(test_format_roundtrip);
     RUN(test_check);
     RUN(test_table_row);
+    RUN(test_official_forms);
     return test_summary();
 }

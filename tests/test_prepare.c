@@ -940,7 +940,7 @@ static void test_cli_atomic(void)
         fprintf(f, "%d\t%d\t%d.123457\n", k / 3, 214000000 + (k * 7) % 40, 1396000000 + k * 60);
         fprintf(g, "%d\t%d\t%d.123457\n", k / 3, 214000000 + (k * 7) % 40, 1396000000 + k * 60);
         if (k == 5000)
-            fputs("12\tnot-an-item\t1396000000\n", g);
+            fputs("12\t77\tnot-a-time\n", g);
     }
     fclose(f);
     fclose(g);
@@ -952,7 +952,7 @@ static void test_cli_atomic(void)
 
     /* 1: input error (a bad line near the end of the file). */
     CHECK_EQ_INT(sh("%s prepare %s -o %s > %s 2>&1", bin(), bad, dir, out), 1);
-    CHECK(file_contains(out, "not-an-item"));
+    CHECK(file_contains(out, "not-a-time"));
     listing(dir, after, sizeof after);
     CHECK_STR(after, before);
 

@@ -183,7 +183,9 @@ static void test_tsv_values(void)
     sr_log l;
     sr_read_report rep;
     sr_error e;
-    sr_status st = rd(text, opts_fmt(SR_FMT_TSV), &l, &rep, &e);
+    sr_read_opts o = opts_fmt(SR_FMT_TSV);
+    o.time_unit = SR_UNIT_S; /* the last time is in seconds, not (as auto says) ms */
+    sr_status st = rd(text, o, &l, &rep, &e);
     CHECK_MSG(st == SR_OK, "%s", e.msg);
     CHECK_EQ_INT(l.n, 8);
     CHECK_EQ_INT(rep.lines, 8);
@@ -434,6 +436,35 @@ typedef struct bad_case {
     const char *what, *offending;
 } bad_case;
 
+/* A bad case read with non-default id and time-unit options. */
+typedef struct bad_case_opt {
+    bad_case c;
+    sr_id_type ids;
+    sr_time_unit unit;
+} bad_case_opt;
+
+static void check_bad(const bad_case *c, size_t i, size_t n, sr_id_type ids, sr_time_unit unit)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        sr_read_opts o = opts_fmt(c->fmt);
+        o.threads = threads;
+        o.ids = ids;
+        o.time_unit = unit;
+        sr_log l;
+        sr_error e;
+        memset(&e, 0, sizeof e);
+        memset(&l, 0x5a, sizeof l);
+        sr_status st = sr_read_log_mem(c->text, n, "mem.txt", &o, &l, NULL, &e);
+        CHECK_ERR(st, e, SR_ERR_PARSE, c->line, c->what, c->offending);
+        CHECK_MSG(log_empty(&l), "case %zu", i);
+        /* the reference reader says exactly the same */
+        sr_error e2;
+        sr_log l2;
+        CHECK(srr_read_ref(c->text, n, "mem.txt", &o, &l2, NULL, &e2) == st);
+        CHECK_MSG(strcmp(e.msg, e2.msg) == 0, "'%s' vs '%s'", e.msg, e2.msg);
+    }
+}
+
 static void test_bad_lines(void)
 {
     static const bad_case c[] = {
@@ -482,8 +513,8 @@ static void test_bad_lines(void)
          "'\\x7fELF\\x01\\x02,\\xff\\xfe'"},
         /* TSV */
         {SR_FMT_TSV, "1\t2\t3\n", 1, "missing header (the first line is data", "'1\\t2\\t3'"},
-        {SR_FMT_TSV, "SessionId\tItem\tTime\n1\t2\t3\n", 1, "missing column 'ItemId' in header",
-         "'SessionId\\tItem\\tTime'"},
+        {SR_FMT_TSV, "SessionId\tThing\tTime\n1\t2\t3\n", 1, "missing column 'ItemId' in header",
+         "'SessionId\\tThing\\tTime'"},
         {SR_FMT_TSV, "SessionId\tItemId\tTime\tItemId\n", 1, "duplicate column 'ItemId'", "'SessionId"},
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\n", 2, "wrong field count (2, expected 3)", "'1\\t2'"},
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t3\t4\n", 2, "wrong field count (4, expected 3)",
@@ -493,12 +524,9 @@ static void test_bad_lines(void)
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t1.\n", 2, "bad time", "'1.'"},
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t.5\n", 2, "bad time", "'.5'"},
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t\n", 2, "empty time", "'1\\t2\\t'"},
-        {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t99999999999999\n", 2, "time out of range",
-         "'99999999999999'"},
-        {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t9223372036854.775808\n", 2, "time out of range",
-         "'9223372036854.775808'"},
-        {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2.0\t3\n", 2, "bad item id", "'2.0'"},
-        {SR_FMT_TSV, "SessionId\tItemId\tTime\n-1\t2\t3\n", 2, "negative session id", "'-1'"},
+        {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t100000000000000000\n", 2, "time out of range",
+         "'100000000000000000'"}, /* auto: 1e17 and more is no unit */
+        {SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t\t3\n", 2, "empty item id", "'1\\t\\t3'"},
         {SR_FMT_TSV, "Time\tItemId\tSessionId\nx\t-2\ty\n", 2, "bad time", "'x'"}, /* leftmost first */
         {SR_FMT_TSV, "SessionId\tItemId\tTime\n1,2,3\n", 2, "wrong field count (1, expected 3)", "'1,2,3'"},
         {SR_FMT_TSV, "\n1\t2\t3\n", 1, "missing column 'SessionId'", "''"},
@@ -529,23 +557,24 @@ static void test_bad_lines(void)
         size_t n = strlen(c[i].text);
         if (c[i].fmt == SR_FMT_AUTO)
             n = sizeof "1,2014-04-07T10:51:09Z,2,0\n1,2014-04-07\0T10:51:09Z,2,0\n" - 1;
-        for (int threads = 1; threads <= 2; threads++) {
-            sr_read_opts o = opts_fmt(c[i].fmt);
-            o.threads = threads;
-            sr_log l;
-            sr_error e;
-            memset(&e, 0, sizeof e);
-            memset(&l, 0x5a, sizeof l);
-            sr_status st = sr_read_log_mem(c[i].text, n, "mem.txt", &o, &l, NULL, &e);
-            CHECK_ERR(st, e, SR_ERR_PARSE, c[i].line, c[i].what, c[i].offending);
-            CHECK_MSG(log_empty(&l), "case %zu", i);
-            /* the reference reader says exactly the same */
-            sr_error e2;
-            sr_log l2;
-            CHECK(srr_read_ref(c[i].text, n, "mem.txt", &o, &l2, NULL, &e2) == st);
-            CHECK_MSG(strcmp(e.msg, e2.msg) == 0, "'%s' vs '%s'", e.msg, e2.msg);
-        }
+        check_bad(&c[i], i, n, SR_IDS_AUTO, SR_UNIT_AUTO);
     }
+    static const bad_case_opt co[] = {
+        {{SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t99999999999999\n", 2, "time out of range",
+          "'99999999999999'"}, SR_IDS_AUTO, SR_UNIT_S},
+        {{SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t9223372036854.775808\n", 2,
+          "time out of range", "'9223372036854.775808'"}, SR_IDS_AUTO, SR_UNIT_S},
+        {{SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2\t9223372036854775.808\n", 2,
+          "time out of range", "'9223372036854775.808'"}, SR_IDS_AUTO, SR_UNIT_MS},
+        {{SR_FMT_TSV, "SessionId\tItemId\tTime\n1\t2.0\t3\n", 2, "bad item id", "'2.0'"},
+         SR_IDS_INT, SR_UNIT_AUTO},
+        {{SR_FMT_TSV, "SessionId\tItemId\tTime\n-1\t2\t3\n", 2, "negative session id", "'-1'"},
+         SR_IDS_INT, SR_UNIT_AUTO},
+        {{SR_FMT_CSV, "SessionId,ItemId,Time\n1,p-2,3\n", 2, "bad item id", "'p-2'"}, SR_IDS_INT,
+         SR_UNIT_AUTO},
+    };
+    for (size_t i = 0; i < sizeof co / sizeof co[0]; i++)
+        check_bad(&co[i].c, i, strlen(co[i].c.text), co[i].ids, co[i].unit);
 }
 
 static void test_empty_inputs(void)

@@ -198,10 +198,10 @@ static void test_corruption_rejected(void)
     CHECK(sr_split_load(q, &l, &err) == SR_ERR_FORMAT);
     CHECK(strstr(err.msg, "bad magic") != NULL);
     memcpy(b, orig, n);
-    b[8] = 2;
+    b[8] = 3;
     spit(q, b, n);
     CHECK(sr_split_load(q, &l, &err) == SR_ERR_FORMAT);
-    CHECK_MSG(strstr(err.msg, "version 2") != NULL, "%s", err.msg);
+    CHECK_MSG(strstr(err.msg, "version 3 is not supported") != NULL, "%s", err.msg);
     /* Structurally bad files with valid checksums: caught by the checks. */
     int64_t E = s.n_events, S = s.n_sessions;
     size_t off_items = 96 + (size_t)S * 16 + 8;
@@ -272,7 +272,7 @@ static void test_tsv_export_text(void)
     int32_t items[5] = {0, 1, 0, 2, 2};
     int64_t times[5] = {1000000, 1500000, 1000001, 1396839069277000, 0};
     int64_t ids[3] = {214536502, 1, 0};
-    sr_split s = {5, 2, 3, sids, offs, items, times, ids, NULL, 0};
+    sr_split s = {5, 2, 3, sids, offs, items, times, ids, {0, NULL, NULL}, NULL, 0};
     sr_error err;
     const char *p = tmp_path("x.tsv");
     CHECK(sr_split_save_tsv(&s, p, &err) == SR_OK);

@@ -13,15 +13,53 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Writes a message to stderr with control bytes escaped (an ESC from a file
+ * name or a token must not reach the terminal raw), cut at CLI_MSG_MAX bytes. */
+#define CLI_MSG_MAX 2000
+static void put_safe(const char *s)
+{
+    size_t n = strlen(s), shown = 0;
+    for (size_t i = 0; i < n; i++, shown++) {
+        unsigned char c = (unsigned char)s[i];
+        if (shown >= CLI_MSG_MAX) {
+            fputs("...", stderr);
+            break;
+        }
+        if (c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f))
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+}
+
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
+    char msg[CLI_MSG_MAX + 64];
     va_list ap;
-    fprintf(stderr, "sessrec %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "sessrec %s: ", cmd);
+    put_safe(msg);
     fputc('\n', stderr);
     return 1;
+}
+
+int cli_finish(int rc)
+{
+    /* Output that did not reach its file is a failure, not a success:
+     * `sessrec eval ... > /dev/full` must not exit 0. */
+    int bad = ferror(stdout) != 0;
+    errno = 0;
+    if (fflush(stdout) != 0)
+        bad = 1;
+    if (bad) {
+        int e = errno;
+        fprintf(stderr, "sessrec: error writing standard output: %s\n",
+                e ? strerror(e) : "write error");
+        return rc ? rc : 1;
+    }
+    return rc;
 }
 
 int cli_fail_err(const char *cmd, const sr_error *err)

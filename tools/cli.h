@@ -21,12 +21,17 @@ int cmd_compare(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 
-/* Prints "sessrec <cmd>: <msg>" to stderr; returns 1 (the exit code for errors). */
+/* Prints "sessrec <cmd>: <msg>" to stderr, control bytes escaped and cut at
+ * 2000 bytes; returns 1 (the exit code for errors). */
 int cli_fail(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Flushes stdout and checks it: on a write error (full disk, closed pipe)
+ * prints a message and returns non-zero even if rc was 0. main returns
+ * cli_finish(command's exit code). */
+int cli_finish(int rc);
 /* Prints an sr_error and returns 1. */
 int cli_fail_err(const char *cmd, const sr_error *err);
 

@@ -170,7 +170,7 @@ static int top20_stats(const sr_model *m, const sr_split *train, const sr_split 
     if (!popn || !off || !items || !t.seen || !t.popsum || !t.npred || !th || !args)
         goto done;
     for (int64_t e = 0; e < train->n_events; e++) {
-        int64_t j = sr_model_item_index(m, train->item_ids[train->items[e]]);
+        int64_t j = sr_model_item_of_split(m, train, train->items[e]);
         if (j >= 0)
             popn[j] += 1;
     }
@@ -183,7 +183,7 @@ static int top20_stats(const sr_model *m, const sr_split *train, const sr_split 
     for (int64_t s = 0; s < test->n_sessions; s++) {
         int64_t b = k;
         for (int64_t e = test->offsets[s]; e < test->offsets[s + 1]; e++) {
-            int64_t j = sr_model_item_index(m, test->item_ids[test->items[e]]);
+            int64_t j = sr_model_item_of_split(m, test, test->items[e]);
             if (j >= 0)
                 items[k++] = (int32_t)j;
         }
@@ -386,6 +386,8 @@ int cmd_compare(int argc, char **argv)
     free(pos);
     sr_eval_opts o = ca.o;
     ca.ro.threads = threads;
+    if (cli_read_opts_done("compare", &ca.ro))
+        return 1;
     o.threads = threads;
 
     /* the algorithm list and each one's parameters */

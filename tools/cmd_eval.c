@@ -102,6 +102,8 @@ int cmd_eval(int argc, char **argv)
     sr_eval_opts o = a.o;
     o.threads = com.threads;
     a.ro.threads = com.threads;
+    if (cli_read_opts_done("eval", &a.ro))
+        return 1;
     int json = com.json;
 
     sr_error err = {0};

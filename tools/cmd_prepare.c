@@ -2,12 +2,12 @@
  * cmd_prepare.c - `sessrec prepare`: reads a click log, cleans and splits it
  * (sr_read_log + sr_prepare) and writes the splits into a folder.
  *
- * All-or-nothing output: every file is first written under a temporary name
- * (NAME.part.<pid>, itself written atomically) and only when all of them are
- * complete are they renamed into place, one rename each. A failed run removes
- * its temporaries (also on SIGINT/SIGTERM/SIGHUP) and leaves the folder as it
- * was; a killed run (SIGKILL) can leave NAME.part.<pid> files but never a
- * half-written file under a final name.
+ * All-or-nothing output (sr_outdir): the files are written into a sibling
+ * temporary folder, which replaces DIR with one rename when all are complete.
+ * A failed run removes its temporary folder (also on SIGINT/SIGTERM/SIGHUP,
+ * from the signal handler) and leaves DIR as it was; a killed run (SIGKILL)
+ * leaves DIR old or new, never mixed, and its debris is removed by the next
+ * run. Runs into one folder wait for each other (a lock on the parent).
  * The report (statistics, timing) goes to stdout; progress of long runs to stderr.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -38,6 +38,8 @@ static void usage(FILE *f)
             "     items absent from train_full are dropped, then test sessions shorter than\n"
             "     --min-session-length. With --valid-days, the same split of train_full gives\n"
             "     train (train_tr) and valid.\n"
+            "A click dated after 2200-01-01 is an error (a corrupted timestamp would make\n"
+            "the test window end there and leave almost nothing in it).\n"
             "Sessions are ordered by their first click (ties: session id), clicks by time\n"
             "(ties: file order).\n"
             "\n"
@@ -51,10 +53,11 @@ static void usage(FILE *f)
             "                    (items of train_full by first appearance)\n"
             "  with --tsv also train_full.tsv, train.tsv, valid.tsv, test.tsv in the GRU4Rec\n"
             "  layout (SessionId<TAB>ItemId<TAB>Time, Time in seconds).\n"
-            "Binary splits are described in docs/formats.md. Output is all-or-nothing: files\n"
-            "are written under temporary names and renamed into place only when all are\n"
-            "complete. Files of those names that this run does not produce (valid.* without\n"
-            "validation, *.tsv without --tsv) are removed, so DIR never mixes two runs.\n"
+            "Binary splits are described in docs/formats.md. Output is all-or-nothing: the\n"
+            "files are written into a temporary folder next to DIR, which then replaces DIR\n"
+            "as a whole with one rename: an interrupted or killed run leaves DIR as it was\n"
+            "or complete, never mixed. So DIR may hold only the files above (anything else\n"
+            "is refused). Two runs into one folder wait for each other.\n"
             "\n"
             "options:\n"
             "  -o, --output DIR            output folder (required)\n"
@@ -71,62 +74,26 @@ static void usage(FILE *f)
     fprintf(f, "                              (-q: the report on stdout stays; --json: the\n"
                "                              report as one JSON object)\n\n");
     cli_read_help(f, 30);
-    fprintf(f, "\nexample: sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n");
+    fprintf(f, "\nexamples:\n"
+               "  sessrec prepare yoochoose-clicks.dat -o data/ --valid-days 1 --tsv\n"
+               "  sessrec prepare events.csv -o rr/ --user-key visitorid -ik itemid -tk timestamp \\\n"
+               "      --where event=view --session-gap 1800\n");
 }
 
-/* ---- temporary files, removed on failure and on signals ------------------------- */
+/* ---- the output folder, removed on failure and on signals ------------------------ */
 
-#define MAX_FILES 16
-static char g_part[MAX_FILES][4096];   /* temporaries of this run */
-static char g_inner[MAX_FILES][4200];  /* what the library writes before renaming to part */
-static volatile sig_atomic_t g_nparts;
+static sr_outdir *volatile g_od;
 
 static void on_signal(int sig)
 {
-    for (int k = 0; k < g_nparts; k++) {
-        unlink(g_inner[k]);
-        unlink(g_part[k]);
-    }
+    sr_outdir *d = g_od;
+    if (d)
+        sr_outdir_abort_signal(d);
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static void remove_parts(void)
-{
-    for (int k = 0; k < g_nparts; k++) {
-        unlink(g_inner[k]);
-        unlink(g_part[k]);
-    }
-    g_nparts = 0;
-}
-
 /* ---- small helpers -------------------------------------------------------------- */
-
-/* mkdir -p; *created = 1 when the last component did not exist. */
-static int mkdir_p(const char *dir, int *created)
-{
-    char p[4096];
-    *created = 0;
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-        return -1;
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    if (mkdir(p, 0777) == 0) {
-        *created = 1;
-        return 0;
-    }
-    struct stat sb;
-    if (errno == EEXIST && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return 0;
-    if (errno == EEXIST)
-        errno = ENOTDIR;
-    return -1;
-}
 
 /* The tutorial's stats_info, plus the first time; as JSON into obj when
  * obj is given, else printed. */
@@ -175,38 +142,19 @@ static const char *fmt_days(double d, char *buf, size_t n)
 
 /* ---- output files --------------------------------------------------------------- */
 
-typedef struct outfile {
-    char name[32];
-    char final[4096];
-    int part; /* index into g_part */
-} outfile;
+/* Every name prepare may write: an existing folder may hold only these (and
+ * temporaries), since it is replaced as a whole. */
+static const char *const k_names[] = {"train_full.split", "train.split", "valid.split",
+                                      "test.split", "items.tsv", "train_full.tsv", "train.tsv",
+                                      "valid.tsv", "test.tsv", NULL};
 
 typedef struct writer {
-    const char *dir;
-    outfile f[MAX_FILES];
+    sr_outdir *od;
+    const char *names[16];
     int n;
     double bytes;
     sr_error err;
 } writer;
-
-/* Registers NAME and returns its temporary path (NULL if too long). */
-static const char *add_file(writer *w, const char *name)
-{
-    outfile *o = &w->f[w->n];
-    int k = g_nparts;
-    snprintf(o->name, sizeof o->name, "%s", name);
-    if (snprintf(o->final, sizeof o->final, "%s/%s", w->dir, name) >= (int)sizeof o->final ||
-        snprintf(g_part[k], sizeof g_part[k], "%s.part.%ld", o->final, (long)getpid()) >=
-            (int)sizeof g_part[k]) {
-        sr_error_set(&w->err, SR_ERR_ARG, "%s: output path too long", w->dir);
-        return NULL;
-    }
-    snprintf(g_inner[k], sizeof g_inner[k], "%s.tmp.%ld", g_part[k], (long)getpid());
-    o->part = k;
-    g_nparts = k + 1;
-    w->n++;
-    return g_part[k];
-}
 
 static void count_bytes(writer *w, const char *path)
 {
@@ -215,19 +163,15 @@ static void count_bytes(writer *w, const char *path)
         w->bytes += (double)sb.st_size;
 }
 
-/* Writes s to the temporary path p: a binary split, or GRU4Rec TSV. */
-static int save_to(writer *w, const char *p, const sr_split *s, int tsv)
-{
-    if ((tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
-        return -1;
-    count_bytes(w, p);
-    return 0;
-}
-
+/* Writes s as NAME in the new folder: a binary split, or GRU4Rec TSV. */
 static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 {
-    const char *p = add_file(w, name);
-    return p ? save_to(w, p, s, tsv) : -1;
+    const char *p = sr_outdir_file(w->od, name);
+    if (!p || (tsv ? sr_split_save_tsv(s, p, &w->err) : sr_split_save(s, p, &w->err)) != SR_OK)
+        return -1;
+    count_bytes(w, p);
+    w->names[w->n++] = name;
+    return 0;
 }
 
 /* `name` holds the same bytes as the already written file `same`: a hard link
@@ -235,64 +179,48 @@ static int write_split(writer *w, const char *name, const sr_split *s, int tsv)
 static int write_same(writer *w, const char *name, const char *same, const sr_split *s,
                       int tsv)
 {
-    const char *src = NULL;
-    for (int k = 0; k < w->n; k++)
-        if (!strcmp(w->f[k].name, same))
-            src = g_part[w->f[k].part];
-    const char *p = add_file(w, name);
-    if (!p)
-        return -1;
-    if (src && link(src, p) == 0)
+    if (sr_outdir_link(w->od, name, same, &w->err) == SR_OK) {
+        w->names[w->n++] = name;
         return 0;
-    return save_to(w, p, s, tsv);
+    }
+    /* a copy only where links are not possible; other errors are errors */
+    if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
+        return -1;
+    return write_split(w, name, s, tsv);
 }
 
 static int write_items(writer *w, const sr_split *s)
 {
-    const char *p = add_file(w, "items.tsv");
-    sr_atomic_file *a; /* writes g_inner[k], as the library does for the other files */
-    if (!p || sr_atomic_file_open(p, &a, &w->err) != SR_OK)
+    const char *p = sr_outdir_file(w->od, "items.tsv");
+    sr_atomic a;
+    if (!p || sr_atomic_open(&a, p, &w->err) != SR_OK)
         return -1;
-    FILE *f = sr_atomic_file_stream(a);
-    fputs("ItemIndex\tItemId\n", f);
-    for (int64_t i = 0; i < s->n_items && !ferror(f); i++)
-        fprintf(f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
-    if (sr_atomic_file_commit(a, &w->err) != SR_OK)
+    fputs("ItemIndex\tItemId\n", a.f);
+    for (int64_t i = 0; i < s->n_items && !ferror(a.f); i++) {
+        if (!s->item_text.text) {
+            fprintf(a.f, "%lld\t%lld\n", (long long)i, (long long)s->item_ids[i]);
+            continue;
+        }
+        /* text ids: as written in the log; RFC 4180-quoted if a reader would split them */
+        const char *t = sr_idtext_get(&s->item_text, i);
+        fprintf(a.f, "%lld\t", (long long)i);
+        if (t[0] == '"' || strpbrk(t, "\t\r")) {
+            fputc('"', a.f);
+            for (const char *c = t; *c; c++) {
+                if (*c == '"')
+                    fputc('"', a.f);
+                fputc(*c, a.f);
+            }
+            fputs("\"\n", a.f);
+        } else {
+            fprintf(a.f, "%s\n", t);
+        }
+    }
+    if (sr_atomic_commit(&a, &w->err) != SR_OK)
         return -1;
     count_bytes(w, p);
-    return 0;
-}
-
-/* Renames every temporary into place; then removes stale files of our names. */
-static int commit(writer *w, const char *const *stale, int nstale)
-{
-    for (int k = 0; k < w->n; k++) { /* fail before the first rename if any would fail */
-        struct stat sb;
-        if (stat(w->f[k].final, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            sr_error_set(&w->err, SR_ERR_IO, "%s: is a folder, cannot replace it",
-                         w->f[k].final);
-            return -1;
-        }
-    }
-    for (int k = 0; k < w->n; k++)
-        if (rename(g_part[w->f[k].part], w->f[k].final) != 0) {
-            sr_error_set(&w->err, SR_ERR_IO, "%s: cannot rename into place: %s (the files "
-                         "before it in this list are already replaced:", w->f[k].final,
-                         strerror(errno));
-            for (int q = 0; q < k; q++) {
-                size_t l = strlen(w->err.msg);
-                snprintf(w->err.msg + l, sizeof w->err.msg - l, " %s", w->f[q].name);
-            }
-            size_t l = strlen(w->err.msg);
-            snprintf(w->err.msg + l, sizeof w->err.msg - l, ")");
-            return -1;
-        }
-    g_nparts = 0;
-    for (int k = 0; k < nstale; k++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/%s", w->dir, stale[k]);
-        unlink(p);
-    }
+    w->names[w->n++] = "items.tsv";
     return 0;
 }
 
@@ -381,31 +309,30 @@ int cmd_prepare(int argc, char **argv)
     int json = com.json;
     if (!input || !dir)
         return cli_usage_error(&cc, "%s", !input ? "missing INPUT" : "missing -o DIR");
-    if (!*dir) /* mkdir_p would read past the end of "" */
+    if (cli_read_opts_done(cmd, &ro))
+        return 1;
+    if (!*dir)
         return cli_fail(cmd, "-o: empty folder name");
-
-    char dirbuf[4096];
-    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
-    for (size_t l = strlen(dirbuf); l > 1 && dirbuf[l - 1] == '/'; l--)
-        dirbuf[l - 1] = 0; /* "out/" -> "out" (messages name out/train.split, not out//) */
-    dir = dirbuf;
 
     /* A full disk or a file-size limit must give an error, not a kill. */
     signal(SIGXFSZ, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
 
     struct stat sb;
     double in_size = stat(input, &sb) == 0 ? (double)sb.st_size : 0;
     int chatty = !quiet && in_size >= 64e6; /* progress only where it takes a while */
-    int created = 0;
-    if (mkdir_p(dir, &created) != 0)
-        return cli_fail(cmd, "%s: cannot create the output folder: %s", dir, strerror(errno));
-
-    double t0 = cli_now();
+    /* The folder is checked, locked and its temp sibling created before the
+     * long work, so a bad -o fails at once and creates nothing. */
     sr_error err;
     memset(&err, 0, sizeof err);
+    sr_outdir *od = NULL;
+    if (sr_outdir_open(&od, dir, k_names, &err) != SR_OK)
+        return cli_fail_err(cmd, &err);
+    g_od = od;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+
+    double t0 = cli_now();
     sr_log log;
     sr_read_report rep;
     memset(&rep, 0, sizeof rep);
@@ -413,8 +340,8 @@ int cmd_prepare(int argc, char **argv)
         fprintf(stderr, "prepare: reading %s (%.0f MB)...\n", input, in_size / 1e6);
     sr_status st = sr_read_log(input, &ro, &log, &rep, &err);
     if (st != SR_OK) {
-        if (created)
-            rmdir(dir);
+        g_od = NULL;
+        sr_outdir_abort(od);
         return cli_fail_err(cmd, &err);
     }
     double t1 = cli_now();
@@ -426,8 +353,8 @@ int cmd_prepare(int argc, char **argv)
     st = sr_prepare(&log, &po, &p, &err);
     sr_log_free(&log);
     if (st != SR_OK) {
-        if (created)
-            rmdir(dir);
+        g_od = NULL;
+        sr_outdir_abort(od);
         return cli_fail_err(cmd, &err);
     }
     double t2 = cli_now();
@@ -436,7 +363,7 @@ int cmd_prepare(int argc, char **argv)
 
     writer w;
     memset(&w, 0, sizeof w);
-    w.dir = dir;
+    w.od = od;
     int bad = write_split(&w, "train_full.split", &p.train_full, 0) ||
               write_split(&w, "test.split", &p.test, 0);
     if (!bad && p.has_valid)
@@ -454,24 +381,33 @@ int cmd_prepare(int argc, char **argv)
         else if (!bad)
             bad = write_same(&w, "train.tsv", "train_full.tsv", &p.train_full, 1);
     }
-    const char *stale[5];
-    int nstale = 0;
-    if (!p.has_valid) {
-        stale[nstale++] = "valid.split";
-        stale[nstale++] = "valid.tsv";
-    }
-    if (!tsv) {
-        stale[nstale++] = "train_full.tsv";
-        stale[nstale++] = "train.tsv";
-        stale[nstale++] = "test.tsv";
-        if (p.has_valid)
-            stale[nstale++] = "valid.tsv";
-    }
-    bad = bad || commit(&w, stale, nstale);
+    /* No signal may free the folder object while commit does. */
+    /* Messages about files of the temporary folder name the final one. */
     if (bad) {
-        remove_parts();
-        if (created)
-            rmdir(dir);
+        const char *t = sr_outdir_file(od, "items.tsv");
+        char tmpdir[4096], msg[sizeof w.err.msg];
+        snprintf(tmpdir, sizeof tmpdir, "%s", t ? t : "");
+        char *sl = strrchr(tmpdir, '/');
+        char *at = sl ? (*sl = 0, strstr(w.err.msg, tmpdir)) : NULL;
+        if (at && *tmpdir) {
+            snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - w.err.msg), w.err.msg, dir,
+                     at + strlen(tmpdir));
+            memcpy(w.err.msg, msg, sizeof msg);
+        }
+    }
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (bad)
+        sr_outdir_abort(od);
+    else
+        bad = sr_outdir_commit(od, &w.err) != SR_OK;
+    g_od = NULL;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (bad) {
         sr_prepared_free(&p);
         return cli_fail_err(cmd, &w.err);
     }
@@ -513,7 +449,7 @@ int cmd_prepare(int argc, char **argv)
         json_object_set_new(j, "splits", splits);
         json_object_set_new(j, "output", cli_json_text(dir));
         for (int k = 0; k < w.n; k++)
-            json_array_append_new(files, json_string(w.f[k].name));
+            json_array_append_new(files, json_string(w.names[k]));
         json_object_set_new(j, "files", files);
         json_object_set_new(j, "bytes_written", json_integer((json_int_t)w.bytes));
         json_object_set_new(tm, "total", cli_json_real(cmd, "seconds", total));
@@ -528,6 +464,16 @@ int cmd_prepare(int argc, char **argv)
     printf("input: %s (%s): %lld lines, %lld clicks, %.2f MB\n", input,
            sr_format_name(rep.format), (long long)rep.lines, (long long)n_clicks,
            (double)rep.bytes / 1e6);
+    if (rep.delimiter || rep.text_items || rep.text_sessions || rep.filtered)
+        printf("read: delimiter %s, %s item ids, %s %s ids%s", rep.delimiter == '\t' ? "tab"
+               : rep.delimiter == ',' ? "','" : rep.delimiter == ';' ? "';'"
+               : rep.delimiter == '|' ? "'|'" : "none",
+               rep.text_items ? "text" : "integer", rep.text_sessions ? "text" : "integer",
+               ro.user_key ? "user" : "session", rep.filtered ? "" : "\n");
+    if (rep.filtered)
+        printf(", %lld rows filtered out by --where\n", (long long)rep.filtered);
+    if (ro.user_key)
+        printf("sessions: cut from users' clicks at gaps longer than %g s\n", ro.session_gap);
     if (rep.bad_lines)
         printf("skipped %lld bad lines; the first: %s\n", (long long)rep.bad_lines, rep.first_bad);
     printf("filter: %s%s, min session length %d, min item support %d: %lld round%s, "
@@ -549,7 +495,7 @@ int cmd_prepare(int argc, char **argv)
     stats_info(&p.test, "test", NULL);
     printf("wrote %s/:", dir);
     for (int k = 0; k < w.n; k++)
-        printf(" %s", w.f[k].name);
+        printf(" %s", w.names[k]);
     printf(" (%.2f MB)\n", w.bytes / 1e6);
     printf("time: %.2f s total = read %.2f + prepare %.2f + write %.2f; %.0f MB/s of input\n",
            total, t1 - t0, t2 - t1, t3 - t2, total > 0 ? mb / total : 0.0);

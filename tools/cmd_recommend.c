@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,16 +22,20 @@ static void usage(FILE *f)
         "from an empty state and prints the k items it scores highest as next click.\n"
         "\n"
         "  MODEL               a model file written by 'sessrec train'\n"
-        "  ITEM...             the session's clicks; ids may also be comma-separated\n"
+        "  ITEM...             the session's clicks; integer ids may also be\n"
+        "                      comma-separated; a model with text ids takes each argument\n"
+        "                      as one id\n"
         "\n"
         "options:\n"
         "  -k N                number of items to print (default 20)\n"
-        "  --stdin             read one session per line from stdin (ids separated by\n"
-        "                      spaces, tabs or commas); also the default when no ITEM is\n"
-        "                      given and stdin is not a terminal\n"
+        "  --stdin             read one session per line from stdin (integer ids separated\n"
+        "                      by spaces, tabs or commas; text ids by tabs if the line has\n"
+        "                      one, else by commas if it has one, else by spaces); also\n"
+        "                      the default when no ITEM is given and stdin is not a terminal\n"
         "  --json              one JSON object per session, one per line:\n"
         "                      {\"clicks\": [ids fed], \"unknown\": [ids skipped],\n"
         "                       \"recommendations\": [{\"rank\": 1, \"item\": ID, \"score\": S}, ...]}\n"
+        "                      (text ids as JSON strings)\n"
         "  -q, --quiet         accepted as by every command (recommend has no progress)\n"
         "  -h, --help          this text\n"
         "\n"
@@ -42,78 +47,142 @@ static void usage(FILE *f)
         "A session with no known item gets no recommendation (an empty block, or an\n"
         "empty \"recommendations\" list) and a warning. Exit status: 0 when at least one\n"
         "session got recommendations, 1 when none did or on an error (unreadable model,\n"
-        "an id that is not a non-negative integer).\n"
+        "an integer-id model given an id that is not a non-negative integer). With --stdin, a line holding\n"
+        "anything but ids (a bad token, a NUL byte) is an error for that line: a message\n"
+        "on stderr, an empty block or {\"error\": \"...\"}, and exit status 1 at the end.\n"
+        "Scores that are not finite are printed as null in JSON, with a warning.\n"
         "\n"
         "examples:\n"
         "  sessrec recommend model.srm 214536502 214536500 -k 5\n"
         "  printf '214536502,214536500\\n214577561\\n' | sessrec recommend model.srm --json\n");
 }
 
-/* A growable list of item ids. */
+/* A growable list of item ids: dense indices (known) or the text given (unknown). */
 typedef struct idvec {
     int64_t *v;
+    char **t;
     size_t n, cap;
 } idvec;
 
-static int idvec_push(idvec *a, int64_t id)
+static int idvec_push(idvec *a, int64_t id, const char *text)
 {
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 64;
         int64_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return cli_fail("recommend", "out of memory");
-        a->v = v;
+        if (v)
+            a->v = v;
+        char **t = realloc(a->t, cap * sizeof *t);
+        if (t)
+            a->t = t;
+        if (!v || !t)
+            return -1;
         a->cap = cap;
     }
+    a->t[a->n] = NULL;
+    if (text && !(a->t[a->n] = strdup(text)))
+        return -1;
     a->v[a->n++] = id;
     return 0;
+}
+
+static void idvec_clear(idvec *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->t[i]);
+    a->n = 0;
+}
+
+static void idvec_free(idvec *a)
+{
+    idvec_clear(a);
+    free(a->v);
+    free(a->t);
 }
 
 /* Recommendation state shared by all sessions of one run. */
 typedef struct rec_ctx {
     const sr_model *m;
+    int text;              /* the model has text item ids */
     sr_scorer *sc;         /* one slot */
     float *scores;         /* (n_items) */
     int k;
     int32_t *top;          /* (k) */
     float *topv;           /* (k) */
-    idvec known;           /* the session's clicks the model knows */
-    idvec unknown;         /* and those it does not know */
+    idvec known;           /* the session's clicks the model knows (dense indices) */
+    idvec unknown;         /* and those it does not know (as given) */
     int json, stdin_mode;
 } rec_ctx;
 
-/* Parses one id token (non-negative integer). */
-static int parse_id(const char *tok, int64_t *out)
+/* A non-negative integer token. */
+static int is_int_id(const char *tok)
 {
     char *end;
     errno = 0;
     long long v = strtoll(tok, &end, 10);
-    if (!*tok || *end || errno || v < 0 || tok[0] == '-' || tok[0] == '+')
-        return -1;
-    *out = v;
-    return 0;
+    return *tok && !*end && !errno && v >= 0 && tok[0] != '-' && tok[0] != '+';
 }
 
-/* Splits `text` at spaces, tabs and commas and adds each id. `where` names the
- * input in messages ("" or "stdin line 3: "). */
-static int add_tokens(rec_ctx *c, char *text, const char *where)
+/* Splits `text` (n bytes) into ids and adds each. `where` names the input in
+ * messages ("" or "stdin line 3: "). Integer-id models take only integers,
+ * separated by spaces, tabs or commas. Text-id models take any text: a
+ * command-line argument is one id (whole = 1); a stdin line is split at tabs
+ * if it has one, else at commas if it has one, else at spaces. A NUL byte, or
+ * a token an integer-id model cannot read, makes the whole text an error
+ * (never a shorter session): -1 with the message (escaped, cut) in msg. */
+static int add_tokens(rec_ctx *c, char *text, size_t n, const char *where, int whole,
+                      char *msg, size_t mcap)
 {
+    const char *nul = memchr(text, 0, n);
+    if (nul) {
+        char esc[128];
+        sr_escape_text(esc, sizeof esc, text, n);
+        snprintf(msg, mcap, "%sa NUL byte at column %zu: '%s'", where,
+                 (size_t)(nul - text) + 1, esc);
+        return -1;
+    }
+    const char *seps = " \t,\r\n";
+    if (c->text) {
+        text[strcspn(text, "\r\n")] = '\0';
+        seps = whole ? "" : strchr(text, '\t') ? "\t" : strchr(text, ',') ? "," : " ";
+    }
     char *save = NULL;
-    for (char *tok = strtok_r(text, " \t,\r\n", &save); tok; tok = strtok_r(NULL, " \t,\r\n", &save)) {
-        int64_t id;
-        if (parse_id(tok, &id))
-            return cli_fail("recommend", "%sbad item id '%s' (expected a non-negative integer)",
-                            where, tok);
-        if (idvec_push(sr_model_item_index(c->m, id) >= 0 ? &c->known : &c->unknown, id))
-            return 1;
+    for (char *tok = strtok_r(text, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+        if (!c->text && !is_int_id(tok)) {
+            char esc[128];
+            sr_escape_text(esc, sizeof esc, tok, strlen(tok));
+            snprintf(msg, mcap, "%sbad item id '%s' (expected a non-negative integer)", where,
+                     esc);
+            return -1;
+        }
+        int64_t j = sr_model_item_find(c->m, tok, strlen(tok));
+        if (j >= 0 ? idvec_push(&c->known, j, NULL) : idvec_push(&c->unknown, -1, tok)) {
+            snprintf(msg, mcap, "out of memory");
+            return -1;
+        }
     }
     return 0;
 }
 
-static void print_ids(FILE *f, const int64_t *ids, size_t n)
+/* Item idx of the model (idx >= 0) or an id as given (text): as JSON, a
+ * string for text-id models, a number for integer-id ones. */
+static json_t *json_id(const rec_ctx *c, int64_t idx, const char *text)
 {
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%lld", i ? (f == stderr ? " " : ", ") : "", (long long)ids[i]);
+    if (!text && !c->text)
+        return json_integer(sr_model_item_ids(c->m)[idx]);
+    char b[32];
+    const char *t = text ? text : sr_model_item_name(c->m, idx, b, sizeof b);
+    return c->text ? cli_json_text(t) : json_integer(strtoll(t, NULL, 10));
+}
+
+/* The ids of a list on stderr, space-separated, escaped. */
+static void print_ids(FILE *f, const rec_ctx *c, const idvec *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char b[32], esc[128];
+        const char *t = a->t[i] ? a->t[i] : sr_model_item_name(c->m, a->v[i], b, sizeof b);
+        sr_escape_text(esc, sizeof esc, t, strlen(t));
+        fprintf(f, "%s%s", i ? " " : "", esc);
+    }
 }
 
 /* Scores the collected session, prints its answer, clears it. Returns 1 when
@@ -123,7 +192,7 @@ static int answer(rec_ctx *c, const char *where)
     if (c->unknown.n) {
         fprintf(stderr, "sessrec recommend: warning: %sskipped %zu unknown item%s: ", where,
                 c->unknown.n, c->unknown.n == 1 ? "" : "s");
-        print_ids(stderr, c->unknown.v, c->unknown.n < 20 ? c->unknown.n : 20);
+        print_ids(stderr, c, &c->unknown, c->unknown.n < 20 ? c->unknown.n : 20);
         if (c->unknown.n > 20)
             fprintf(stderr, " ... (%zu more)", c->unknown.n - 20);
         fputc('\n', stderr);
@@ -135,22 +204,24 @@ static int answer(rec_ctx *c, const char *where)
     } else {
         sr_scorer_reset(c->sc, 0);
         for (size_t i = 0; i < c->known.n; i++) { /* only the last click's scores are used */
-            int32_t it = (int32_t)sr_model_item_index(c->m, c->known.v[i]);
+            int32_t it = (int32_t)c->known.v[i];
             sr_scorer_step(c->sc, &it, 1, i + 1 == c->known.n ? c->scores : NULL);
         }
         got = sr_topk(c->scores, sr_model_n_items(c->m), c->k, c->top, c->topv);
+        if (got == 0)
+            fprintf(stderr, "sessrec recommend: warning: %sthe model gave no usable score (all "
+                            "NaN): no recommendation; is the model file damaged?\n", where);
     }
-    const int64_t *ids = sr_model_item_ids(c->m);
     if (c->json) {
         json_t *j = json_object(), *clicks = json_array(), *unk = json_array(), *recs = json_array();
         for (size_t i = 0; i < c->known.n; i++)
-            json_array_append_new(clicks, json_integer(c->known.v[i]));
+            json_array_append_new(clicks, json_id(c, c->known.v[i], NULL));
         for (size_t i = 0; i < c->unknown.n; i++)
-            json_array_append_new(unk, json_integer(c->unknown.v[i]));
+            json_array_append_new(unk, json_id(c, -1, c->unknown.t[i]));
         for (int i = 0; i < got; i++) {
             json_t *r = json_object();
             json_object_set_new(r, "rank", json_integer(i + 1));
-            json_object_set_new(r, "item", json_integer(ids[c->top[i]]));
+            json_object_set_new(r, "item", json_id(c, c->top[i], NULL));
             json_object_set_new(r, "score", cli_json_real("recommend", "a score", c->topv[i]));
             json_array_append_new(recs, r);
         }
@@ -159,13 +230,17 @@ static int answer(rec_ctx *c, const char *where)
         json_object_set_new(j, "recommendations", recs);
         cli_json_print("recommend", j);
     } else {
-        for (int i = 0; i < got; i++)
-            printf("%d %lld %.6g\n", i + 1, (long long)ids[c->top[i]], c->topv[i]);
+        for (int i = 0; i < got; i++) {
+            char b[32];
+            printf("%d %s %.6g\n", i + 1, sr_model_item_name(c->m, c->top[i], b, sizeof b),
+                   c->topv[i]);
+        }
         if (c->stdin_mode)
             putchar('\n');
     }
     fflush(stdout);
-    c->known.n = c->unknown.n = 0;
+    idvec_clear(&c->known);
+    idvec_clear(&c->unknown);
     return got > 0;
 }
 
@@ -243,6 +318,7 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
     c.m = m;
+    c.text = sr_model_item_text(m, 0) != NULL;
     c.k = k;
     c.json = json;
     c.stdin_mode = use_stdin;
@@ -255,25 +331,44 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
 
+    int line_errors = 0;
     if (!use_stdin) {
         for (int i = 0; i < n_items_args; i++) {
+            char msg[256];
             char *tok = strdup(item_args[i]);
-            int bad = !tok || add_tokens(&c, tok, "");
+            if (!tok)
+                snprintf(msg, sizeof msg, "out of memory");
+            int bad = !tok || add_tokens(&c, tok, strlen(tok), "", 1, msg, sizeof msg);
             free(tok);
-            if (bad)
+            if (bad) {
+                cli_fail("recommend", "%s", msg);
                 goto done;
+            }
         }
         answered += answer(&c, "");
     } else {
+        /* A bad line is an error for that line only: reported (on stderr, and
+         * as {"error": ...} with --json), then the next line is read. */
         char *line = NULL;
         size_t cap = 0;
         int64_t lineno = 0;
-        while (getline(&line, &cap, stdin) != -1) {
-            char where[64];
+        ssize_t len;
+        while ((len = getline(&line, &cap, stdin)) != -1) {
+            char where[64], msg[256];
             snprintf(where, sizeof where, "stdin line %lld: ", (long long)++lineno);
-            if (add_tokens(&c, line, where)) {
-                free(line);
-                goto done;
+            if (add_tokens(&c, line, (size_t)len, where, 0, msg, sizeof msg)) {
+                cli_fail("recommend", "%s", msg);
+                if (json) {
+                    json_t *e = json_object();
+                    json_object_set_new(e, "error", cli_json_text(msg));
+                    cli_json_print("recommend", e);
+                } else {
+                    putchar('\n');
+                }
+                idvec_clear(&c.known);
+                idvec_clear(&c.unknown);
+                line_errors++;
+                continue;
             }
             answered += answer(&c, where);
         }
@@ -285,11 +380,11 @@ int cmd_recommend(int argc, char **argv)
         if (lineno == 0)
             fprintf(stderr, "sessrec recommend: warning: no session on stdin\n");
     }
-    rc = answered > 0 ? 0 : 1;
+    rc = answered > 0 && !line_errors ? 0 : 1;
 done:
     free(item_args);
-    free(c.known.v);
-    free(c.unknown.v);
+    idvec_free(&c.known);
+    idvec_free(&c.unknown);
     free(c.scores);
     free(c.top);
     free(c.topv);

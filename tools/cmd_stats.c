@@ -258,6 +258,8 @@ int cmd_stats(int argc, char **argv)
     json = com.json;
     plot = sa.plot;
     sa.ro.threads = com.threads;
+    if (cli_read_opts_done("stats", &sa.ro))
+        return 1;
     if (n_paths == 0) {
         free(paths);
         return cli_usage_error(&cc, "missing PATH");
@@ -341,6 +343,20 @@ int cmd_stats(int argc, char **argv)
         }
     }
 
+    /* The chart's limits are checked before anything is printed: a command
+     * fails before its output, not after half of it. */
+    if (plot && es.n > SR_PLOT_MAX_SPLITS) {
+        cli_fail("stats", "--plot draws at most %d splits, got %d (plot fewer paths)",
+                 SR_PLOT_MAX_SPLITS, es.n);
+        goto done;
+    }
+    if (plot) {
+        sr_error perr = {0};
+        if (sr_output_check(plot, &perr) != SR_OK) {
+            cli_fail_err("stats", &perr);
+            goto done;
+        }
+    }
     if (json) {
         if (print_json(&es))
             goto done;

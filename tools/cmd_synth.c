@@ -31,6 +31,11 @@ static void usage(FILE *f)
             "  --seed S            random seed (default 1); the same seed, clicks and items\n"
             "                      give the same bytes whatever the thread count\n"
             "  --threads N         generator threads (default 0 = all cores)\n"
+            "  --layout L          the same clicks in another file layout (a recipe for each\n"
+            "                      in docs/input-formats.md): yoochoose (default), tsv\n"
+            "                      (GRU4Rec), csv (UUID sessions, sku-N items, ISO times),\n"
+            "                      retailrocket (events.csv: visitors, ms times, views plus an\n"
+            "                      addtocart row for every 8th click), rees46, diginetica\n"
             "  -q, --quiet         no progress bar and no summary\n"
             "  --json              the summary as one JSON object (docs/json.md)\n"
             "  -h, --help          this text\n");
@@ -41,6 +46,7 @@ static const cli_opt synth_options[] = {
     {"clicks", 0, NULL, "N", ""},
     {"items", 0, NULL, "N", ""},
     {"seed", 0, NULL, "S", ""},
+    {"layout", 0, NULL, "L", ""},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -59,6 +65,17 @@ static int on_option(void *ud, const cli_opt *opt, const char *v)
         return cli_int64("synth", "--clicks", v, 1, 100000000000LL, &a->o.clicks);
     } else if (!strcmp(opt->name, "items")) {
         return cli_int64("synth", "--items", v, 1, 10000000, &a->o.items);
+    } else if (!strcmp(opt->name, "layout")) {
+        static const char *const names[] = {"yoochoose", "tsv", "csv", "retailrocket",
+                                             "rees46", "diginetica"};
+        int k = -1;
+        for (int j = 0; j < 6; j++)
+            if (!strcmp(v, names[j]))
+                k = j;
+        if (k < 0)
+            return cli_fail("synth", "--layout: expected yoochoose, tsv, csv, retailrocket, "
+                            "rees46 or diginetica, got '%s'", v);
+        a->o.layout = (sr_synth_layout)k;
     } else {
         if (cli_int64("synth", "--seed", v, 0, INT64_MAX, &n))
             return 1;

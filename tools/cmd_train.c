@@ -43,7 +43,26 @@ static void usage(FILE *f)
         "  --valid SPLIT        validation split (file or TSV like TRAIN): Recall@K and\n"
         "                       MRR@K (conservative ties) after each epoch (a baseline:\n"
         "                       once, after training)\n"
-        "  --cutoffs LIST       cutoffs of the validation metrics (default 20)\n"
+        "  --cutoffs LIST       cutoffs of the validation metrics (default 20); the first\n"
+        "                       is the one early stopping and the best epoch follow\n"
+        "  --metric M           recall, mrr or ndcg: what the best epoch is [recall]\n"
+        "  --patience N         early stopping: stop after N epochs without a better\n"
+        "                       validation metric; the model is the best epoch's\n"
+        "  --keep-best          without --patience: train every epoch, keep the best one\n"
+        "  --save-optimizer     the model file also holds the optimizer state, RNG and\n"
+        "                       sampler positions (about 2-3x larger), so that --resume\n"
+        "                       can continue it\n"
+        "  --resume MODEL       continue MODEL's training (a --save-optimizer model or a\n"
+        "                       checkpoint) on the same TRAIN with the same parameters; give\n"
+        "                       the total: -p n_epochs=N. Bit-identical to an uninterrupted\n"
+        "                       run with the same seed and --threads\n"
+        "  --init MODEL         warm start on new data: start from MODEL's weights (and\n"
+        "                       optimizer state, if it has one); items MODEL knows keep their\n"
+        "                       rows, new items get fresh ones, items absent from TRAIN stay.\n"
+        "                       Parameters start from MODEL's (set e.g. -p n_epochs=1)\n"
+        "  --checkpoint-every N after every N-th epoch, write the model so far with its\n"
+        "                       optimizer state (atomically) to the --checkpoint file\n"
+        "  --checkpoint FILE    checkpoint file [MODEL.ckpt]; resume it with --resume\n"
         "  --seed S             gru4rec's random seed (overrides seed= from the parameters);\n"
         "                       the same seed and thread count give a bit-identical model file\n",
         names);
@@ -80,12 +99,46 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_fail(CMD, "%s: cannot open: %s", path, strerror(errno));
+    if (p) {
+        char *text = NULL;
+        size_t len = 0, cap = 0, n;
+        int rc = 0;
+        do {
+            if (len + 4096 + 1 > cap) {
+                char *t = realloc(text, cap = 2 * cap + 4096 + 1);
+                if (!t) {
+                    rc = cli_fail(CMD, "out of memory");
+                    break;
+                }
+                text = t;
+            }
+            n = fread(text + len, 1, 4096, f);
+            len += n;
+        } while (n > 0);
+        if (!rc && ferror(f))
+            rc = cli_fail(CMD, "%s: read error", path);
+        fclose(f);
+        if (!rc) {
+            sr_error err = {0};
+            text[len] = 0;
+            if (strlen(text) != len)
+                rc = cli_fail(CMD, "%s: not a text file (holds a NUL byte)", path);
+            else if (sr_gru_params_parse_text(p, text, path, &err) != SR_OK)
+                rc = cli_fail(CMD, "%s", err.msg);
+        }
+        free(text);
+        return rc;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int lineno = 0, rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if (memchr(line, 0, (size_t)n)) { /* would silently cut the line */
+            rc = cli_fail(CMD, "%s:%d: a NUL byte in the line (not a text file?)", path, lineno);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
@@ -98,13 +151,7 @@ static int read_params_file(const char *path, sr_gru_params *p, char **spec)
             s[--len] = 0;
         if (!*s)
             continue;
-        if (p) {
-            sr_error err = {0};
-            if (sr_gru_params_parse(p, s, &err) != SR_OK) {
-                rc = cli_fail(CMD, "%s:%d: %s", path, lineno, err.msg);
-                break;
-            }
-        } else if (cli_append_spec(spec, s)) {
+        if (cli_append_spec(spec, s)) {
             rc = cli_fail(CMD, "out of memory");
             break;
         }
@@ -126,6 +173,8 @@ typedef struct train_ui {
     char label[64];
     sr_eval_result valid;   /* the last epoch's validation */
     int have_valid;
+    const char *metric;     /* the name of the followed metric */
+    int best_epoch, last_epoch, stopped;
 } train_ui;
 
 static void start_bar(train_ui *u, int epoch, int n_epochs)
@@ -158,37 +207,60 @@ static void on_progress(const sr_train_progress *p, void *ud)
     }
     if (u->tty && !u->quiet)
         fprintf(stderr, "\r\033[K");
-    double secs = p->events_per_sec > 0 ? (double)p->events_done / p->events_per_sec : 0;
-    if (p->valid && p->valid->n_predictions > 0) {
-        u->valid = *p->valid;
+    /* the epoch's line: on_epoch */
+}
+
+static int on_epoch(const sr_train_epoch *e, void *ud)
+{
+    train_ui *u = ud;
+    if (e->valid && e->valid->n_predictions > 0) {
+        u->valid = *e->valid;
         u->have_valid = 1;
     }
+    u->best_epoch = e->best_epoch;
+    u->last_epoch = e->epoch;
+    u->stopped = e->stopping && e->epoch < e->n_epochs;
+    char rate[32];
+    cli_grouped((int64_t)(e->events_per_sec + 0.5), rate, sizeof rate);
     if (u->json) {
         json_t *j = json_object();
-        json_object_set_new(j, "epoch", json_integer(p->epoch));
-        json_object_set_new(j, "n_epochs", json_integer(p->n_epochs));
-        json_object_set_new(j, "loss", cli_json_real(CMD, "the loss", p->loss));
-        json_object_set_new(j, "events_per_sec", cli_json_real(CMD, "events/s", p->events_per_sec));
-        json_object_set_new(j, "seconds", cli_json_real(CMD, "seconds", secs));
-        if (p->valid && p->valid->n_predictions > 0)
-            json_object_set_new(j, "valid", eval_json(p->valid));
+        json_object_set_new(j, "epoch", json_integer(e->epoch));
+        json_object_set_new(j, "n_epochs", json_integer(e->n_epochs));
+        json_object_set_new(j, "loss", cli_json_real(CMD, "the loss", e->loss));
+        json_object_set_new(j, "events_per_sec", cli_json_real(CMD, "events/s", e->events_per_sec));
+        json_object_set_new(j, "seconds", cli_json_real(CMD, "seconds", e->seconds));
+        if (e->valid && e->valid->n_predictions > 0) {
+            json_object_set_new(j, "valid", eval_json(e->valid));
+            json_object_set_new(j, "best", json_boolean(e->improved));
+            json_object_set_new(j, "best_epoch", json_integer(e->best_epoch));
+        }
+        if (e->checkpoint)
+            json_object_set_new(j, "checkpoint", cli_json_text(e->checkpoint));
         cli_json_print(CMD, j);
     } else if (!u->quiet) {
-        printf("epoch %2d/%d  loss %.4f  %s ev/s  %.1f s", p->epoch, p->n_epochs, p->loss, rate,
-               secs);
-        if (p->valid) {
-            if (p->valid->n_predictions > 0)
-                for (int k = 0; k < p->valid->n_cutoffs; k++)
-                    printf("  valid Recall@%d %.4f  MRR@%d %.4f", p->valid->cutoffs[k],
-                           p->valid->recall[k], p->valid->cutoffs[k], p->valid->mrr[k]);
+        printf("epoch %2d/%d  loss %.4f  %s ev/s  %.1f s", e->epoch, e->n_epochs, e->loss, rate,
+               e->seconds);
+        if (e->valid) {
+            if (e->valid->n_predictions > 0)
+                for (int k = 0; k < e->valid->n_cutoffs; k++)
+                    printf("  valid Recall@%d %.4f  MRR@%d %.4f", e->valid->cutoffs[k],
+                           e->valid->recall[k], e->valid->cutoffs[k], e->valid->mrr[k]);
             else
                 printf("  valid: no predictions (no validation item known to the model)");
+            if (e->improved)
+                printf("  *best");
         }
+        if (e->checkpoint)
+            printf("  checkpoint %s", e->checkpoint);
         printf("\n");
+        if (u->stopped)
+            printf("early stop: no better validation %s for %d epochs; best epoch %d (%s %.4f)\n",
+                   u->metric, e->since_best, e->best_epoch, u->metric, e->best_metric);
         fflush(stdout);
     }
-    if (p->epoch < p->n_epochs && !u->quiet)
-        start_bar(u, p->epoch + 1, p->n_epochs);
+    if (e->epoch < e->n_epochs && !e->stopping && !u->quiet)
+        start_bar(u, e->epoch + 1, e->n_epochs);
+    return 0;
 }
 
 static void describe_split(const char *what, const char *path, const sr_split *s)
@@ -233,6 +305,14 @@ static const cli_opt train_options[] = {
     {"valid", 0, NULL, "SPLIT", ""},
     {"cutoffs", 0, NULL, "LIST", ""},
     {"seed", 0, NULL, "S", ""},
+    {"metric", 0, NULL, "M", ""},
+    {"patience", 0, NULL, "N", ""},
+    {"keep-best", 0, NULL, NULL, ""},
+    {"save-optimizer", 0, NULL, NULL, ""},
+    {"resume", 0, NULL, "MODEL", ""},
+    {"init", 0, NULL, "MODEL", ""},
+    {"checkpoint-every", 0, NULL, "N", ""},
+    {"checkpoint", 0, NULL, "FILE", ""},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -241,6 +321,9 @@ typedef struct train_args {
     const char *specs[64];
     int n_specs, have_seed;
     uint64_t seed;
+    sr_metric metric;
+    int patience, keep_best, save_opt, ckpt_every;
+    const char *resume_path, *init_path, *ckpt_path;
     sr_eval_opts vo;
     sr_read_opts ro;
 } train_args;
@@ -267,6 +350,29 @@ static int on_option(void *ud, const cli_opt *o, const char *v)
         t->valid_path = v;
     else if (!strcmp(n, "cutoffs"))
         return cli_cutoffs(CMD, v, &t->vo);
+    else if (!strcmp(n, "metric")) {
+        if (!strcmp(v, "recall"))
+            t->metric = SR_METRIC_RECALL;
+        else if (!strcmp(v, "mrr"))
+            t->metric = SR_METRIC_MRR;
+        else if (!strcmp(v, "ndcg"))
+            t->metric = SR_METRIC_NDCG;
+        else
+            return cli_fail(CMD, "--metric %s: expected recall, mrr or ndcg", v);
+    } else if (!strcmp(n, "patience"))
+        return cli_int(CMD, "--patience", v, 1, 1000000, &t->patience);
+    else if (!strcmp(n, "keep-best"))
+        t->keep_best = 1;
+    else if (!strcmp(n, "save-optimizer"))
+        t->save_opt = 1;
+    else if (!strcmp(n, "resume"))
+        t->resume_path = v;
+    else if (!strcmp(n, "init"))
+        t->init_path = v;
+    else if (!strcmp(n, "checkpoint-every"))
+        return cli_int(CMD, "--checkpoint-every", v, 1, 1000000, &t->ckpt_every);
+    else if (!strcmp(n, "checkpoint"))
+        t->ckpt_path = v;
     else if (!strcmp(n, "seed")) {
         int64_t sd;
         if (cli_int64(CMD, "--seed", v, 0, INT64_MAX, &sd))
@@ -311,6 +417,8 @@ int cmd_train(int argc, char **argv)
     int quiet = com.quiet || com.json;
     uint64_t seed = ta.seed;
     ta.ro.threads = threads;
+    if (cli_read_opts_done(CMD, &ta.ro))
+        return 1;
     const sr_algo_info *ainfo = sr_algo_find(algo);
     if (!ainfo) {
         char names[256];
@@ -326,19 +434,53 @@ int cmd_train(int argc, char **argv)
                         ainfo->n_presets ? names : "none");
     }
     int is_gru = !strcmp(algo, "gru4rec");
+    static const char *const metric_names[] = {"recall", "mrr", "ndcg"};
+    const char *metric = metric_names[ta.metric];
+    const char *resume_path = ta.resume_path, *init_path = ta.init_path;
+    const char *ckpt_path = ta.ckpt_path;
+    if (!is_gru && (ta.patience || ta.keep_best || ta.save_opt || ta.ckpt_every || ckpt_path ||
+                    resume_path || init_path))
+        return cli_fail(CMD, "--patience, --keep-best, --save-optimizer, --checkpoint*, "
+                        "--resume and --init are for gru4rec");
+    if ((ta.patience || ta.keep_best) && !valid_path)
+        return cli_fail(CMD, "--%s needs --valid SPLIT", ta.patience ? "patience" : "keep-best");
+    if (resume_path && init_path)
+        return cli_fail(CMD, "--resume continues the same training, --init starts one on new "
+                        "data: give one of them");
+    if (ckpt_path && !ta.ckpt_every)
+        return cli_fail(CMD, "--checkpoint %s needs --checkpoint-every N", ckpt_path);
 
-    /* Parameters: defaults < preset < file < -p < --seed. */
+    /* Parameters: defaults (or the --resume / --init model's) < preset < file
+     * < -p < --seed. */
     sr_gru_params p = sr_gru_default_params();
     char *bspec = NULL;
     sr_error err = {0};
-    if (is_gru) {
-        if (preset && sr_gru_params_preset(&p, preset, &err) != SR_OK)
-            return cli_fail(CMD, "--preset: %s", err.msg);
-        if (params_file && read_params_file(params_file, &p, NULL))
+    sr_model *from = NULL;
+    const char *from_path = resume_path ? resume_path : init_path;
+    int from_epochs = -1;
+    if (from_path) {
+        if (sr_model_load(from_path, &from, &err) != SR_OK)
+            return cli_fail_err(CMD, &err);
+        if (sr_model_gru_params(from, &p, &from_epochs) != SR_OK) {
+            cli_fail(CMD, "%s: a %s model; --resume and --init take a gru4rec model",
+                     from_path, sr_model_algo(from));
+            sr_model_free(from);
             return 1;
-        for (int k = 0; k < n_specs; k++)
+        }
+    }
+    if (is_gru) {
+        int bad = 0;
+        if (preset && sr_gru_params_preset(&p, preset, &err) != SR_OK)
+            bad = cli_fail(CMD, "--preset: %s", err.msg);
+        if (!bad && params_file && read_params_file(params_file, &p, NULL))
+            bad = 1;
+        for (int k = 0; !bad && k < n_specs; k++)
             if (sr_gru_params_parse(&p, specs[k], &err) != SR_OK)
-                return cli_fail(CMD, "-p: %s", err.msg);
+                bad = cli_fail(CMD, "-p: %s", err.msg);
+        if (bad) {
+            sr_model_free(from);
+            return 1;
+        }
         if (have_seed)
             p.seed = seed;
     } else {
@@ -355,24 +497,51 @@ int cmd_train(int argc, char **argv)
             }
     }
 
-    /* Fail before training, not after it, when MODEL cannot be written. */
-    struct stat sb;
-    if (stat(out_path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        free(bspec);
-        return cli_fail(CMD, "-o %s: is a directory (give a file name)", out_path);
-    }
-    sr_atomic_file *probe;
-    if (sr_atomic_file_open(out_path, &probe, &err) != SR_OK) {
-        free(bspec);
-        return cli_fail_err(CMD, &err);
-    }
-    sr_atomic_file_abort(probe);
-
     sr_split train, valid;
     memset(&train, 0, sizeof train);
     memset(&valid, 0, sizeof valid);
     int rc = 1;
     sr_model *model = NULL;
+    train_ui ui;
+    memset(&ui, 0, sizeof ui);
+
+    /* Fail before training, not after it, when MODEL (or the checkpoint)
+     * cannot be written or is one of the inputs (train X.split -o X.split). */
+    char ckpt_buf[4096];
+    if (ta.ckpt_every && !ckpt_path) {
+        if (snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", out_path) >= (int)sizeof ckpt_buf) {
+            cli_fail(CMD, "-o %s: name too long", out_path);
+            goto out;
+        }
+        ckpt_path = ckpt_buf;
+    }
+    for (int k = 0; k < (ckpt_path ? 2 : 1); k++) {
+        const char *path = k ? ckpt_path : out_path, *opt = k ? "--checkpoint" : "-o";
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            cli_fail(CMD, "%s %s: is a directory (give a file name)", opt, path);
+            goto out;
+        }
+        if (sr_output_check(path, &err) != SR_OK) {
+            cli_fail_err(CMD, &err);
+            goto out;
+        }
+        const char *inputs[] = {train_path, valid_path, params_file, resume_path, init_path};
+        for (size_t q = 0; q < sizeof inputs / sizeof *inputs; q++) {
+            char alt[4200];
+            if (!inputs[q])
+                continue;
+            snprintf(alt, sizeof alt, "%s.split", inputs[q]);
+            if (sr_same_file(path, inputs[q]) || sr_same_file(path, alt)) {
+                /* a checkpoint resumed into itself is the one exception */
+                if (k == 1 && inputs[q] == resume_path)
+                    continue;
+                cli_fail(CMD, "%s %s: is an input of this run (%s); refusing to overwrite it",
+                         opt, path, inputs[q]);
+                goto out;
+            }
+        }
+    }
     if (sr_split_open_opts(train_path, &ta.ro, &train, &err) != SR_OK) {
         cli_fail_err(CMD, &err);
         goto out;
@@ -412,14 +581,26 @@ int cmd_train(int argc, char **argv)
             printf("%-8s %s\n", "params", eff);
         }
         printf("%-8s %d\n", "threads", nthreads);
+        if (resume_path)
+            printf("%-8s %s: resuming after epoch %d of %d\n", "resume", resume_path,
+                   from_epochs, p.n_epochs);
+        if (init_path)
+            printf("%-8s %s: warm start from its %lld items%s\n", "init", init_path,
+                   (long long)sr_model_n_items(from),
+                   from_epochs >= 0 ? " and optimizer state" : "");
+        if (ta.patience)
+            printf("%-8s stop after %d epochs without a better validation %s@%d; keep the best\n",
+                   "early", ta.patience, metric, ta.vo.cutoffs[0]);
+        else if (ta.keep_best)
+            printf("%-8s keep the epoch with the best validation %s@%d\n", "best", metric,
+                   ta.vo.cutoffs[0]);
         fflush(stdout);
     }
 
     sr_eval_opts vo = ta.vo;
     vo.threads = threads;
-    train_ui ui;
-    memset(&ui, 0, sizeof ui);
     ui.quiet = com.quiet;
+    ui.metric = metric;
     ui.json = com.json;
     ui.tty = isatty(2);
     double t0 = cli_now();
@@ -432,9 +613,19 @@ int cmd_train(int argc, char **argv)
         to.valid = valid_path ? &valid : NULL;
         to.valid_opts = vo;
         to.cb = on_progress;
+        to.on_epoch = on_epoch;
         to.ud = &ui;
-        if (!com.quiet && p.n_epochs > 0)
-            start_bar(&ui, 1, p.n_epochs);
+        to.metric = ta.metric;
+        to.patience = ta.patience;
+        to.keep_best = ta.keep_best;
+        to.save_optimizer = ta.save_opt;
+        to.checkpoint_every = ta.ckpt_every;
+        to.checkpoint_path = ckpt_path;
+        to.resume = resume_path ? from : NULL;
+        to.init = init_path ? from : NULL;
+        int first = resume_path && from_epochs >= 0 ? from_epochs + 1 : 1;
+        if (!com.quiet && p.n_epochs >= first)
+            start_bar(&ui, first, p.n_epochs);
         st = sr_train_gru(&train, &p, &to, &model, &err);
         if (ui.have_valid) {
             bl_valid = ui.valid;
@@ -478,6 +669,7 @@ int cmd_train(int argc, char **argv)
         cli_fail_err(CMD, &err);
         goto out;
     }
+    int kept_best = (ta.patience || ta.keep_best) && ui.best_epoch;
     if (com.json) {
         json_t *j = json_object();
         json_object_set_new(j, "model", cli_json_text(out_path));
@@ -489,15 +681,27 @@ int cmd_train(int argc, char **argv)
         json_object_set_new(j, "seconds", cli_json_real(CMD, "seconds", secs));
         if (have_bl_valid)
             json_object_set_new(j, "valid", eval_json(&bl_valid));
+        if (is_gru) {
+            json_object_set_new(j, "metric", json_string(metric));
+            json_object_set_new(j, "best_epoch", json_integer(ui.best_epoch));
+            json_object_set_new(j, "model_epoch",
+                                json_integer(kept_best ? ui.best_epoch : ui.last_epoch));
+            json_object_set_new(j, "stopped_early", json_boolean(ui.stopped));
+        }
         if (cli_json_print(CMD, j))
             goto out;
     } else if (!quiet) {
         char a[32];
-        printf("model    %s (%s, %s items), trained in %.1f s\n", out_path, algo,
+        printf("model    %s (%s, %s items), trained in %.1f s", out_path, algo,
                cli_grouped(sr_model_n_items(model), a, sizeof a), secs);
+        if (is_gru && ui.last_epoch)
+            printf("; weights of epoch %d%s", kept_best ? ui.best_epoch : ui.last_epoch,
+                   kept_best ? " (the best)" : "");
+        printf("\n");
     }
     rc = 0;
 out:
+    sr_model_free(from);
     sr_model_free(model);
     sr_split_free(&train);
     sr_split_free(&valid);

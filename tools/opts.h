@@ -48,6 +48,10 @@ extern const cli_opt cli_read_options[];
 /* Applies a row of cli_read_options to *ro; 0, or 1 after printing. */
 struct sr_read_opts;
 int cli_read_opt(const char *cmd, const cli_opt *o, const char *value, struct sr_read_opts *ro);
+/* Checks the combination once all options are read (--session-gap needs
+ * --user-key, which excludes --session-key; --user-key alone cuts at 30
+ * minutes); 0, or 1 after printing. */
+int cli_read_opts_done(const char *cmd, struct sr_read_opts *ro);
 /* The group's help text: a heading and one entry per row (help at column col). */
 void cli_read_help(FILE *f, int col);
 

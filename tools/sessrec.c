@@ -55,21 +55,21 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < N_COMMANDS; i++)
                 if (!strcmp(argv[2], commands[i].name)) {
                     char *hv[] = {argv[2], "--help", NULL};
-                    return commands[i].fn(2, hv);
+                    return cli_finish(commands[i].fn(2, hv));
                 }
             fprintf(stderr, "sessrec: unknown command '%s'\n", argv[2]);
             return 2;
         }
         usage(stdout);
-        return 0;
+        return cli_finish(0);
     }
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("sessrec %s\n", SR_VERSION_STRING);
-        return 0;
+        return cli_finish(0);
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(c, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return cli_finish(commands[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "sessrec: unknown command '%s' (try 'sessrec help')\n", c);
     return 2;
 }

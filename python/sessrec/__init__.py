@@ -47,7 +47,18 @@ def _array(ptr, n, dtype):
 
 # ---- item ids ---------------------------------------------------------------
 # The one place that converts between the ids users hold and the library's
-# 64-bit item ids (text ids would change only these two functions).
+# item ids: 64-bit integers, or text ids (an sr_idtext table) for logs read
+# with text ids.
+
+def _idtext(t, idx):
+    """Text ids of a table for the indices idx (numpy object array of str)."""
+    text = ctypes.cast(t.text, ctypes.c_void_p).value
+    off = np.ctypeslib.as_array(t.off, shape=(int(t.n) + 1,))
+    out = np.empty(len(idx), dtype=object)
+    for j, k in enumerate(idx):
+        out[j] = ctypes.string_at(text + int(off[k]), int(off[k + 1] - off[k] - 1)).decode(
+            "utf-8", "replace")
+    return out
 
 def _item_ids_in(values):
     """Item ids (a sequence, numpy array or pandas column) as int64 for the library."""
@@ -64,8 +75,10 @@ def _item_ids_in(values):
 
 
 def _item_ids_out(ids):
-    """The library's item ids as the numpy array returned to users."""
-    return np.asarray(ids, dtype=np.int64)
+    """The library's item ids as the numpy array returned to users (int64, or
+    str objects for text ids)."""
+    ids = np.asarray(ids)
+    return ids if ids.dtype == object else ids.astype(np.int64, copy=False)
 
 
 # ---- click logs ---------------------------------------------------------------
@@ -94,12 +107,15 @@ class Log:
         n = len(self)
         return pd.DataFrame({
             "SessionId": _array(self._c.session, n, np.int64),
-            "ItemId": _item_ids_out(_array(self._c.item, n, np.int64)),
+            "ItemId": _item_ids_out(_idtext(self._c.item_text, _array(self._c.item, n, np.int64))
+                                    if self._c.item_text.text else
+                                    _array(self._c.item, n, np.int64)),
             "Time": pd.to_datetime(_array(self._c.time, n, np.int64), unit="us", utc=True)})
 
 
 def _read_opts(format="auto", nrows=None, skip_bad_lines=False, session_key=None,
-               item_key=None, time_key=None, threads=0):
+               item_key=None, time_key=None, threads=0, delimiter=None, where=None,
+               user_key=None, session_gap=None):
     o = L.sr_read_default_opts()
     o.format = L.parse_enum(L.sr_format_parse, format, "format")
     o.nrows = int(nrows) if nrows else 0
@@ -107,15 +123,33 @@ def _read_opts(format="auto", nrows=None, skip_bad_lines=False, session_key=None
     keep = [L.enc(session_key), L.enc(item_key), L.enc(time_key)]
     o.session_key, o.item_key, o.time_key = keep
     o.threads = int(threads)
+    if delimiter:
+        o.delimiter = delimiter.encode()
+    for i, (k, v) in enumerate((where or {}).items()):
+        if i >= L.SR_MAX_WHERE:
+            raise ValueError("sessrec: at most %d where filters" % L.SR_MAX_WHERE)
+        vals = v if isinstance(v, str) else ",".join(map(str, v))
+        keep += [L.enc(k), L.enc(vals)]
+        o.where[i].key, o.where[i].values = keep[-2], keep[-1]
+        o.n_where = i + 1
+    if user_key:
+        keep.append(L.enc(user_key))
+        o.user_key = keep[-1]
+        if session_gap is not None:
+            o.session_gap = float(session_gap)
     return o, keep
 
 
 def read_log(path, format="auto", nrows=None, skip_bad_lines=False, session_key=None,
-             item_key=None, time_key=None, threads=0):
-    """Reads a click log (YOOCHOOSE clicks, GRU4Rec TSV, DIGINETICA; gzip too),
-    with the options of `sessrec prepare`. The report (format used, lines, bad
-    lines skipped) is in log.report."""
-    o, _keep = _read_opts(format, nrows, skip_bad_lines, session_key, item_key, time_key, threads)
+             item_key=None, time_key=None, threads=0, delimiter=None, where=None,
+             user_key=None, session_gap=None):
+    """Reads a click log (YOOCHOOSE clicks, GRU4Rec TSV, any delimited file,
+    DIGINETICA; gzip too), with the options of `sessrec prepare`: where =
+    {"event": "view"} keeps matching rows, user_key + session_gap cut users'
+    events into sessions. The report (format used, lines, bad lines skipped)
+    is in log.report."""
+    o, _keep = _read_opts(format, nrows, skip_bad_lines, session_key, item_key, time_key, threads,
+                          delimiter, where, user_key, session_gap)
     c, rep, err = L.Log(), L.ReadReport(), _err()
     L.check(L.sr_read_log(L.enc(path), ctypes.byref(o), ctypes.byref(c), ctypes.byref(rep),
                           ctypes.byref(err)), err)
@@ -238,8 +272,11 @@ class Split:
         c = self._c
         offsets = _array(c.offsets, c.n_sessions + 1, np.int64)
         sess = np.repeat(_array(c.session_ids, c.n_sessions, np.int64), np.diff(offsets))
-        ids = _array(c.item_ids, c.n_items, np.int64)
-        items = ids[_array(c.items, c.n_events, np.int64)]
+        idx = _array(c.items, c.n_events, np.int64)
+        if c.item_text.text:
+            items = _idtext(c.item_text, np.arange(c.n_items))[idx]
+        else:
+            items = _array(c.item_ids, c.n_items, np.int64)[idx]
         return sess, items, _array(c.times, c.n_events, np.int64)
 
     def select_sessions(self, keep):
@@ -268,10 +305,7 @@ class Split:
         """SessionId, ItemId (original ids), Time, ordered as in the split."""
         import pandas as pd
         c = self._c
-        offsets = _array(c.offsets, c.n_sessions + 1, np.int64)
-        sess = np.repeat(_array(c.session_ids, c.n_sessions, np.int64), np.diff(offsets))
-        ids = _array(c.item_ids, c.n_items, np.int64)
-        items = ids[_array(c.items, c.n_events, np.int64)]
+        sess, items, _ = self.arrays()
         return pd.DataFrame({"SessionId": sess, "ItemId": _item_ids_out(items),
                              "Time": pd.to_datetime(_array(c.times, c.n_events, np.int64),
                                                     unit="us", utc=True)})
@@ -520,7 +554,7 @@ def train(train, algo="gru4rec", preset=None, params=None, valid=None, cutoff=20
                         state["warned"] = True
                         warnings.warn("sessrec: this libsessrec cannot stop training early "
                                       "(no on_epoch); it runs all epochs", RuntimeWarning)
-            elif progress is not None and state["exc"] is None:
+            if progress is not None and state["exc"] is None:
                 try:
                     progress(int(p.events_done), int(p.events_total), p.loss)
                 except BaseException as e:
@@ -594,11 +628,25 @@ class Model:
 
     @property
     def item_ids(self):
-        """The original ids of the items the model knows (index = dense index)."""
-        return _item_ids_out(_array(L.sr_model_item_ids(self._h), self.n_items, np.int64))
+        """The original ids of the items the model knows (index = dense index):
+        int64, or str objects for a model trained on text ids."""
+        ids = self.__dict__.get("_ids")
+        if ids is None:
+            n = self.n_items
+            if n and L.sr_model_item_text(self._h, 0) is not None:
+                ids = np.array([L.sr_model_item_text(self._h, i).decode("utf-8", "replace")
+                                for i in range(n)], dtype=object)
+            else:
+                ids = _item_ids_out(_array(L.sr_model_item_ids(self._h), n, np.int64))
+            self._ids = ids
+        return ids
 
     def item_index(self, item):
-        """Dense index of an item id, or -1 when the model does not know it."""
+        """Dense index of an item id (an integer, or text for text-id models),
+        or -1 when the model does not know it."""
+        if isinstance(item, (str, bytes)):
+            b = item.encode("utf-8") if isinstance(item, str) else item
+            return int(L.sr_model_item_find(self._h, b, len(b)))
         return int(L.sr_model_item_index(self._h, int(_item_ids_in([item])[0])))
 
     def evaluate(self, test, cutoffs=(1, 5, 10, 20), ties="conservative", batch_size=0,
@@ -647,19 +695,19 @@ class Model:
         k = int(min(k, n_items))
         seqs = []
         for s in sessions:
-            ids = _item_ids_in(list(s))
-            idx = np.fromiter((L.sr_model_item_index(self._h, int(i)) for i in ids),
-                              dtype=np.int64, count=len(ids))
+            s = list(s)
+            idx = np.fromiter((self.item_index(i) for i in s), dtype=np.int64, count=len(s))
             seqs.append(idx[idx >= 0].astype(np.int32))
         n = len(seqs)
-        out_ids = np.full((n, k), -1, dtype=np.int64)
+        table = self.item_ids
+        out_ids = np.full((n, k), -1, dtype=np.int64) if table.dtype != object else \
+            np.full((n, k), None, dtype=object)
         out_sc = np.full((n, k), np.nan, dtype=np.float32)
         order = sorted((i for i in range(n) if len(seqs[i])), key=lambda i: -len(seqs[i]))
         batch_size = max(1, int(batch_size))
         sc = L.sr_scorer_new(self._h, batch_size)
         if not sc:
             raise MemoryError("sessrec: no memory for a scorer")
-        table = self.item_ids
         try:
             scores = np.empty((batch_size, n_items), dtype=np.float32)
             top = np.empty(k, dtype=np.int32)

@@ -72,27 +72,43 @@ class Error(ctypes.Structure):
     _fields_ = [("status", c_int), ("msg", ctypes.c_char * 512)]
 
 
+class IdText(ctypes.Structure):
+    _fields_ = [("n", c_int64), ("text", P(ctypes.c_char)), ("off", P(c_int64))]
+
+
 class Log(ctypes.Structure):
     _fields_ = [("n", c_int64), ("cap", c_int64), ("session", P(c_int64)),
-                ("item", P(c_int64)), ("time", P(c_int64))]
+                ("item", P(c_int64)), ("time", P(c_int64)), ("item_text", IdText)]
+
+
+SR_MAX_WHERE = 8
+
+
+class Where(ctypes.Structure):
+    _fields_ = [("key", c_char_p), ("values", c_char_p)]
 
 
 class ReadOpts(ctypes.Structure):
     _fields_ = [("format", c_int), ("nrows", c_int64), ("skip_bad_lines", c_int),
                 ("session_key", c_char_p), ("item_key", c_char_p), ("time_key", c_char_p),
-                ("threads", c_int)]
+                ("threads", c_int), ("delimiter", ctypes.c_char), ("ids", c_int),
+                ("time_format", c_int), ("time_unit", c_int), ("n_where", c_int),
+                ("where", Where * SR_MAX_WHERE), ("user_key", c_char_p),
+                ("session_gap", c_double)]
 
 
 class ReadReport(ctypes.Structure):
     _fields_ = [("format", c_int), ("lines", c_int64), ("bad_lines", c_int64),
-                ("first_bad", ctypes.c_char * 256), ("bytes", c_int64)]
+                ("first_bad", ctypes.c_char * 256), ("bytes", c_int64), ("filtered", c_int64),
+                ("delimiter", ctypes.c_char), ("text_items", c_int), ("text_sessions", c_int)]
 
 
 class Split(ctypes.Structure):
     _fields_ = [("n_events", c_int64), ("n_sessions", c_int64), ("n_items", c_int64),
                 ("session_ids", P(c_int64)), ("offsets", P(c_int64)),
                 ("items", P(ctypes.c_int32)), ("times", P(c_int64)),
-                ("item_ids", P(c_int64)), ("map_", c_void_p), ("map_len_", c_size_t)]
+                ("item_ids", P(c_int64)), ("item_text", IdText), ("map_", c_void_p),
+                ("map_len_", c_size_t)]
 
 
 class PrepareOpts(ctypes.Structure):
@@ -203,6 +219,8 @@ sr_split_stats = _fn("sr_split_stats", c_int, P(Split), P(Stats), E)
 sr_model_n_items = _fn("sr_model_n_items", c_int64, c_void_p)
 sr_model_item_ids = _fn("sr_model_item_ids", P(c_int64), c_void_p)
 sr_model_item_index = _fn("sr_model_item_index", c_int64, c_void_p, c_int64)
+sr_model_item_text = _fn("sr_model_item_text", c_char_p, c_void_p, c_int64)
+sr_model_item_find = _fn("sr_model_item_find", c_int64, c_void_p, c_char_p, c_size_t)
 sr_model_algo = _fn("sr_model_algo", c_char_p, c_void_p)
 sr_scorer_new = _fn("sr_scorer_new", c_void_p, c_void_p, c_int)
 sr_scorer_free = _fn("sr_scorer_free", None, c_void_p)

@@ -382,3 +382,27 @@ def test_tutorial_example_runs(raw_clicks, data_dir):
     m = sessrec.train(prep.train, preset="tutorial", valid=prep.valid, seed=1)
     r20 = m.evaluate(prep.test, cutoffs=[20])
     assert "%.4f" % r20["recall@20"] in line and "%.4f" % r20["mrr@20"] in line
+
+
+def test_text_item_ids(small, tmp_path):
+    """A log whose item ids are text: splits, models and recommendations carry
+    the text ids."""
+    df = pd.read_csv(small["tsv"], sep="\t", float_precision="round_trip")
+    df["ItemId"] = "sku-" + df["ItemId"].astype(str)
+    path = tmp_path / "text.csv"
+    df.to_csv(path, index=False)
+    prep = sessrec.prepare(str(path), test_days=1)
+    frame = prep.train_full.to_dataframe()
+    assert frame["ItemId"].iloc[0].startswith("sku-")
+    m = sessrec.train(prep.train_full, algo="sr")
+    assert m.item_ids.dtype == object and m.item_ids[0].startswith("sku-")
+    first = prep.test.to_dataframe().groupby("SessionId", sort=False)["ItemId"].apply(list)
+    ids, _ = m.recommend(list(first[:3]), k=3)
+    assert all(isinstance(x, str) and x.startswith("sku-") for x in ids.ravel())
+    s = m.session()
+    assert s.click(first.iloc[0][0]) and not s.click("sku-nope")
+    np.testing.assert_array_equal(s.recommend(3)[0], m.recommend([first.iloc[0][:1]], k=3)[0][0])
+    # the same clicks with integer ids rank the same items
+    mi = sessrec.train(small["prep"].train_full, algo="sr")
+    assert mi.evaluate(small["prep"].test, cutoffs=[20])["recall@20"] == \
+        m.evaluate(prep.test, cutoffs=[20])["recall@20"]

@@ -5,6 +5,7 @@
  * Must never: print, exit, or leave the arrays with different capacities.
  */
 #include "data/log.h"
+#include "util/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ void sr_log_free(sr_log *log)
     free(log->session);
     free(log->item);
     free(log->time);
+    sr_idtext_free(&log->item_text);
     memset(log, 0, sizeof *log);
 }
 

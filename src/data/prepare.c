@@ -345,6 +345,12 @@ static sr_status group_log(const sr_log *log, int threads, grouped *g, sr_error 
                             (long long)n, INT32_MAX - 1);
     if (n > 0 && (!log->session || !log->item || !log->time))
         return sr_error_set(err, SR_ERR_ARG, "log has %lld clicks but no arrays", (long long)n);
+    if (log->item_text.text) /* text ids: items index the text table */
+        for (int64_t i = 0; i < n; i++)
+            if (log->item[i] < 0 || log->item[i] >= log->item_text.n)
+                return sr_error_set(err, SR_ERR_ARG, "click %lld: item %lld is outside the "
+                                    "text id table (%lld ids)", (long long)i,
+                                    (long long)log->item[i], (long long)log->item_text.n);
     g->n = n;
     sr_status st;
     int32_t *sidx = xmalloc((size_t)n * sizeof *sidx); /* (n) dense session of row i */
@@ -859,6 +865,29 @@ static void mat_scatter(void *ctx, int t, int nt)
  * The clicks are scattered in storage order (sequential reads of perm, it and
  * the log; each session's block written where it belongs), then one
  * sequential pass renumbers the items. */
+/* Text ids: s->item_ids holds indices into the log's text table; the split
+ * gets its own table in its item order, and item_ids[i] becomes i. */
+static sr_status split_take_text(sr_split *s, const sr_idtext *log_text, sr_error *err)
+{
+    if (!log_text->text)
+        return SR_OK;
+    if (sr_idtext_select(log_text, s->item_ids, s->n_items, &s->item_text) != SR_OK)
+        return NOMEM(err, "item text ids");
+    for (int64_t i = 0; i < s->n_items; i++)
+        s->item_ids[i] = i;
+    return SR_OK;
+}
+
+/* dst gets a copy of src's text ids (the same item table). */
+static sr_status split_copy_text(sr_split *dst, const sr_split *src, sr_error *err)
+{
+    if (!src->item_text.text)
+        return SR_OK;
+    if (sr_idtext_select(&src->item_text, NULL, src->item_text.n, &dst->item_text) != SR_OK)
+        return NOMEM(err, "item text ids");
+    return SR_OK;
+}
+
 static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t min_len,
                              const char *what, sr_split *before, sr_split *after, sr_error *err)
 {
@@ -986,6 +1015,8 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
     for (int32_t i = 0; i < NI; i++)
         if (remap[i] >= 0)
             before->item_ids[remap[i]] = g->item_ids[i];
+    if ((st = split_take_text(before, &log->item_text, err)) != SR_OK)
+        goto done;
 
     if (days >= 0) { /* after: known items only, then long enough sessions, compacted */
         int32_t L = min_len > 1 ? min_len : 1;
@@ -1017,6 +1048,8 @@ static sr_status materialize(grouped *g, const sr_log *log, double days, int32_t
             goto done;
         }
         memcpy(after->item_ids, before->item_ids, (size_t)nit * sizeof *after->item_ids);
+        if ((st = split_copy_text(after, before, err)) != SR_OK)
+            goto done;
     }
 done:
     free(is_after);
@@ -1115,6 +1148,8 @@ static sr_status split_time(const sr_split *src, double days, int32_t min_len, c
         }
         memcpy(out[h]->item_ids, src->item_ids, (size_t)NI * sizeof *src->item_ids);
         out[h]->n_items = NI;
+        if ((st = split_copy_text(out[h], src, err)) != SR_OK)
+            goto fail;
     }
     int64_t ws[2] = {0, 0}, we[2] = {0, 0};
     for (int64_t s = 0; s < S; s++) {
@@ -1161,6 +1196,31 @@ sr_status sr_prepare(const sr_log *log, const sr_prepare_opts *opts, sr_prepared
                             o.valid_days);
     if (log->n == 0)
         return sr_error_set(err, SR_ERR_EMPTY, "the click log is empty");
+    /* The time split counts back from the latest click, so one corrupted
+     * timestamp far in the future (year 294247) would leave a test set of one
+     * session without a word. Clicks after 2200-01-01 are an error. */
+    {
+        const int64_t limit = INT64_C(7258118400) * 1000000; /* 2200-01-01T00:00:00Z */
+        int64_t tmax = INT64_MIN;
+        for (int64_t j = 0; j < log->n; j++)
+            tmax = log->time[j] > tmax ? log->time[j] : tmax;
+        if (tmax >= limit) {
+            int64_t count = 0, first = -1;
+            for (int64_t j = 0; j < log->n; j++)
+                if (log->time[j] >= limit) {
+                    count++;
+                    if (first < 0)
+                        first = j;
+                }
+            return sr_error_set(err, SR_ERR_ARG,
+                                "%lld click%s dated after 2200-01-01 (the first: click %lld of "
+                                "the log, session %lld, item %lld, %lld s after 1970): corrupted "
+                                "timestamps? The time split counts back from the latest click; "
+                                "remove or fix them", (long long)count, count == 1 ? " is" : "s are",
+                                (long long)first + 1, (long long)log->session[first],
+                                (long long)log->item[first], (long long)(log->time[first] / 1000000));
+        }
+    }
     grouped g;
     sr_status st = group_log(log, o.threads, &g, err);
     if (st != SR_OK)

@@ -192,31 +192,191 @@ SRR_INLINE const char *fast_seconds(const char *p, int64_t *t)
     return p;
 }
 
-enum { ROLE_SKIP = 0, ROLE_SESSION, ROLE_ITEM, ROLE_TIME };
-
-SRR_INLINE const char *fast_tsv(const char *p, int64_t *s, int64_t *it, int64_t *t,
-                                const unsigned char *roles, int ncols)
+/* Epoch time of a delimited file in [p, e): 1-17 digits, optional '.' and
+ * 1-6 digits (seconds only); the unit as srr_parse_time resolves it. */
+SRR_INLINE int fast_epoch(const char *p, const char *e, sr_time_unit unit, int64_t *t)
 {
+    const char *s = p;
+    uint64_t ip = 0;
+    unsigned d;
+    while (p < e && (d = dig(*p)) <= 9) {
+        ip = ip * 10 + d;
+        p++;
+    }
+    if (p == s || p - s > 17)
+        return 0;
+    if (unit == SR_UNIT_AUTO)
+        unit = ip < UINT64_C(100000000000) ? SR_UNIT_S
+               : ip < UINT64_C(100000000000000) ? SR_UNIT_MS : SR_UNIT_US;
+    uint32_t frac = 0;
+    if (p < e) {
+        if (unit != SR_UNIT_S || !fast_frac(&p, &frac) || p != e)
+            return 0;
+    }
+    uint64_t mult = unit == SR_UNIT_S ? 1000000u : unit == SR_UNIT_MS ? 1000u : 1u;
+    if (ip > (uint64_t)INT64_MAX / mult - 1)
+        return 0;
+    *t = (int64_t)(ip * mult + frac);
+    return 1;
+}
+
+/* "YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z| UTC]" exactly filling [p, e). */
+SRR_INLINE int fast_datetime(const char *p, const char *e, date_cache *dc, int64_t *t)
+{
+    int64_t day_us;
+    if (e - p < 19 || !fast_date(p, dc, &day_us))
+        return 0;
+    p += 10;
+    if ((p[0] != 'T' && p[0] != ' ') || p[3] != ':' || p[6] != ':')
+        return 0;
+    unsigned h0 = dig(p[1]), h1 = dig(p[2]), i0 = dig(p[4]), i1 = dig(p[5]);
+    unsigned s0 = dig(p[7]), s1 = dig(p[8]);
+    if (!(h0 <= 9 && h1 <= 9 && i0 <= 9 && i1 <= 9 && s0 <= 9 && s1 <= 9))
+        return 0;
+    unsigned hh = h0 * 10 + h1, mm = i0 * 10 + i1, ss = s0 * 10 + s1;
+    if (hh > 23 || mm > 59 || ss > 59)
+        return 0;
+    p += 9;
+    uint32_t frac = 0;
+    if (p < e && !fast_frac(&p, &frac))
+        return 0;
+    if (p < e && *p == 'Z')
+        p++;
+    else if (e - p >= 4 && memcmp(p, " UTC", 4) == 0)
+        p += 4;
+    if (p != e)
+        return 0;
+    *t = day_us + (int64_t)(hh * 3600 + mm * 60 + ss) * 1000000 + frac;
+    return 1;
+}
+
+/* An integer id filling [p, e) exactly (1-18 digits). */
+SRR_INLINE int fast_id(const char *p, const char *e, int64_t *v)
+{
+    const char *q = fast_uint(p, v);
+    return q == e;
+}
+
+/* The code of a text item in a piece: -(g + 1) for an item the file's table
+ * already has as g (most of them, once the catalogue has been seen: a lookup,
+ * nothing to renumber), else its number in the piece's own table. Returns 0,
+ * or -1 when out of memory. */
+static inline int item_code(sr_intern *loc, const sr_intern *glob, const char *s, size_t n,
+                            int64_t *code)
+{
+    uint64_t h = sr_hash_bytes(s, n);
+    int64_t g = sr_intern_get_h(glob, s, n, h);
+    if (g >= 0) {
+        *code = -(g + 1);
+        return 0;
+    }
+    *code = sr_intern_put_h(loc, s, n, h);
+    return *code < 0 ? -1 : 0;
+}
+
+/* The last text session id seen in a piece and its number: a session's clicks
+ * usually follow each other, so most lines skip the hash table. */
+struct last_id {
+    const char *s;
+    size_t n;
+    int64_t code;
+};
+
+/* What the fast delimited parser needs besides the layout (set up per piece). */
+typedef struct delim_ctx {
+    const srr_layout *lay;
+    const unsigned char *roles;   /* (ncols) SRR_ROLE_* bits */
+    const signed char *wslot;     /* (ncols) the filter on that column, or -1 */
+    const int *wsrc;              /* (n_where) where filter w finds its field */
+    sr_intern *sess, *items;      /* piece-local text ids */
+    const sr_intern *gitems;      /* the file's text items so far (read only while
+                                     pieces are parsed) */
+    date_cache *dc;
+    struct last_id *last;         /* the previous text session id (they come in runs) */
+} delim_ctx;
+
+/* One line of a delimited file without quotes at a field start. *filtered =
+ * 1 when it fails a filter (then nothing else is set). */
+SRR_INLINE const char *fast_delim(const char *p, const delim_ctx *x, int64_t *s, int64_t *it,
+                                  int64_t *t, int *filtered)
+{
+    const srr_layout *lay = x->lay;
+    const char delim = lay->delim;
+    const int ncols = lay->ncols;
+    const char *ks = NULL, *ke = NULL, *is = NULL, *ie = NULL, *ts = NULL, *te = NULL;
+    const char *wf[SR_MAX_WHERE], *we[SR_MAX_WHERE];
     for (int c = 0; c < ncols; c++) {
-        switch (roles[c]) {
-        case ROLE_SESSION: p = fast_uint(p, s); break;
-        case ROLE_ITEM: p = fast_uint(p, it); break;
-        case ROLE_TIME: p = fast_seconds(p, t); break;
-        default:
-            while (*p != '\t' && *p != '\n')
-                p++;
-        }
-        if (!p)
+        const char *f = p;
+        if (*p == '"')
             return NULL;
+        while (*p != delim && *p != '\n')
+            p++;
+        const char *e = p;
         if (c + 1 < ncols) {
-            if (*p != '\t')
+            if (*p != delim)
                 return NULL;
             p++;
+        } else {
+            if (*p != '\n')
+                return NULL;
+            if (e > f && e[-1] == '\r')
+                e--;
+        }
+        unsigned r = x->roles[c];
+        if (r) {
+            if (r & SRR_ROLE_SESSION)
+                ks = f, ke = e;
+            if (r & SRR_ROLE_ITEM)
+                is = f, ie = e;
+            if (r & SRR_ROLE_TIME)
+                ts = f, te = e;
+            if (r & SRR_ROLE_WHERE)
+                wf[x->wslot[c]] = f, we[x->wslot[c]] = e;
         }
     }
-    if (*p == '\r')
-        p++;
-    return *p == '\n' ? p + 1 : NULL;
+    for (int w = 0; w < lay->n_where; w++) {
+        const int sw = x->wsrc[w];
+        size_t l = (size_t)(we[sw] - wf[sw]);
+        int ok = 0;
+        for (int k = 0; k < lay->where_nv[w] && !ok; k++)
+            ok = lay->where_vl[w][k] == l && memcmp(lay->where_v[w][k], wf[sw], l) == 0;
+        if (!ok) {
+            *filtered = 1;
+            return p + 1;
+        }
+    }
+    if (ke == ks || ie == is || te == ts) /* empty fields: the reference says so */
+        return NULL;
+    const int text = lay->text;
+    if (!(text & SRR_TEXT_SESSION) && !fast_id(ks, ke, s))
+        return NULL;
+    if (!(text & SRR_TEXT_ITEM) && !fast_id(is, ie, it))
+        return NULL;
+    if (dig(*ts) <= 9 && !(te - ts >= 10 && ts[4] == '-')) {
+        if (lay->tfmt == SR_TIME_DATETIME || !fast_epoch(ts, te, lay->tunit, t))
+            return NULL;
+    } else if (lay->tfmt == SR_TIME_EPOCH || !fast_datetime(ts, te, x->dc, t)) {
+        return NULL;
+    }
+    /* text ids last: a line that turns out bad must not number its ids */
+    if ((text & SRR_TEXT_SESSION) && memchr(ks, 0, (size_t)(ke - ks)))
+        return NULL;
+    if ((text & SRR_TEXT_ITEM) && memchr(is, 0, (size_t)(ie - is)))
+        return NULL;
+    if (text & SRR_TEXT_SESSION) {
+        size_t sl = (size_t)(ke - ks);
+        struct last_id *L = x->last;
+        if (L->s && L->n == sl && memcmp(L->s, ks, sl) == 0) {
+            *s = L->code;
+        } else {
+            if ((*s = sr_intern_put(x->sess, ks, sl)) < 0)
+                return NULL;
+            L->s = ks, L->n = sl, L->code = *s;
+        }
+    }
+    if ((text & SRR_TEXT_ITEM) && item_code(x->items, x->gitems, is, (size_t)(ie - is), it) != 0)
+        return NULL;
+    return p + 1;
 }
 
 /* session_id;user_id;item_id;timeframe;eventdate, user_id NA, empty or digits. */
@@ -255,21 +415,29 @@ SRR_INLINE const char *fast_diginetica(const char *p, int64_t *s, int64_t *it, i
 typedef struct piece {
     /* in */
     const srr_layout *lay;
-    const unsigned char *roles; /* (ncols) TSV column roles */
+    const unsigned char *roles; /* (ncols) delimited: SRR_ROLE_* bits of each column */
+    const signed char *wslot;   /* (ncols) delimited: filter of each column, or -1 */
+    const int *wsrc;            /* (n_where) see reader.wsrc */
+    const sr_intern *gitems;    /* the reader's text items (see item_code) */
     int skip;
     const char *p, *end;        /* the piece: whole lines */
     int64_t limit;              /* consume at most this many lines */
     sr_log *dst;                /* appended to (the output log for piece 0) */
     /* out */
     int64_t n0;                 /* dst->n before this piece */
-    int64_t lines;              /* lines consumed (good + skipped) */
+    int64_t lines;              /* lines consumed (good + skipped + filtered) */
     int64_t bad, first_bad_idx; /* skipped lines; index of the first within the piece */
+    int64_t filtered;           /* lines dropped by the filters */
     int stopped;                /* stopped at a bad line (index `lines`), not skipping */
+    int need_text;              /* stopped there because an AUTO id column must be text */
     sr_status st;               /* SR_ERR_NOMEM only */
     char what[SRR_WHAT];        /* the first skipped line, or the error */
     /* state */
     sr_log own;
     date_cache dc;
+    sr_intern sess, items;      /* text ids of this piece, numbered from 0 */
+    char *scratch;              /* (scap) for srr_parse_line */
+    size_t scap;
 } piece;
 
 SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
@@ -277,22 +445,45 @@ SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
     const char *p = w->p, *end = w->end;
     sr_log *d = w->dst;
     int64_t n = d->n, lines = 0;
-    const int ncols = w->lay->ncols;
+    struct last_id last = {NULL, 0, 0};
+    const delim_ctx x = {w->lay, w->roles,  w->wslot, w->wsrc, &w->sess,
+                         &w->items, w->gitems, &w->dc,   &last};
+    const int delimited = fmt == SR_FMT_TSV || fmt == SR_FMT_CSV;
     while (p < end && lines < w->limit) {
         int64_t s = 0, it = 0, t = 0;
+        int filtered = 0;
         const char *q;
         if (fmt == SR_FMT_YOOCHOOSE)
             q = fast_yoochoose(p, &s, &it, &t, &w->dc);
-        else if (fmt == SR_FMT_TSV)
-            q = fast_tsv(p, &s, &it, &t, w->roles, ncols);
+        else if (delimited)
+            q = fast_delim(p, &x, &s, &it, &t, &filtered);
         else
             q = fast_diginetica(p, &s, &it, &t, &w->dc);
-        if (fmt == SR_FMT_TSV && q && SRR_UNLIKELY((size_t)(q - p) > SRR_MAX_LINE + 1))
+        if (delimited && q && SRR_UNLIKELY((size_t)(q - p) > SRR_MAX_LINE + 1)) {
             q = NULL; /* ignored columns made it too long: the reference says so */
+            filtered = 0;
+        }
         if (SRR_UNLIKELY(!q)) {
             char what[SRR_WHAT];
             const char *e = memchr(p, '\n', (size_t)(end - p));
-            if (srr_parse_line(w->lay, p, (size_t)(e - p), &s, &it, &t, what, sizeof what) != 0) {
+            size_t ll = (size_t)(e - p);
+            if (ll + 1 > w->scap) {
+                char *sc = realloc(w->scratch, ll + 1);
+                if (!sc) {
+                    w->st = SR_ERR_NOMEM;
+                    break;
+                }
+                w->scratch = sc;
+                w->scap = ll + 1;
+            }
+            srr_row row;
+            int r = srr_parse_line(w->lay, p, ll, w->scratch, &row, what, sizeof what);
+            if (r == -2) {
+                w->stopped = 1;
+                w->need_text = row.need_text;
+                break;
+            }
+            if (r != 0) {
                 if (!w->skip || w->bad == 0)
                     memcpy(w->what, what, sizeof what);
                 if (!w->skip) {
@@ -306,6 +497,24 @@ SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
                 continue;
             }
             q = e + 1;
+            filtered = row.filtered;
+            s = row.session, it = row.item, t = row.time;
+            if (!filtered && (w->lay->text & SRR_TEXT_SESSION) &&
+                (s = sr_intern_put(&w->sess, row.stext, row.slen)) < 0) {
+                w->st = SR_ERR_NOMEM;
+                break;
+            }
+            if (!filtered && (w->lay->text & SRR_TEXT_ITEM) &&
+                item_code(&w->items, w->gitems, row.itext, row.ilen, &it) != 0) {
+                w->st = SR_ERR_NOMEM;
+                break;
+            }
+        }
+        if (filtered) {
+            w->filtered++;
+            lines++;
+            p = q;
+            continue;
         }
         if (SRR_UNLIKELY(n == d->cap)) {
             d->n = n;
@@ -328,10 +537,12 @@ SRR_INLINE void parse_loop(piece *w, const sr_format fmt)
 static void parse_piece(piece *w)
 {
     w->n0 = w->dst->n;
-    w->lines = w->bad = 0;
+    w->lines = w->bad = w->filtered = 0;
     w->first_bad_idx = -1;
-    w->stopped = 0;
+    w->stopped = w->need_text = 0;
     w->st = SR_OK;
+    sr_intern_clear(&w->sess);
+    sr_intern_clear(&w->items);
     if (srr_log_reserve(w->dst, w->dst->n + (w->end - w->p) / 40 + 16) != SR_OK) {
         w->st = SR_ERR_NOMEM;
         return;
@@ -339,6 +550,7 @@ static void parse_piece(piece *w)
     switch (w->lay->fmt) {
     case SR_FMT_YOOCHOOSE: parse_loop(w, SR_FMT_YOOCHOOSE); break;
     case SR_FMT_TSV: parse_loop(w, SR_FMT_TSV); break;
+    case SR_FMT_CSV: parse_loop(w, SR_FMT_CSV); break;
     case SR_FMT_DIGINETICA: parse_loop(w, SR_FMT_DIGINETICA); break;
     case SR_FMT_AUTO: /* a layout always names the format it found (read.h) */
         assert(!"parse_piece: layout without a format");
@@ -346,7 +558,6 @@ static void parse_piece(piece *w)
         break;
     }
 }
-
 
 /* ---- sources: chunks of whole lines ---------------------------------------------------------- */
 
@@ -791,8 +1002,15 @@ typedef struct reader {
     piece *pc;               /* (max_pieces) the pieces of the current chunk */
     int npieces;
     srr_layout lay;
-    unsigned char *roles;    /* (lay.ncols) TSV column roles */
+    int text_cols;           /* SRR_TEXT_* bits: id columns to read as text */
+    unsigned char *roles;    /* (lay.ncols) delimited: SRR_ROLE_* bits of each column */
+    signed char *wslot;      /* (lay.ncols) delimited: filter of each column, or -1 */
+    int wsrc[SR_MAX_WHERE];  /* filter w reads the extent recorded for filter wsrc[w] */
     int ready;               /* format and header known */
+    int started;             /* the first chunk was seen (BOM skipped) */
+    int need_text;           /* stopped: these AUTO id columns must be read as text */
+    sr_intern sess, items;   /* text ids of the whole file, in order of appearance */
+    int64_t filtered;
     sr_log *out;
     int64_t populated;       /* out's arrays are prefaulted up to this many clicks */
     int64_t line_no;         /* lines consumed, header included */
@@ -824,20 +1042,36 @@ static void rd_error(reader *r, sr_status st, int64_t line, const char *what)
 static int rd_layout(reader *r, sr_format fmt, const char *line, size_t len)
 {
     char what[SRR_WHAT];
-    sr_status st = srr_layout_make(fmt, &r->o, line, len, &r->lay, what, sizeof what);
+    sr_status st = srr_layout_make(fmt, &r->o, r->text_cols, line, len, &r->lay, what,
+                                   sizeof what);
+    if (st == SR_OK && r->o.user_key && r->lay.fmt != SR_FMT_TSV && r->lay.fmt != SR_FMT_CSV) {
+        snprintf(what, sizeof what, "a user column (--user-key) needs a delimited file with a "
+                                    "header, not %s", sr_format_name(r->lay.fmt));
+        st = SR_ERR_ARG;
+    }
     if (st != SR_OK) {
         rd_error(r, st, st == SR_ERR_PARSE ? 1 : 0, what);
         return -1;
     }
-    if (fmt == SR_FMT_TSV) {
-        r->roles = calloc((size_t)r->lay.ncols, 1);
-        if (!r->roles) {
+    if (r->lay.fmt == SR_FMT_TSV || r->lay.fmt == SR_FMT_CSV) {
+        const srr_layout *L = &r->lay;
+        r->roles = calloc((size_t)L->ncols, 1);
+        r->wslot = malloc((size_t)L->ncols);
+        if (!r->roles || !r->wslot) {
             rd_error(r, SR_ERR_NOMEM, 0, "out of memory");
             return -1;
         }
-        r->roles[r->lay.col_session] = ROLE_SESSION;
-        r->roles[r->lay.col_item] = ROLE_ITEM;
-        r->roles[r->lay.col_time] = ROLE_TIME;
+        memset(r->wslot, -1, (size_t)L->ncols);
+        r->roles[L->col_session] |= SRR_ROLE_SESSION;
+        r->roles[L->col_item] |= SRR_ROLE_ITEM;
+        r->roles[L->col_time] |= SRR_ROLE_TIME;
+        for (int w = 0; w < L->n_where; w++) {
+            int c = L->where_col[w];
+            r->roles[c] |= SRR_ROLE_WHERE;
+            if (r->wslot[c] < 0)
+                r->wslot[c] = (signed char)w;
+            r->wsrc[w] = r->wslot[c]; /* two filters on one column share its extent */
+        }
     }
     r->ready = 1;
     return 0;
@@ -857,6 +1091,7 @@ static int rd_setup(reader *r, const char **pp, const char *end)
             rd_error(r, SR_ERR_PARSE, 1, what);
             return -1;
         }
+        fmt = srr_guess_delimited(fmt, &r->o);
     }
     if (rd_layout(r, fmt, p, l0) != 0)
         return -1;
@@ -878,6 +1113,46 @@ static int rd_append(sr_log *out, const sr_log *src)
     memcpy(out->item + out->n, src->item, b);
     memcpy(out->time + out->n, src->time, b);
     out->n += src->n;
+    return 0;
+}
+
+/* The piece's text ids, numbered from 0 within the piece, get their numbers
+ * in the whole file (pieces are merged in file order, so a number is the
+ * position of the id's first appearance, as in the reference reader). */
+static int renumber(reader *r, piece *w)
+{
+    sr_log *d = w->dst;
+    int64_t from = d == r->out ? w->n0 : 0;
+    for (int k = 0; k < 2; k++) {
+        int bit = k == 0 ? SRR_TEXT_SESSION : SRR_TEXT_ITEM;
+        if (!(r->lay.text & bit))
+            continue;
+        sr_intern *loc = k == 0 ? &w->sess : &w->items, *glob = k == 0 ? &r->sess : &r->items;
+        int64_t nl = loc->t.n;
+        if (nl == 0)
+            continue; /* (items: all of them may be codes of the file's table) */
+        int64_t *map = malloc((size_t)nl * sizeof *map);
+        if (!map)
+            return -1;
+        for (int64_t j = 0; j < nl; j++) {
+            const char *t = loc->t.text + loc->t.off[j];
+            map[j] = sr_intern_put_h(glob, t, (size_t)(loc->t.off[j + 1] - loc->t.off[j] - 1),
+                                     loc->hash[j]);
+            if (map[j] < 0) {
+                free(map);
+                return -1;
+            }
+        }
+        int64_t *col = k == 0 ? d->session : d->item;
+        for (int64_t i = from; i < d->n; i++)
+            if (col[i] >= 0)
+                col[i] = map[col[i]];
+        free(map);
+    }
+    if (r->lay.text & SRR_TEXT_ITEM) /* items the file's table had when parsed */
+        for (int64_t i = from; i < d->n; i++)
+            if (d->item[i] < 0)
+                d->item[i] = -d->item[i] - 1;
     return 0;
 }
 
@@ -942,6 +1217,10 @@ static void rd_chunk(reader *r, const chunk *c)
         return;
     }
     const char *p = c->p, *end = c->p + c->len;
+    if (!r->started) {
+        r->started = 1;
+        p += srr_bom(p, c->len);
+    }
     if (!r->ready && rd_setup(r, &p, end) != 0)
         return;
     if (p == end)
@@ -965,6 +1244,9 @@ static void rd_chunk(reader *r, const chunk *c)
         piece *w = &r->pc[i];
         w->lay = &r->lay;
         w->roles = r->roles;
+        w->wslot = r->wslot;
+        w->wsrc = r->wsrc;
+        w->gitems = &r->items;
         w->skip = r->o.skip_bad_lines;
         w->limit = budget;
         w->p = b;
@@ -995,7 +1277,8 @@ static void rd_chunk(reader *r, const chunk *c)
             w->limit = left;
             parse_piece(w);
         }
-        if (w->st != SR_OK || (i > 0 && rd_append(r->out, &w->own) != 0)) {
+        if (w->st != SR_OK || (r->lay.text && renumber(r, w) != 0) ||
+            (i > 0 && rd_append(r->out, &w->own) != 0)) {
             rd_error(r, SR_ERR_NOMEM, 0, "out of memory");
             return;
         }
@@ -1003,6 +1286,12 @@ static void rd_chunk(reader *r, const chunk *c)
             rd_bad_lines(r, w->bad, r->line_no + w->first_bad_idx + 1, w->what);
         r->line_no += w->lines;
         r->data_lines += w->lines;
+        r->filtered += w->filtered;
+        if (w->need_text) {
+            r->need_text = w->need_text;
+            r->done = 1;
+            return;
+        }
         if (w->stopped) {
             r->data_lines++;
             rd_error(r, SR_ERR_PARSE, r->line_no + 1, w->what);
@@ -1035,11 +1324,16 @@ static void round_task(int task, int thread, void *ud)
         src_fill(w->src);
 }
 
-static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
-                          sr_read_report *rep, sr_error *err)
+/* One pass over the source with the given text columns. Returns with *need
+ * != 0 (and nothing in *out) when an AUTO id column met a non-integer: the
+ * caller then reads again with those columns as text. */
+static sr_status read_run(source *src, const sr_read_opts *opts, int text_cols, int *need,
+                          sr_log *out, sr_read_report *rep, sr_error *err)
 {
     reader r;
     memset(&r, 0, sizeof r);
+    r.text_cols = text_cols;
+    *need = 0;
     r.name = src->name;
     r.tu = &src->tu;
     r.o = opts ? *opts : sr_read_default_opts();
@@ -1052,7 +1346,11 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
     if (src->st != SR_OK) {
         sr_error_set(err, src->st, "%s", src->msg);
         r.st = src->st;
-    } else if ((unsigned)r.o.format > SR_FMT_DIGINETICA) {
+    } else if (r.o.user_key && !(r.o.session_gap >= 0 && r.o.session_gap <= 1e12)) {
+        sr_error_set(err, SR_ERR_ARG, "%s: session gap must be in [0, 1e12] seconds, got %g",
+                     r.name, r.o.session_gap);
+        r.st = SR_ERR_ARG;
+    } else if ((unsigned)r.o.format > SR_FMT_CSV) {
         char what[64];
         snprintf(what, sizeof what, "unknown input format %d", (int)r.o.format);
         rd_error(&r, SR_ERR_ARG, 0, what);
@@ -1077,28 +1375,43 @@ static sr_status read_run(source *src, const sr_read_opts *opts, sr_log *out,
         r.st = src->st;
         sr_error_set(err, src->st, "%s", src->msg);
     }
-    if (r.st == SR_OK && out->n == 0) {
-        r.st = SR_ERR_EMPTY;
-        if (!r.got_chunk)
-            sr_error_set(err, r.st, "%s: empty file", r.name);
-        else if (r.bad)
-            sr_error_set(err, r.st, "%s: no valid data rows (%lld bad lines skipped)", r.name,
-                         (long long)r.bad);
+    sr_read_report rr;
+    memset(&rr, 0, sizeof rr);
+    rr.format = r.ready ? r.lay.fmt : r.o.format;
+    rr.lines = r.data_lines;
+    rr.bad_lines = r.bad;
+    memcpy(rr.first_bad, r.first_bad, sizeof rr.first_bad);
+    rr.bytes = src->bytes;
+    rr.filtered = r.filtered;
+    if (r.ready && r.lay.has_header && r.lay.fmt != SR_FMT_DIGINETICA)
+        rr.delimiter = r.lay.delim;
+    rr.text_sessions = r.ready && (r.lay.text & SRR_TEXT_SESSION) != 0;
+    rr.text_items = r.ready && (r.lay.text & SRR_TEXT_ITEM) != 0;
+    if (r.st == SR_OK && r.need_text) {
+        *need = r.need_text;
+        sr_log_free(out);
+    } else if (r.st == SR_OK && !r.got_chunk) {
+        r.st = sr_error_set(err, SR_ERR_EMPTY, "%s: empty file", r.name);
+    } else if (r.st == SR_OK) {
+        if (out->n > 0 && (r.lay.text & SRR_TEXT_ITEM) &&
+            sr_intern_take(&r.items, &out->item_text) != SR_OK)
+            r.st = sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", r.name);
         else
-            sr_error_set(err, r.st, "%s: no data rows", r.name);
+            r.st = srr_finish(out, &r.o, &rr, r.name, err);
     }
-    if (rep) {
-        memset(rep, 0, sizeof *rep);
-        rep->format = r.ready ? r.lay.fmt : r.o.format;
-        rep->lines = r.data_lines;
-        rep->bad_lines = r.bad;
-        memcpy(rep->first_bad, r.first_bad, sizeof rep->first_bad);
-        rep->bytes = src->bytes;
-    }
-    for (int i = 0; r.pc && i < r.max_pieces; i++)
+    if (rep)
+        *rep = rr;
+    for (int i = 0; r.pc && i < r.max_pieces; i++) {
         sr_log_free(&r.pc[i].own);
+        sr_intern_free(&r.pc[i].sess);
+        sr_intern_free(&r.pc[i].items);
+        free(r.pc[i].scratch);
+    }
+    sr_intern_free(&r.sess);
+    sr_intern_free(&r.items);
     free(r.pc);
     free(r.roles);
+    free(r.wslot);
     if (r.st != SR_OK)
         sr_log_free(out);
     return r.st;
@@ -1114,12 +1427,17 @@ sr_status sr_read_log(const char *path, const sr_read_opts *opts, sr_log *out,
     memset(out, 0, sizeof *out);
     if (!path)
         return sr_error_set(err, SR_ERR_ARG, "sr_read_log: no path");
-    source src;
     srr_tuning tu = srr_default_tuning();
-    src_open_file(&src, path, &tu);
-    sr_status st = read_run(&src, opts, out, rep, err);
-    src_close(&src);
-    return st;
+    int text_cols = 0, need;
+    for (;;) { /* at most three passes: each new one reads one more column as text */
+        source src;
+        src_open_file(&src, path, &tu);
+        sr_status st = read_run(&src, opts, text_cols, &need, out, rep, err);
+        src_close(&src);
+        if (!need)
+            return st;
+        text_cols |= need;
+    }
 }
 
 srr_tuning srr_default_tuning(void)
@@ -1153,11 +1471,16 @@ sr_status srr_read_mem_tuned(const char *buf, size_t len, const char *name,
         t.piece_min = 1;
     if (t.max_line < 1)
         t.max_line = 1;
-    source src;
-    src_open_mem(&src, buf ? buf : "", len, name ? name : "<memory>", &t);
-    sr_status st = read_run(&src, opts, out, rep, err);
-    src_close(&src);
-    return st;
+    int text_cols = 0, need;
+    for (;;) {
+        source src;
+        src_open_mem(&src, buf ? buf : "", len, name ? name : "<memory>", &t);
+        sr_status st = read_run(&src, opts, text_cols, &need, out, rep, err);
+        src_close(&src);
+        if (!need)
+            return st;
+        text_cols |= need;
+    }
 }
 
 sr_status sr_read_log_mem(const char *buf, size_t len, const char *name,

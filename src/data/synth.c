@@ -248,6 +248,7 @@ typedef struct world {
     int32_t hour_alias[24];
     uint32_t gap_ms[SY_GAP_TABLE + 1];
     char day_prefix[SY_DAYS][12]; /* "2014-04-01T" */
+    sr_synth_layout layout;     /* how lines are written */
     uint64_t t_repeat, t_follow, t_back, t_switch, t_gap1, t_gap2;
 } world;
 
@@ -604,6 +605,143 @@ static const char dig2[201] = "0001020304050607080910111213141516171819202122232
                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                               "8081828384858687888990919293949596979899";
 
+#define SY_EPOCH_MS INT64_C(1396310400000) /* 2014-04-01T00:00:00Z */
+#define SY_LAYOUT_LINE 320                 /* bound on the bytes per click of other layouts */
+
+static const char *const layout_header[] = {
+    "", "SessionId\tItemId\tTime\n", "session_id,item_id,timestamp\n",
+    "timestamp,visitorid,event,itemid,transactionid\n",
+    "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,"
+    "user_session\n",
+    "sessionId;userId;itemId;timeframe;eventdate\n"};
+
+/* "HH:MM:SS" of ms within a day at p (8 bytes). */
+static char *put_hms(char *p, int32_t rem)
+{
+    int32_t hh = rem / 3600000, mm = rem / 60000 % 60, ss = rem / 1000 % 60;
+    memcpy(p, dig2 + 2 * hh, 2);
+    p[2] = ':';
+    memcpy(p + 3, dig2 + 2 * mm, 2);
+    p[5] = ':';
+    memcpy(p + 6, dig2 + 2 * ss, 2);
+    return p + 8;
+}
+
+/* A UUID-like session id made from the YOOCHOOSE one (36 characters). */
+static char *put_uuid(char *p, int64_t id)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = mix64((uint64_t)id * 2 + 1), b = mix64((uint64_t)id * 2 + 2);
+    for (int k = 0; k < 32; k++) {
+        if (k == 8 || k == 12 || k == 16 || k == 20)
+            *p++ = '-';
+        uint64_t w = k < 16 ? a : b;
+        *p++ = hex[(w >> (4 * (k & 15))) & 15];
+    }
+    return p;
+}
+
+/* One session in a layout other than YOOCHOOSE. The item id and category come
+ * from the item's YOOCHOOSE suffix ",<item>,<category>\n". */
+static uint8_t *format_layout(const world *W, uint8_t *out, int64_t id, int len, int64_t start,
+                              const int64_t *ts, const int32_t *hist)
+{
+    char *p = (char *)out;
+    for (int j = 0; j < len; j++) {
+        int64_t t = start + ts[j];
+        int d = (int)(t / SY_DAY_MS);
+        int32_t rem = (int32_t)(t - d * SY_DAY_MS);
+        const char *s = W->sfx + (size_t)hist[j] * SFX_SLOT;
+        const char *ie = strchr(s + 1, ',');
+        size_t il = (size_t)(ie - (s + 1));
+        const char *cat = ie + 1;
+        size_t cl = strcspn(cat, "\n");
+        int64_t abs_ms = SY_EPOCH_MS + t;
+        switch (W->layout) {
+        case SR_LAYOUT_YOOCHOOSE: break; /* written by the caller */
+        case SR_LAYOUT_TSV:
+            p = (char *)sr_put_u64(p, (uint64_t)id);
+            *p++ = '\t';
+            memcpy(p, s + 1, il);
+            p += il;
+            *p++ = '\t';
+            p = sr_put_u64(p, (uint64_t)(abs_ms / 1000));
+            *p++ = '.';
+            *p++ = (char)('0' + abs_ms % 1000 / 100);
+            memcpy(p, dig2 + 2 * (abs_ms % 100), 2);
+            p += 2;
+            *p++ = '\n';
+            break;
+        case SR_LAYOUT_CSV:
+            p = put_uuid(p, id);
+            memcpy(p, ",sku-", 5);
+            p += 5;
+            memcpy(p, s + 1, il);
+            p += il;
+            *p++ = ',';
+            memcpy(p, W->day_prefix[d], 11);
+            p = put_hms(p + 11, rem);
+            *p++ = '.';
+            *p++ = (char)('0' + rem % 1000 / 100);
+            memcpy(p, dig2 + 2 * (rem % 100), 2);
+            p += 2;
+            memcpy(p, "Z\n", 2);
+            p += 2;
+            break;
+        case SR_LAYOUT_RETAILROCKET:
+            for (int e = 0; e < 1 + (mix64((uint64_t)id * 977 + (uint64_t)j) % 8 == 0); e++) {
+                p = sr_put_u64(p, (uint64_t)abs_ms);
+                *p++ = ',';
+                p = sr_put_u64(p, (uint64_t)id);
+                memcpy(p, e ? ",addtocart," : ",view,", e ? 11 : 6);
+                p += e ? 11 : 6;
+                memcpy(p, s + 1, il);
+                p += il;
+                memcpy(p, ",\n", 2);
+                p += 2;
+            }
+            break;
+        case SR_LAYOUT_REES46:
+            memcpy(p, W->day_prefix[d], 10);
+            p[10] = ' ';
+            p = put_hms(p + 11, rem);
+            memcpy(p, " UTC,view,", 10);
+            p += 10;
+            memcpy(p, s + 1, il);
+            p += il;
+            *p++ = ',';
+            if (cat[0] == 'S')
+                *p++ = '0';
+            else
+                memcpy(p, cat, cl), p += cl;
+            memcpy(p, ",,,", 3);
+            p += 3;
+            p = sr_put_u64(p, (uint64_t)(hist[j] % 97 + 1));
+            memcpy(p, ".99,", 4);
+            p += 4;
+            p = sr_put_u64(p, (uint64_t)id);
+            *p++ = ',';
+            p = put_uuid(p, id);
+            *p++ = '\n';
+            break;
+        case SR_LAYOUT_DIGINETICA:
+            p = sr_put_u64(p, (uint64_t)id);
+            memcpy(p, ";NA;", 4);
+            p += 4;
+            memcpy(p, s + 1, il);
+            p += il;
+            *p++ = ';';
+            p = sr_put_u64(p, (uint64_t)rem);
+            *p++ = ';';
+            memcpy(p, W->day_prefix[d], 10);
+            p += 10;
+            *p++ = '\n';
+            break;
+        }
+    }
+    return (uint8_t *)p;
+}
+
 /* Generates block b into out (capacity checked by the caller's bound); returns
  * the number of bytes. `seen` (N bits) marks the items used. */
 static size_t block_generate(const world *W, uint64_t seed, int64_t b, int64_t clicks,
@@ -687,6 +825,12 @@ static size_t block_generate(const world *W, uint64_t seed, int64_t b, int64_t c
         if (start + ts[len - 1] >= end_ms) /* would spill into October: end earlier */
             start = end_ms - 1 - ts[len - 1] - bounded(rng_next(&r), 3600000);
 
+        if (W->layout != SR_LAYOUT_YOOCHOOSE) {
+            p = format_layout(W, p, id, len, start, ts, hist);
+            for (int j = 0; j < len; j++)
+                seen[hist[j] >> 6] |= 1ULL << (hist[j] & 63);
+            continue;
+        }
         /* format: "<id>,<timestamp>,<item>,<category>\n" */
         char sid[32];
         int sl = fmt_u64(sid, (uint64_t)id);
@@ -823,6 +967,7 @@ sr_synth_opts sr_synth_default_opts(void)
     o.items = 0;
     o.seed = 1;
     o.threads = 0;
+    o.layout = SR_LAYOUT_YOOCHOOSE;
     return o;
 }
 
@@ -884,10 +1029,13 @@ sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
     if (threads > 64)
         threads = 64;
 
+    if ((unsigned)o.layout > SR_LAYOUT_DIGINETICA)
+        return sr_error_set(err, SR_ERR_ARG, "synth: unknown layout %d", (int)o.layout);
     world W;
     sr_status st = world_build(&W, n_items, o.seed, err);
     if (st != SR_OK)
         return st;
+    W.layout = o.layout;
 
     job J;
     memset(&J, 0, sizeof J);
@@ -956,6 +1104,8 @@ sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
     for (int64_t v = idc; v >= 10; v /= 10)
         id_digits++;
     J.slot_cap = (size_t)SY_BLOCK * (size_t)(id_digits + 1 + 24 + W.sfx_max) + 64;
+    if (W.layout != SR_LAYOUT_YOOCHOOSE)
+        J.slot_cap = (size_t)SY_BLOCK * SY_LAYOUT_LINE + 64;
     for (int s = 0; s < J.n_slots; s++) {
         J.slot_blk[s] = -1;
         if (!(J.slot[s] = malloc(J.slot_cap))) {
@@ -986,6 +1136,11 @@ sr_status sr_synth_run(const char *path, const sr_synth_opts *opts,
         st = sr_error_set(err, SR_ERR_NOMEM, "synth: cannot start %d threads", threads);
     }
     int64_t done_clicks = 0, flushed = 0;
+    if (st == SR_OK && W.layout != SR_LAYOUT_YOOCHOOSE) {
+        const char *h = layout_header[W.layout];
+        st = write_all(f, name, (const uint8_t *)h, strlen(h), err);
+        bytes += (int64_t)strlen(h);
+    }
     for (int64_t b = 0; st == SR_OK && b < J.n_blocks; b++) {
         int s = (int)(b % J.n_slots);
         pthread_mutex_lock(&J.mu);

@@ -194,7 +194,7 @@ static sr_status known_build(const sr_model *m, const sr_split *test, known_sess
                             (long long)test->n_events);
     }
     for (int64_t t = 0; t < test->n_items; t++)
-        map[t] = (int32_t)sr_model_item_index(m, test->item_ids[t]);
+        map[t] = (int32_t)sr_model_item_of_split(m, test, t);
 
     int64_t w = 0, ns = 0;
     ks->offsets[0] = 0;
@@ -272,6 +272,10 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
     if ((int64_t)T > ks.n_sessions)
         T = ks.n_sessions > 0 ? (int)ks.n_sessions : 1;
     out->threads = T;
+    /* A rank is at most the item count: larger cutoffs need no more counters
+     * (a cutoff of 10^6 on a 2,456-item model asked for a huge histogram). */
+    if ((int64_t)max_cut > sr_model_n_items(m))
+        max_cut = (int)sr_model_n_items(m);
     int64_t max_rank2 = 2 * (int64_t)max_cut;
     eval_job *jobs = calloc((size_t)T, sizeof *jobs);
     int64_t *hist = calloc((size_t)T * (size_t)(max_rank2 + 1), sizeof *hist); /* (T, max_rank2+1) */
@@ -327,6 +331,8 @@ sr_status sr_evaluate(const sr_model *m, const sr_split *test, const sr_eval_opt
     double P = (double)out->n_predictions;
     for (int c = 0; c < opts.n_cutoffs; c++) {
         int64_t lim = 2 * (int64_t)opts.cutoffs[c];
+        if (lim > max_rank2)
+            lim = max_rank2;
         double hits = 0, rr = 0, dcg = 0;
         for (int64_t r2 = 2; r2 <= lim; r2++) {
             if (!hist[r2])

@@ -8,10 +8,14 @@
  * nothing (every buffer is sized in sr_gru_new / the scorer).
  */
 #include "gru4rec/gru4rec.h"
+#include "util/blas.h"
 #include "gru4rec/gru_score.h"
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
 #include "gru4rec/sampler.h"
+#include "gru4rec/pool.h"
+
+#include <cblas.h>
 
 #include <assert.h>
 #include <cblas.h>
@@ -38,6 +42,19 @@ typedef struct gten {
     float *dgrad;                /* dense_grads mode: full-size gradient, else NULL */
 } gten;
 
+/* A training state as model files carry it (resume, warm start): the
+ * optimizer state, the RNG and sampler positions, the progress counters. */
+typedef struct gru_tstate {
+    sr_gru_progress pr;
+    int64_t adam_t;
+    sr_rng rng;                  /* dropout */
+    int has_sampler;
+    sr_rng smp_from, smp_now;    /* the sampler's store was drawn from smp_from */
+    int64_t smp_pos;
+    int per;                     /* optimizer values per parameter: 1 or 2 */
+    float *opt;                  /* (n_params * per): per tensor, s1 then s2 */
+} gru_tstate;
+
 struct sr_gru {
     sr_gru_params p;
     grk_shape sh;
@@ -58,13 +75,26 @@ struct sr_gru {
     grk_plan plan;
     float *state, *state_new;    /* (Bmax, S) */
     uint8_t *masks;              /* (Bmax, din + S) dropout keep flags */
+    uint8_t *uin;                /* (Wy gradient rows) 1: the row is also an input row
+                                    of this step (its update waits for the input gradient) */
+    int32_t *defer;              /* (Bmax) Wy gradient rows updated after the step */
+    int ndefer;
     sr_sampler smp;
     int32_t *fixed;              /* (nsmp) test hook: fixed negatives, or NULL */
     sr_rng rng;                  /* dropout */
     int64_t adam_t;
+    int per;                     /* optimizer values per parameter (1 or 2) */
     float *dgrad_mem;            /* dense_grads mode */
     grk_grads_f dg;
+    grk_pool *pool;              /* the team of a step (NULL: one thread) */
+
+    /* ---- training state in model files ---- */
+    int save_state;              /* training: files written from g carry its state */
+    sr_gru_progress pr;          /* progress written with that state */
+    gru_tstate *ts;              /* loaded from a model file, or NULL */
 };
+
+static int current_state(const sr_gru *g, gru_tstate *ts);
 
 /* ---- parameters ------------------------------------------------------------------ */
 
@@ -195,15 +225,30 @@ static void free_training(sr_gru *g)
     free(g->state);
     free(g->state_new);
     free(g->masks);
+    free(g->uin);
+    free(g->defer);
     free(g->fixed);
     free(g->dgrad_mem);
     sr_sampler_free(&g->smp);
+    grk_pool_free(g->pool);
+    g->pool = NULL;
+    g->ws.pool = NULL;
+    g->sh.T = 1;
     g->opt = g->logsup = g->ws_mem = g->gr_mem = g->state = g->state_new = g->dgrad_mem = NULL;
     g->plan_buf = g->marker = g->fixed = NULL;
     g->masks = NULL;
+    g->uin = NULL;
+    g->defer = NULL;
     for (int i = 0; i < g->nt; i++)
         g->t[i].s1 = g->t[i].s2 = g->t[i].grad = g->t[i].dgrad = NULL;
     g->training = 0;
+}
+
+static void tstate_free(gru_tstate *ts)
+{
+    if (ts)
+        free(ts->opt);
+    free(ts);
 }
 
 void sr_gru_free(sr_gru *g)
@@ -211,6 +256,7 @@ void sr_gru_free(sr_gru *g)
     if (!g)
         return;
     free_training(g);
+    tstate_free(g->ts);
     free(g->params);
     free(g);
 }
@@ -238,6 +284,7 @@ static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err
         return sr_error_set(err, SR_ERR_ARG,
                             "gru4rec: item supports are needed for sampling and logq");
     size_t per = p->optim == SR_OPT_ADAM || p->momentum > 0 ? 2 : 1;
+    g->per = (int)per;
     g->opt = calloc(g->n_params * per + 1, sizeof *g->opt);
     g->ws_mem = malloc((grk_ws_count_f(sh) + 1) * sizeof *g->ws_mem);
     g->gr_mem = malloc((grk_grads_count_f(sh) + 1) * sizeof *g->gr_mem);
@@ -247,10 +294,12 @@ static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err
     g->state = calloc(st, sizeof *g->state);
     g->state_new = calloc(st, sizeof *g->state_new);
     g->masks = malloc((size_t)sh->Bmax * (size_t)(sh->din + sh->S) + 1);
+    g->uin = calloc((size_t)grk_max_wy_rows(sh) + 1, 1);
+    g->defer = malloc(((size_t)sh->Bmax + 1) * sizeof *g->defer);
     if (g->net.logq > 0)
         g->logsup = malloc((size_t)N * sizeof *g->logsup);
     if (!g->opt || !g->ws_mem || !g->gr_mem || !g->plan_buf || !g->marker || !g->state ||
-        !g->state_new || !g->masks || (g->net.logq > 0 && !g->logsup))
+        !g->state_new || !g->masks || !g->uin || !g->defer || (g->net.logq > 0 && !g->logsup))
         return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for the training state");
     for (int64_t i = 0; i < N; i++)
         g->marker[i] = -1;
@@ -345,6 +394,52 @@ int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max)
 
 /* ---- training ------------------------------------------------------------------ */
 
+/* The side job of a step: draw the next negatives ahead (the same draws in
+ * the same order as a refill of the whole store would make). */
+static void draw_ahead(void *ud)
+{
+    sr_gru *g = ud;
+    sr_sampler_fill_ahead(&g->smp, 2 * (int64_t)g->sh.nsmp);
+}
+
+sr_status sr_gru_set_threads(sr_gru *g, int threads, sr_error *err)
+{
+    if (!g->training)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: threads set on a network that is not training");
+    if (threads < 1 || threads > GRK_MAX_THREADS)
+        return sr_error_set(err, SR_ERR_ARG, "gru4rec: %d training threads (1 to %d supported)",
+                            threads, GRK_MAX_THREADS);
+    if (threads == grk_pool_threads(g->pool))
+        return SR_OK;
+    grk_pool *pool = NULL;
+    sr_status st = threads > 1 ? grk_pool_new(&pool, threads, err) : SR_OK;
+    if (st != SR_OK)
+        return st;
+    grk_shape sh = g->sh;
+    sh.T = threads;
+    float *mem = malloc((grk_ws_count_f(&sh) + 1) * sizeof *mem);
+    if (!mem) {
+        grk_pool_free(pool);
+        return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for %d training threads",
+                            threads);
+    }
+    grk_pool_free(g->pool);
+    free(g->ws_mem);
+    g->pool = pool;
+    g->ws_mem = mem;
+    g->sh.T = threads;
+    g->net.sh.T = threads;
+    grk_ws_carve_f(&g->ws, &g->sh, g->ws_mem);
+    g->ws.pool = pool;
+    if (!g->sh.full && g->sh.nsmp > 0) {
+        g->ws.side = draw_ahead;
+        g->ws.side_ud = g;
+    }
+    return SR_OK;
+}
+
+int sr_gru_threads(const sr_gru *g) { return grk_pool_threads(g->pool); }
+
 void sr_gru_reset_row(sr_gru *g, int row)
 {
     assert(g->training && row >= 0 && row < g->sh.Bmax);
@@ -368,9 +463,13 @@ static void draw_mask(sr_rng *r, uint8_t *m, size_t n, float p)
         m[j] = sr_rng_uniformf(r) >= p;
 }
 
+static void fused_rows(void *ud, int64_t u0, int64_t u1);
+
 /* Forward + backward of one step; leaves the gradients in g->gr (compact) and
- * the plan in g->plan, advances the hidden state of rows 0..n-1. */
-static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
+ * the plan in g->plan, advances the hidden state of rows 0..n-1. With `fused`
+ * the output rows are updated by the optimizer as their gradients complete
+ * (fused_rows), except the rows listed in g->defer for update(). */
+static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n, int fused)
 {
     const grk_shape *sh = &g->sh;
     assert(g->training && n >= 1 && n <= sh->Bmax);
@@ -401,52 +500,130 @@ static double fwd_bwd(sr_gru *g, const int32_t *in, const int32_t *out, int n)
             m += (size_t)n * sh->H[l];
         }
     }
+    /* Wy rows that are also this step's inputs (constrained embedding) get
+     * their input gradient last: they, and the input-only rows, wait for
+     * update(); the flags tell fused_rows to skip them. */
+    g->ndefer = 0;
+    g->ws.rows_ready = fused ? fused_rows : NULL;
+    g->ws.rows_ud = g;
+    if (fused && sh->mode == GRK_CONSTRAINED)
+        for (int i = 0; i < n; i++) { /* the input-only rows nU..nW-1 are among them */
+            int32_t k = pl->in_u[i];
+            if (!g->uin[k]) {
+                g->uin[k] = 1;
+                g->defer[g->ndefer++] = k;
+            }
+        }
+    /* A team splits the step itself: each of its BLAS calls must stay on one
+     * thread, whatever the process-wide OpenBLAS setting is (restored after). */
+    int blas = g->pool ? sr_blas_threads_enter(1) : 0;
     double loss = grk_step_f(&g->net, pl, g->state, g->state_new, &g->ws, &g->gr);
+    if (g->pool)
+        sr_blas_threads_leave(blas);
+    if (fused && sh->mode == GRK_CONSTRAINED)
+        for (int i = 0; i < n; i++)
+            g->uin[pl->in_u[i]] = 0;
     memcpy(g->state, g->state_new, (size_t)n * sh->S * sizeof *g->state);
     return loss;
 }
 
-static void update(sr_gru *g)
+/* The optimizer on n rows of table t starting at row k0 of its compact
+ * gradient: rows[k0..] name the table rows, or (rows NULL) rows k0.. in order. */
+static void opt_rows(const sr_gru *g, const gten *t, const int32_t *rows, size_t k0, size_t n)
 {
     const sr_gru_params *p = &g->p;
-    const grk_plan *pl = &g->plan;
-    int full = g->sh.full;
+    size_t cols = (size_t)t->cols;
+    size_t off = rows ? 0 : k0 * cols;
+    const int32_t *r = rows ? rows + k0 : NULL;
+    const float *gk = t->grad + k0 * cols;
     if (p->optim == SR_OPT_ADAM)
-        g->adam_t++;
+        sr_adam_rows(t->w + off, t->s1 + off, t->s2 + off, cols, r, gk, n, p->learning_rate,
+                     p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+    else
+        sr_adagrad_rows(t->w + off, t->s1 + off, t->s2 ? t->s2 + off : NULL, cols, r, gk, n,
+                        p->learning_rate, p->momentum, ADAGRAD_EPS);
+}
+
+/* rows_ready of the kernels: the optimizer on the distinct output rows
+ * u0..u1-1 (Wy rows not flagged in g->uin, every By row), on the thread
+ * that has just computed their gradients. */
+static void fused_rows(void *ud, int64_t u0, int64_t u1)
+{
+    sr_gru *g = ud;
+    const int32_t *rows = g->sh.full ? NULL : g->plan.urows;
     for (int i = 0; i < g->nt; i++) {
         gten *t = &g->t[i];
-        const int32_t *rows = NULL;
-        size_t nr = 0;
-        switch (t->kind) {
-        case TK_DENSE: nr = (size_t)t->rows; break;
-        case TK_WY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nW; break;
-        case TK_BY: rows = full ? NULL : pl->urows, nr = full ? (size_t)t->rows : (size_t)pl->nU; break;
-        case TK_IN: rows = pl->irows, nr = (size_t)pl->nI; break;
-        }
-        size_t cols = (size_t)t->cols;
-        if (p->optim == SR_OPT_ADAM) {
-            if (t->kind == TK_DENSE)
-                sr_adam_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
-                              p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
-            else
-                sr_adam_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                             p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
-        } else {
-            if (t->kind == TK_DENSE)
-                sr_adagrad_dense(t->w, t->s1, t->s2, t->grad, nr * cols, p->learning_rate,
-                                 p->momentum, ADAGRAD_EPS);
-            else
-                sr_adagrad_rows(t->w, t->s1, t->s2, cols, rows, t->grad, nr, p->learning_rate,
-                                p->momentum, ADAGRAD_EPS);
+        if (t->kind == TK_BY) {
+            opt_rows(g, t, rows, (size_t)u0, (size_t)(u1 - u0));
+        } else if (t->kind == TK_WY) {
+            for (int64_t a = u0; a < u1;) {
+                while (a < u1 && g->uin[a])
+                    a++;
+                int64_t b = a;
+                while (b < u1 && !g->uin[b])
+                    b++;
+                if (b > a)
+                    opt_rows(g, t, rows, (size_t)a, (size_t)(b - a));
+                a = b;
+            }
         }
     }
 }
 
+/* The optimizer on slice ti (of T) of what fused_rows left: the dense
+ * tensors (by elements), the input tables (by rows) and the deferred Wy rows.
+ * Each element is updated alone, so the result does not depend on the number
+ * of threads (nor on the fusion). */
+static void update_slice(void *ud, int ti, int T)
+{
+    sr_gru *g = ud;
+    const sr_gru_params *p = &g->p;
+    const grk_plan *pl = &g->plan;
+    for (int i = 0; i < g->nt; i++) {
+        gten *t = &g->t[i];
+        int64_t a, b;
+        switch (t->kind) {
+        case TK_DENSE: {
+            grk_slice(t->rows * t->cols, ti, T, &a, &b);
+            size_t n = (size_t)(b - a);
+            if (p->optim == SR_OPT_ADAM)
+                sr_adam_dense(t->w + a, t->s1 + a, t->s2 + a, t->grad + a, n, p->learning_rate,
+                              p->adam_beta1, p->adam_beta2, p->adam_eps, g->adam_t);
+            else
+                sr_adagrad_dense(t->w + a, t->s1 + a, t->s2 ? t->s2 + a : NULL, t->grad + a, n,
+                                 p->learning_rate, p->momentum, ADAGRAD_EPS);
+            break;
+        }
+        case TK_IN:
+            grk_slice(pl->nI, ti, T, &a, &b);
+            opt_rows(g, t, pl->irows, (size_t)a, (size_t)(b - a));
+            break;
+        case TK_WY:
+            grk_slice(g->ndefer, ti, T, &a, &b);
+            for (int64_t j = a; j < b; j++)
+                opt_rows(g, t, g->sh.full ? NULL : pl->urows, (size_t)g->defer[j], 1);
+            break;
+        case TK_BY: /* every row done by fused_rows */
+            break;
+        }
+    }
+}
+
+static void update(sr_gru *g)
+{
+    grk_pool_run(g->pool, update_slice, g);
+}
+
 double sr_gru_train_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
 {
-    double loss = fwd_bwd(g, in, out, n);
-    if (!isfinite(loss))
+    if (g->p.optim == SR_OPT_ADAM)
+        g->adam_t++; /* the fused row updates in the step use it */
+    double loss = fwd_bwd(g, in, out, n, 1);
+    if (!isfinite(loss)) {
+        if (g->p.optim == SR_OPT_ADAM)
+            g->adam_t--; /* nothing was updated */
         return NAN;
+    }
     if (g->dgrad_mem)
         grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
     update(g);
@@ -471,7 +648,7 @@ sr_status sr_gru_dense_grads(sr_gru *g)
 
 double sr_gru_grad_step(sr_gru *g, const int32_t *in, const int32_t *out, int n)
 {
-    double loss = fwd_bwd(g, in, out, n);
+    double loss = fwd_bwd(g, in, out, n, 0);
     if (isfinite(loss) && g->dgrad_mem)
         grk_grads_expand_f(&g->dg, &g->gr, &g->sh, &g->plan);
     return loss;
@@ -503,6 +680,115 @@ int sr_gru_opt_state(sr_gru *g, int i, float **s1, float **s2)
     *s1 = g->t[i].s1;
     *s2 = g->t[i].s2;
     return 1;
+}
+
+/* ---- training state: resume and warm start ---------------------------------------- */
+
+void sr_gru_keep_state(sr_gru *g, int on, const sr_gru_progress *pr)
+{
+    g->save_state = on && g->training;
+    if (pr)
+        g->pr = *pr;
+}
+
+int sr_gru_has_state(const sr_gru *g, sr_gru_progress *pr)
+{
+    gru_tstate ts;
+    int has = current_state(g, &ts);
+    if (pr)
+        *pr = has ? ts.pr : (sr_gru_progress){0, 0, 0, 0.0};
+    return has;
+}
+
+/* Optimizer state of tensor i of src (live, or loaded), s2 NULL if none. */
+static int src_opt(const sr_gru *src, int i, const float **s1, const float **s2)
+{
+    *s1 = *s2 = NULL;
+    if (src->training) {
+        *s1 = src->t[i].s1;
+        *s2 = src->t[i].s2;
+        return 1;
+    }
+    if (!src->ts)
+        return 0;
+    const float *o = src->ts->opt;
+    for (int k = 0; k < i; k++)
+        o += (size_t)(src->t[k].rows * src->t[k].cols) * (size_t)src->ts->per;
+    *s1 = o;
+    if (src->ts->per == 2)
+        *s2 = o + (size_t)(src->t[i].rows * src->t[i].cols);
+    return 1;
+}
+
+/* The first rows of dst (or all, for a dense tensor of the same shape) = src. */
+static void copy_rows(float *dst, const float *src, int64_t rows, int64_t cols)
+{
+    if (dst && src)
+        memcpy(dst, src, (size_t)(rows * cols) * sizeof *dst);
+}
+
+sr_status sr_gru_copy_from(sr_gru *dst, const sr_gru *src, int resume, sr_error *err)
+{
+    const grk_shape *a = &dst->sh, *b = &src->sh;
+    if (b->onehot_legacy)
+        return sr_error_set(err, SR_ERR_ARG, "the model's one-hot layer is the GRUCell form of "
+                            "earlier sessrec versions, not the official cell this version "
+                            "trains: it can be used for prediction only; train anew");
+    int same = dst->training && a->mode == b->mode && a->L == b->L && a->din == b->din &&
+               dst->nt == src->nt && (resume ? a->N == b->N : a->N >= b->N);
+    for (int l = 0; same && l < a->L; l++)
+        same = a->H[l] == b->H[l];
+    if (!same) {
+        char pa[1024], pb[1024];
+        sr_gru_params_format(&dst->p, pa, sizeof pa);
+        sr_gru_params_format(&src->p, pb, sizeof pb);
+        return sr_error_set(err, SR_ERR_ARG, "the model's network (%s) differs from the one "
+                            "these parameters build (%s): layers, embedding and "
+                            "constrained_embedding must be the same", pb, pa);
+    }
+    gru_tstate ts;
+    int has = current_state(src, &ts);
+    if (resume && !has)
+        return sr_error_set(err, SR_ERR_ARG, "the model holds no optimizer state to resume "
+                            "from (train with --save-optimizer, or use a --checkpoint-every file)");
+    int same_opt = has && src->p.optim == dst->p.optim;
+    for (int i = 0; i < dst->nt; i++) {
+        gten *t = &dst->t[i];
+        const gten *u = &src->t[i];
+        /* item tables (rows = items) of dst start with src's items */
+        copy_rows(t->w, u->w, u->rows, u->cols);
+        const float *s1, *s2;
+        if (same_opt && src_opt(src, i, &s1, &s2)) {
+            copy_rows(t->s1, s1, u->rows, u->cols);
+            copy_rows(t->s2, s2, u->rows, u->cols);
+        }
+    }
+    if (same_opt)
+        dst->adam_t = ts.adam_t;
+    if (resume) {
+        dst->rng = ts.rng;
+        dst->pr = ts.pr;
+        if (ts.has_sampler != (dst->smp.store != NULL) ||
+            (ts.has_sampler &&
+             sr_sampler_restore(&dst->smp, &ts.smp_from, &ts.smp_now, ts.smp_pos) != SR_OK))
+            return sr_error_set(err, SR_ERR_ARG, "the model's sampler state does not fit these "
+                                "parameters (n_sample, sample_store_size)");
+    }
+    return SR_OK;
+}
+
+sr_status sr_model_gru_params(const sr_model *m, sr_gru_params *p, int *epochs_done)
+{
+    if (!m || !m->impl || !m->vt || strcmp(m->vt->algo, "gru4rec"))
+        return SR_ERR_ARG;
+    const sr_gru *g = m->impl;
+    if (p)
+        *p = g->p;
+    if (epochs_done) {
+        sr_gru_progress pr;
+        *epochs_done = sr_gru_has_state(g, &pr) ? pr.epochs_done : -1;
+    }
+    return SR_OK;
 }
 
 /* ---- inference ----------------------------------------------------------------- */
@@ -629,16 +915,151 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
 static const sr_state_vt gru_state_vt = {vt_state_size, vt_state_get, vt_state_put,
                                          vt_state_score};
 
-/* Payload: "GRU4", version, hyperparameters, n_items, then each tensor as
- * name, rows, cols and rows*cols little-endian floats (docs/gru4rec.md). */
+/* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
+ * tensor as name, rows, cols and rows*cols little-endian floats, then the
+ * training state if flagged (docs/gru4rec.md). Version 1 has no flags: no
+ * training state, and a one-hot layer 0 in the GRUCell form of the first
+ * versions (still read and scored as such). Version 2 adds the flags. A model
+ * with neither flag is written as version 1, byte for byte as before. */
 #define PAYLOAD_VERSION 1
+#define PAYLOAD_VERSION_FLAGS 2
+#define FLAG_STATE 1u            /* a training state follows the tensors */
+#define FLAG_ONEHOT_OFFICIAL 2u  /* the one-hot layer 0 is the official GRUEmbedding cell */
+
+/* The training state a file written from g now carries (its opt points into
+ * g), or 0 for none. */
+static int current_state(const sr_gru *g, gru_tstate *ts)
+{
+    memset(ts, 0, sizeof *ts);
+    if (g->training && g->save_state) {
+        ts->pr = g->pr;
+        ts->adam_t = g->adam_t;
+        ts->rng = g->rng;
+        ts->has_sampler = g->smp.store != NULL;
+        if (ts->has_sampler) {
+            ts->smp_from = g->smp.from;
+            ts->smp_now = g->smp.rng;
+            ts->smp_pos = g->smp.pos;
+        }
+        ts->per = g->per;
+        ts->opt = g->opt;
+        return 1;
+    }
+    if (g->ts) {
+        *ts = *g->ts;
+        return 1;
+    }
+    return 0;
+}
+
+static void put_rng(sr_buf *b, const sr_rng *r)
+{
+    for (int i = 0; i < 4; i++)
+        sr_buf_u64(b, r->s[i]);
+}
+
+static void get_rng(sr_rd *r, sr_rng *out)
+{
+    for (int i = 0; i < 4; i++)
+        out->s[i] = sr_rd_u64(r);
+}
+
+static void put_state(sr_buf *b, const sr_gru *g, const gru_tstate *ts)
+{
+    uint64_t bm;
+    memcpy(&bm, &ts->pr.best_metric, sizeof bm);
+    sr_buf_append(b, "TRST", 4);
+    sr_buf_u32(b, (uint32_t)ts->pr.epochs_done);
+    sr_buf_u32(b, (uint32_t)ts->pr.best_epoch);
+    sr_buf_u32(b, (uint32_t)ts->pr.since_best);
+    sr_buf_u64(b, bm);
+    sr_buf_u64(b, (uint64_t)ts->adam_t);
+    put_rng(b, &ts->rng);
+    sr_buf_u32(b, (uint32_t)ts->has_sampler);
+    put_rng(b, &ts->smp_from);
+    put_rng(b, &ts->smp_now);
+    sr_buf_u64(b, (uint64_t)ts->smp_pos);
+    sr_buf_u32(b, (uint32_t)ts->per);
+    size_t n = g->n_params * (size_t)ts->per;
+    sr_buf_reserve(b, n * 4);
+    for (size_t j = 0; j < n; j++)
+        sr_buf_f32(b, ts->opt[j]);
+}
+
+/* Reads the state written by put_state into a new g->ts; checks it fits g. */
+static sr_status get_state(sr_rd *r, sr_gru *g, sr_error *err)
+{
+    const uint8_t *magic = sr_rd_bytes(r, 4);
+    if (!magic || memcmp(magic, "TRST", 4))
+        return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: no training state after the "
+                            "parameters, although the payload flags one");
+    gru_tstate t;
+    memset(&t, 0, sizeof t);
+    t.pr.epochs_done = (int)(sr_rd_u32(r) & 0x7fffffff);
+    t.pr.best_epoch = (int)(sr_rd_u32(r) & 0x7fffffff);
+    t.pr.since_best = (int)(sr_rd_u32(r) & 0x7fffffff);
+    uint64_t bm = sr_rd_u64(r);
+    memcpy(&t.pr.best_metric, &bm, sizeof bm);
+    t.adam_t = (int64_t)(sr_rd_u64(r) & 0x7fffffffffffffffULL);
+    get_rng(r, &t.rng);
+    t.has_sampler = sr_rd_u32(r) != 0;
+    get_rng(r, &t.smp_from);
+    get_rng(r, &t.smp_now);
+    uint64_t pos = sr_rd_u64(r);
+    uint32_t per = sr_rd_u32(r);
+    if (r->bad)
+        return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: truncated training state");
+    const sr_gru_params *p = &g->p;
+    uint32_t want = p->optim == SR_OPT_ADAM || p->momentum > 0 ? 2 : 1;
+    int want_smp = !g->sh.full && g->sh.nsmp > 0;
+    if (per != want || t.has_sampler != want_smp || pos > (uint64_t)p->sample_store + (uint64_t)g->sh.nsmp)
+        return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: training state does not fit the "
+                            "hyperparameters (%u optimizer values per parameter, sampler %d at %llu)",
+                            per, t.has_sampler, (unsigned long long)pos);
+    t.smp_pos = (int64_t)pos;
+    t.per = (int)per;
+    size_t n = g->n_params * per;
+    if (r->len - r->off < n * 4)
+        return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: optimizer state truncated "
+                            "(%zu bytes left for %zu values)", r->len - r->off, n);
+    const uint8_t *raw = sr_rd_bytes(r, n * 4);
+    t.opt = malloc((n ? n : 1) * sizeof *t.opt);
+    g->ts = malloc(sizeof *g->ts);
+    if (!raw || !t.opt || !g->ts) {
+        free(t.opt);
+        free(g->ts);
+        g->ts = NULL;
+        return sr_error_set(err, raw ? SR_ERR_NOMEM : SR_ERR_FORMAT,
+                            "gru4rec model: cannot read the optimizer state");
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t u = (uint32_t)raw[4 * j] | (uint32_t)raw[4 * j + 1] << 8 |
+                     (uint32_t)raw[4 * j + 2] << 16 | (uint32_t)raw[4 * j + 3] << 24;
+        memcpy(&t.opt[j], &u, sizeof u);
+        if (!isfinite(t.opt[j])) {
+            free(t.opt);
+            free(g->ts);
+            g->ts = NULL;
+            return sr_error_set(err, SR_ERR_FORMAT, "gru4rec model: optimizer state holds a "
+                                "non-finite value at %zu", j);
+        }
+    }
+    *g->ts = t;
+    return SR_OK;
+}
 
 static sr_status vt_serialize(const sr_model *m, sr_buf *b)
 {
     const sr_gru *g = m->impl;
     const sr_gru_params *p = &g->p;
+    gru_tstate ts;
+    int with_state = current_state(g, &ts);
+    uint32_t flags = (with_state ? FLAG_STATE : 0) |
+                     (GRK_OFFICIAL_ONEHOT(&g->sh, 0) ? FLAG_ONEHOT_OFFICIAL : 0);
     sr_buf_append(b, "GRU4", 4);
-    sr_buf_u32(b, PAYLOAD_VERSION);
+    sr_buf_u32(b, flags ? PAYLOAD_VERSION_FLAGS : PAYLOAD_VERSION);
+    if (flags)
+        sr_buf_u32(b, flags);
     sr_buf_u32(b, (uint32_t)p->n_layers);
     for (int l = 0; l < p->n_layers; l++)
         sr_buf_u32(b, (uint32_t)p->layers[l]);
@@ -676,6 +1097,8 @@ static sr_status vt_serialize(const sr_model *m, sr_buf *b)
         for (size_t j = 0; j < n; j++)
             sr_buf_f32(b, t->w[j]);
     }
+    if (with_state)
+        put_state(b, g, &ts);
     return b->oom ? SR_ERR_NOMEM : SR_OK;
 }
 
@@ -693,8 +1116,12 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
     if (!magic || memcmp(magic, "GRU4", 4))
         FMT("gru4rec model: payload does not start with GRU4");
     uint32_t ver = sr_rd_u32(&r);
-    if (r.bad || ver != PAYLOAD_VERSION)
-        FMT("gru4rec model: payload version %u (this build reads %d)", ver, PAYLOAD_VERSION);
+    if (r.bad || (ver != PAYLOAD_VERSION && ver != PAYLOAD_VERSION_FLAGS))
+        FMT("gru4rec model: payload version %u (this build reads %d and %d)", ver,
+            PAYLOAD_VERSION, PAYLOAD_VERSION_FLAGS);
+    uint32_t flags = ver == PAYLOAD_VERSION_FLAGS ? sr_rd_u32(&r) : 0;
+    if (r.bad || (flags & ~(FLAG_STATE | FLAG_ONEHOT_OFFICIAL)))
+        FMT("gru4rec model: unknown payload flags 0x%x", flags);
     sr_gru_params p;
     memset(&p, 0, sizeof p);
     uint32_t nl = sr_rd_u32(&r);
@@ -743,6 +1170,9 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
                             e2.msg);
     if (nt != (uint32_t)g->nt)
         FAILG("gru4rec model: %u tensors, expected %d", nt, g->nt);
+    if ((flags & FLAG_ONEHOT_OFFICIAL) && g->sh.mode != GRK_ONEHOT)
+        FAILG("gru4rec model: one-hot cell flag on a model without one-hot input");
+    g->sh.onehot_legacy = g->sh.mode == GRK_ONEHOT && !(flags & FLAG_ONEHOT_OFFICIAL);
     /* each tensor: name (4 + len), rows and cols (16), data */
     if (len - r.off < g->n_params * 4 + (size_t)g->nt * 20)
         FAILG("gru4rec model: payload truncated (%zu bytes left for %zu parameters)",
@@ -774,8 +1204,13 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
             t->w[j] = f;
         }
     }
+    if ((flags & FLAG_STATE) && (st = get_state(&r, g, &e2)) != SR_OK) {
+        sr_gru_free(g);
+        return sr_error_set(err, st, "%s", e2.msg);
+    }
     if (r.off != len)
-        FAILG("gru4rec model: %zu unexpected bytes after the parameters", len - r.off);
+        FAILG("gru4rec model: %zu unexpected bytes after the %s", len - r.off,
+              (flags & FLAG_STATE) ? "training state" : "parameters");
     m->impl = g;
     return SR_OK;
 #undef FMT

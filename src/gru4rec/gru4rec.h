@@ -41,6 +41,12 @@ int64_t sr_gru_n_items(const sr_gru *g);
 int sr_gru_tensors(sr_gru *g, sr_tensor *out, int max);
 
 /* ---- training (session-parallel mini-batches, driven by train.c) ---------- */
+/* Splits each training step between `threads` threads (1 to GRK_MAX_THREADS;
+ * the default is 1): a team kept until sr_gru_free. While a step runs with a
+ * team, OpenBLAS is held at one thread (each thread makes its own calls).
+ * The model is bit-identical run to run for the same seed and thread count. */
+sr_status sr_gru_set_threads(sr_gru *g, int threads, sr_error *err);
+int sr_gru_threads(const sr_gru *g);
 /* Zeroes every layer's hidden state of batch row `row` (a new session starts there). */
 void sr_gru_reset_row(sr_gru *g, int row);
 /* Shrinks the batch: new row i takes the hidden state of old row keep[i]
@@ -73,6 +79,28 @@ sr_model *sr_gru_to_model(sr_gru *g, const int64_t *item_ids);
  * during training): free it with sr_model_free before training on or freeing
  * g. Scoring is read-only on g. NULL on OOM. */
 sr_model *sr_gru_model_view(sr_gru *g, const int64_t *item_ids);
+
+/* ---- training state in model files: resume and warm start ----------------------- */
+/* Progress counters stored with a training state. */
+typedef struct sr_gru_progress {
+    int epochs_done;             /* epochs trained so far */
+    int best_epoch, since_best;  /* early stopping: best epoch so far, epochs since */
+    double best_metric;
+} sr_gru_progress;
+/* on: model files written from the training network g (through a view) carry
+ * its training state (optimizer state, RNG and sampler positions) and *pr. */
+void sr_gru_keep_state(sr_gru *g, int on, const sr_gru_progress *pr);
+/* 1 if files written from g carry a training state (a training net after
+ * sr_gru_keep_state, or a net loaded from a file with one); fills *pr. */
+int sr_gru_has_state(const sr_gru *g, sr_gru_progress *pr);
+/* Starts the training network dst from src (same layers and input mode):
+ * every parameter, and the optimizer state when src has one for the same
+ * optimizer. src's items must be dst's first items, in the same order (rows
+ * of dst's item tables beyond them keep their initial values). resume: the
+ * same items; also the Adam step, the dropout RNG, the sampler position and
+ * the progress, so that training continues bit-identically (src must carry a
+ * training state). */
+sr_status sr_gru_copy_from(sr_gru *dst, const sr_gru *src, int resume, sr_error *err);
 
 /* ---- test hooks (gradient checks, PyTorch comparison; not for the driver) -------- */
 /* From now on keep a full-size copy of every tensor's gradient of the last step

@@ -7,6 +7,7 @@
 #include "gru4rec/gru_kernels.h"
 #include "gru4rec/fastmath.h"
 #include "gru4rec/loss.h"
+#include "gru4rec/pool.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -31,6 +32,7 @@ void grk_shape_init(grk_shape *sh, int mode, int L, const int *H, int embedding,
     sh->full = full;
     sh->Bmax = Bmax;
     sh->nsmp = full ? 0 : nsmp;
+    sh->T = 1;
 }
 
 int64_t grk_in_dim(const grk_shape *sh, int l)

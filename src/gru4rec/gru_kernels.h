@@ -18,6 +18,11 @@
  *   bx[l]     (3H)          PyTorch bias_ih
  *   bh[l]     (3H)          PyTorch bias_hh (absent for the one-hot layer 0,
  *                           which, as in the official GRUEmbedding, has one bias)
+ * The one-hot layer 0 is the official GRUEmbedding cell, not a GRUCell: its
+ * Wx[0] and Wh[0] are the official Wx0 and [Wrz0 | Wh0] with the gate blocks
+ * in sessrec's r | z | n order, and it computes
+ *   r = s(a_r + h Wh_r), z = s(a_z + h Wh_z), n = tanh((r * h) Wh_n + a_n),
+ *   h' = (1 - z) h + z n.
  *   E         (N, din)      separate embedding
  *   Wy        (N, H_last)   output weights (and the input table when constrained)
  *   By        (N)
@@ -43,7 +48,15 @@ typedef struct grk_shape {
     int full;                    /* 1: full softmax (scores over all N items) */
     int Bmax;                    /* most rows per step */
     int nsmp;                    /* extra negatives per step (sampled losses) */
+    int T;                       /* threads of a step (1 after grk_shape_init); sizes the
+                                    per-thread scratch of grk_ws */
+    int onehot_legacy;           /* one-hot layer 0 in the GRUCell form of model files
+                                    written before the official cell (inference only) */
 } grk_shape;
+
+/* Whether layer l is the one-hot layer 0 in the official GRUEmbedding form:
+ * n = tanh((r * h) Wh_n + a_n), h' = (1 - z) h + z n (see gru_kernels_impl.h). */
+#define GRK_OFFICIAL_ONEHOT(sh, l) ((l) == 0 && (sh)->mode == GRK_ONEHOT && !(sh)->onehot_legacy)
 
 /* Fills the derived fields (off, S, din) from mode, L, H, embedding size. */
 void grk_shape_init(grk_shape *sh, int mode, int L, const int *H, int embedding,
@@ -126,6 +139,22 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
         REAL *off;               /* (Cmax) logq offsets */                              \
         REAL *Bc;                /* (Cmax) output bias of each column */                \
         REAL *lt;                /* (4 Cmax) loss scratch */                            \
+        REAL *dhp;               /* (T-1, Bmax, Hl) dL/dh partial sums of slices 1.. */  \
+        REAL *ltp;               /* (T-1, 4 Cmax) loss scratch of slices 1.. */          \
+        /* Set by the owner after carving (carve leaves them NULL): the team     \
+         * that runs the step's phases (NULL: the caller alone), and a job that  \
+         * runs (with a team) while the GRU layers are back-propagated, e.g.     \
+         * drawing the next negatives. */                                        \
+        struct grk_pool *pool;                                                          \
+        void (*side)(void *ud);                                                         \
+        void *side_ud;                                                                  \
+        /* Optional: called (on the team) as soon as the gradients of the       \
+         * distinct output rows u0..u1-1 (Wy, By) are complete, so that the      \
+         * owner updates them while they are in cache; only after a finite loss. \
+         * Rows that also receive an input gradient (constrained embedding) are  \
+         * complete only at the end of the step: the owner must skip them. */    \
+        void (*rows_ready)(void *ud, int64_t u0, int64_t u1);                           \
+        void *rows_ud;                                                                  \
     } grk_ws##SFX;                                                                      \
     size_t grk_ws_count##SFX(const grk_shape *sh);                                      \
     void grk_ws_carve##SFX(grk_ws##SFX *ws, const grk_shape *sh, REAL *mem);            \
@@ -146,7 +175,12 @@ void grk_plan_build(grk_plan *pl, const grk_shape *sh, int32_t *buf, const int32
                             const REAL *c, const REAL *hp, int ldp, int B, int H);     \
     /* One training step's forward (and backward when gr != NULL): reads the     \
      * previous state hp (B, S), writes the new state hn (B, S) (after dropout)   \
-     * and returns the loss summed over rows / Bn (NaN if not finite). */         \
+     * and returns the loss summed over rows / Bn (NaN if not finite). With a     \
+     * team in ws->pool (ws carved for sh->T = its size) the output layer is      \
+     * split in T slices of the distinct output rows (gather, scores, their     \
+     * gradients) and of the batch rows (softmax and loss); the                 \
+     * result is deterministic for a given T (dL/dh is summed over the slices in  \
+     * order; with T = 1 the arithmetic is that of a single thread). */          \
     double grk_step##SFX(const grk_net##SFX *net, const grk_plan *pl, const REAL *hp,   \
                          REAL *hn, grk_ws##SFX *ws, grk_grads##SFX *gr);               \
     /* Inference: feeds in[i] to n sessions with states h (n, S) in place and    \

@@ -26,4 +26,16 @@ double sr_loss_xe_d(double *R, int B, int64_t C, const int32_t *tgt, const doubl
 double sr_loss_bprmax_f(float *R, int B, int64_t C, float elu, float bpreg, float scale, float *tmp);
 double sr_loss_bprmax_d(double *R, int B, int64_t C, double elu, double bpreg, double scale, double *tmp);
 
+/* The same over rows i0 .. i0+B-1 of a larger batch, R pointing at row i0:
+ * the in-batch positive of local row i is column i0 + i (used when the rows of
+ * a step are split between threads). */
+double sr_loss_xe_at_f(float *R, int i0, int B, int64_t C, const int32_t *tgt, const float *off,
+                       float scale);
+double sr_loss_xe_at_d(double *R, int i0, int B, int64_t C, const int32_t *tgt, const double *off,
+                       double scale);
+double sr_loss_bprmax_at_f(float *R, int i0, int B, int64_t C, float elu, float bpreg, float scale,
+                           float *tmp);
+double sr_loss_bprmax_at_d(double *R, int i0, int B, int64_t C, double elu, double bpreg,
+                           double scale, double *tmp);
+
 #endif

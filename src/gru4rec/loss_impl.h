@@ -4,12 +4,13 @@
  * header of its own (no include guard on purpose).
  */
 
-double FN(sr_loss_xe)(REAL *R, int B, int64_t C, const int32_t *tgt, const REAL *off, REAL scale)
+double FN(sr_loss_xe_at)(REAL *R, int i0, int B, int64_t C, const int32_t *tgt, const REAL *off,
+                         REAL scale)
 {
     double total = 0;
     for (int i = 0; i < B; i++) {
         REAL *r = R + (size_t)i * (size_t)C;
-        int64_t t = tgt ? tgt[i] : i;
+        int64_t t = tgt ? tgt[i] : i0 + i;
         if (off)
             for (int64_t j = 0; j < C; j++)
                 r[j] -= off[j];
@@ -32,7 +33,8 @@ double FN(sr_loss_xe)(REAL *R, int B, int64_t C, const int32_t *tgt, const REAL 
     return total;
 }
 
-double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL scale, REAL *tmp)
+double FN(sr_loss_bprmax_at)(REAL *R, int i0, int B, int64_t C, REAL elu, REAL bpreg, REAL scale,
+                             REAL *tmp)
 {
     REAL *de = tmp;          /* (C) dELU/ds */
     REAL *w = tmp + C;       /* (C) softmax over the negatives */
@@ -55,13 +57,14 @@ double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL 
                 r[j] = r[j] > 0 ? r[j] : e;
             }
         }
-        REAL op = r[i];
-        r[i] = r[i == 0 ? 1 : 0]; /* the max over the negatives only */
+        const int64_t d = (int64_t)i0 + i; /* the positive's column */
+        REAL op = r[d];
+        r[d] = r[d == 0 ? 1 : 0]; /* the max over the negatives only */
         REAL mx = VMAX(r, C);
-        r[i] = op;
+        r[d] = op;
         for (int64_t j = 0; j < C; j++)
             w[j] = EXP(r[j] - mx);
-        w[i] = 0;
+        w[d] = 0;
         REAL inv = (REAL)1 / VSUM(w, C);
         for (int64_t j = 0; j < C; j++) {
             w[j] *= inv;
@@ -85,7 +88,7 @@ double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL 
             REAL u = -sg[j] * ia + bpreg * r[j] * r[j];
             r[j] = w[j] * (u - ubar) + t[j] + 2 * bpreg * w[j] * r[j];
         }
-        r[i] = gpos; /* w_i = 0, so only the sigmoid terms reach the positive */
+        r[d] = gpos; /* w_d = 0, so only the sigmoid terms reach the positive */
         if (elu > 0)
             for (int64_t j = 0; j < C; j++)
                 r[j] *= de[j] * scale;
@@ -94,4 +97,14 @@ double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL 
                 r[j] *= scale;
     }
     return total;
+}
+
+double FN(sr_loss_xe)(REAL *R, int B, int64_t C, const int32_t *tgt, const REAL *off, REAL scale)
+{
+    return FN(sr_loss_xe_at)(R, 0, B, C, tgt, off, scale);
+}
+
+double FN(sr_loss_bprmax)(REAL *R, int B, int64_t C, REAL elu, REAL bpreg, REAL scale, REAL *tmp)
+{
+    return FN(sr_loss_bprmax_at)(R, 0, B, C, elu, bpreg, scale, tmp);
 }

@@ -1,7 +1,11 @@
 /*
  * params.c - GRU4Rec hyperparameters: the official defaults, the official
  * "name=value,name=value" syntax (layers=100/100, constrained_embedding=True,
- * loss=bpr-max ...), named presets and a one-line, re-parseable description.
+ * loss=bpr-max, embedding=layersize ...), the official Python parameter files
+ * (gru4rec_params = OrderedDict([...])), named presets and a one-line,
+ * re-parseable description. Names of the official code (PyTorch and Theano
+ * versions) that sessrec does not implement are refused with an error that
+ * says so, unless their value is what sessrec does anyway.
  * gru4rec's row of the algorithm table is in algo.c.
  * Never prints; every bad name or value is an SR_ERR_ARG naming it.
  */
@@ -124,18 +128,81 @@ static int parse_layers(const char *s, sr_gru_params *p)
 
 /* ---- the table of names ------------------------------------------------------- */
 
+/* embedding=layersize: resolved to layers[0] once the whole string (or file)
+ * is read, as the official set_params does. */
+#define LAYERSIZE (-1)
+
+/* Names of the official GRU4Rec (PyTorch and the older Theano version) that
+ * sessrec does not implement, the one value (if any) that means what sessrec
+ * does anyway, and what to do instead. */
+static const struct {
+    const char *name, *ok, *instead;
+} not_implemented[] = {
+    {"hidden_act", "tanh", "sessrec's GRU uses tanh"},
+    {"adapt_params", "[]", "set adam_beta1, adam_beta2, adam_eps"},
+    {"grad_cap", "0", "sessrec does not clip gradients"},
+    {"lmbd", "0", "sessrec has no L2 regularisation"},
+    {"sigma", "0", "sessrec initialises uniform in +-sqrt(6/(fan_in+fan_out))"},
+    {"init_as_normal", "False", "sessrec initialises uniform"},
+    {"smoothing", "0", "sessrec has no label smoothing"},
+    {"train_random_order", "False", "sessrec trains sessions in time order"},
+    {"time_sort", "True", "sessrec trains sessions in time order"},
+    {"reset_after_session", "True", "sessrec resets the hidden state of each new session"},
+    {"decay", "0.9", "used by the rmsprop/adadelta optimizers, which sessrec does not have"},
+    {"session_key", "SessionId", "give the column names to 'sessrec prepare --session-key'"},
+    {"item_key", "ItemId", "give the column names to 'sessrec prepare --item-key'"},
+    {"time_key", "Time", "give the column names to 'sessrec prepare --time-key'"},
+    {"device", "cpu", "sessrec trains on the CPU"},
+    {"loss_function", NULL, "set loss"},
+};
+
+/* Whether text v means the number/boolean/string `ok`. */
+static int same_value(const char *v, const char *ok)
+{
+    if (!strcmp(v, ok))
+        return 1;
+    char *e1, *e2;
+    double a = strtod(v, &e1), b = strtod(ok, &e2);
+    if (*v && *ok && !*e1 && !*e2)
+        return a == b;
+    int x, y;
+    return !parse_bool(v, &x) && !parse_bool(ok, &y) && x == y;
+}
+
 /* Sets one parameter; returns 0, or -1 for a bad value, -2 for an unknown name.
  * `expect` receives a description of the accepted values. */
 static int set_one(sr_gru_params *p, const char *name, const char *v, const char **expect)
 {
     int64_t i64;
 #define IS(n) (!strcmp(name, n))
+    if (IS("final_act")) { /* the Theano version's output activations that sessrec has */
+        *expect = "linear, softmax (with cross-entropy) or elu-X (bpr-max's elu_param=X); "
+                  "the others are not implemented by sessrec";
+        if (!strcmp(v, "linear"))
+            p->elu_param = 0;
+        else if (!strncmp(v, "elu-", 4))
+            return parse_float(v + 4, 0, 0, 1e6, 0, &p->elu_param);
+        else if (strcmp(v, "softmax") || p->loss != SR_LOSS_XE)
+            return -1;
+        return 0;
+    }
+    if (IS("adapt")) { /* the Theano version's name of the optimizer */
+        *expect = "adagrad or adam (rmsprop and adadelta are not implemented by sessrec)";
+        if (!strcmp(v, "adagrad"))
+            p->optim = SR_OPT_ADAGRAD;
+        else if (!strcmp(v, "adam"))
+            p->optim = SR_OPT_ADAM;
+        else
+            return -1;
+        return 0;
+    }
     if (IS("layers")) {
         *expect = "1 to 4 sizes in [1, 16384] separated by '/', e.g. 100 or 480/480";
         return parse_layers(v, p);
     }
     if (IS("loss")) {
-        *expect = "cross-entropy (xe, ce), bpr-max or full-cross-entropy";
+        *expect = "cross-entropy (xe, ce), bpr-max or full-cross-entropy (the official "
+                  "top1, bpr, top1-max and xe_logit are not implemented by sessrec)";
         return sr_loss_parse(v, &p->loss, NULL) == SR_OK ? 0 : -1;
     }
     if (IS("constrained_embedding")) {
@@ -143,7 +210,11 @@ static int set_one(sr_gru_params *p, const char *name, const char *v, const char
         return parse_bool(v, &p->constrained_embedding);
     }
     if (IS("embedding")) {
-        *expect = "an integer in [0, 16384]";
+        *expect = "an integer in [0, 16384] or layersize (the size of the first layer)";
+        if (!strcmp(v, "layersize")) {
+            p->embedding = LAYERSIZE;
+            return 0;
+        }
         return parse_int(v, 0, MAX_UNITS, &p->embedding);
     }
     if (IS("batch_size")) {
@@ -243,6 +314,38 @@ static char *trim(char *s)
     return s;
 }
 
+/* Applies name=value to q; `where` ("" or "file:line: ") starts the error. */
+static sr_status apply(sr_gru_params *q, const char *name, const char *val, const char *where,
+                       sr_error *err)
+{
+    const char *expect = "";
+    int r = set_one(q, name, val, &expect);
+    if (r == 0)
+        return SR_OK;
+    if (r == -1)
+        return sr_error_set(err, SR_ERR_ARG, "%sparameter %s: bad value '%s' (expected %s)",
+                            where, name, val, expect);
+    for (size_t i = 0; i < sizeof not_implemented / sizeof not_implemented[0]; i++) {
+        if (strcmp(name, not_implemented[i].name))
+            continue;
+        if (not_implemented[i].ok && same_value(val, not_implemented[i].ok))
+            return SR_OK; /* what sessrec does anyway */
+        return sr_error_set(err, SR_ERR_ARG, "%sparameter %s=%s of the official GRU4Rec is not "
+                            "implemented by sessrec (%s%s%s)", where, name, val,
+                            not_implemented[i].instead,
+                            not_implemented[i].ok ? "; accepted value: " : "",
+                            not_implemented[i].ok ? not_implemented[i].ok : "");
+    }
+    return sr_error_set(err, SR_ERR_ARG, "%sunknown parameter '%s' (known: %s)", where, name,
+                        known_names);
+}
+
+static void resolve_layersize(sr_gru_params *q)
+{
+    if (q->embedding == LAYERSIZE)
+        q->embedding = q->layers[0];
+}
+
 sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err)
 {
     if (!spec)
@@ -273,21 +376,229 @@ sr_status sr_gru_params_parse(sr_gru_params *p, const char *spec, sr_error *err)
             break;
         }
         *eq = 0;
-        char *name = trim(tok), *val = trim(eq + 1);
-        const char *expect = "";
-        int r = set_one(&q, name, val, &expect);
-        if (r == -2) {
-            st = sr_error_set(err, SR_ERR_ARG, "unknown parameter '%s' (known: %s)", name,
-                              known_names);
+        if ((st = apply(&q, trim(tok), trim(eq + 1), "", err)) != SR_OK)
             break;
+    }
+    free(copy);
+    resolve_layersize(&q);
+    if (st == SR_OK)
+        *p = q;
+    return st;
+}
+
+/* ---- parameter files ------------------------------------------------------------------ */
+
+/* A reader of the Python subset of the official parameter files. */
+typedef struct pyrd {
+    const char *s;
+    int line;
+} pyrd;
+
+/* Skips white space, line continuations and # comments. */
+static void py_ws(pyrd *t)
+{
+    for (;;) {
+        char c = *t->s;
+        if (c == '\n')
+            t->line++, t->s++;
+        else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\\')
+            t->s++;
+        else if (c == '#')
+            while (*t->s && *t->s != '\n')
+                t->s++;
+        else
+            return;
+    }
+}
+
+static int py_lit(pyrd *t, char c)
+{
+    py_ws(t);
+    if (*t->s != c)
+        return 0;
+    t->s++;
+    return 1;
+}
+
+static int py_word(pyrd *t, const char *w)
+{
+    py_ws(t);
+    size_t n = strlen(w);
+    if (strncmp(t->s, w, n) || isalnum((unsigned char)t->s[n]) || t->s[n] == '_')
+        return 0;
+    t->s += n;
+    return 1;
+}
+
+/* One value as the text the name=value syntax takes: a quoted string, a
+ * number, True/False, or a list/tuple of them joined by '/' ([100, 100] ->
+ * 100/100; [] -> []). Returns 0 or -1. */
+static int py_value(pyrd *t, char *out, size_t n, int in_list)
+{
+    py_ws(t);
+    char c = *t->s;
+    size_t o = 0;
+    if (c == '\'' || c == '"') {
+        t->s++;
+        while (*t->s && *t->s != c && *t->s != '\n') {
+            if (o + 1 >= n)
+                return -1;
+            out[o++] = *t->s++;
         }
-        if (r == -1) {
-            st = sr_error_set(err, SR_ERR_ARG, "parameter %s: bad value '%s' (expected %s)",
-                              name, val, expect);
+        if (*t->s != c)
+            return -1;
+        t->s++;
+    } else if ((c == '[' || c == '(') && !in_list) {
+        char close = c == '[' ? ']' : ')';
+        t->s++;
+        if (py_lit(t, close)) {
+            snprintf(out, n, "[]");
+            return 0;
+        }
+        for (;;) {
+            char item[64];
+            if (py_value(t, item, sizeof item, 1))
+                return -1;
+            size_t k = strlen(item);
+            if (o + k + 2 >= n)
+                return -1;
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, item, k);
+            o += k;
+            if (py_lit(t, close))
+                break;
+            if (!py_lit(t, ','))
+                return -1;
+            if (py_lit(t, close))
+                break;
+        }
+    } else {
+        while (isalnum((unsigned char)*t->s) || *t->s == '.' || *t->s == '_' ||
+               *t->s == '-' || *t->s == '+') {
+            if (o + 1 >= n)
+                return -1;
+            out[o++] = *t->s++;
+        }
+        if (!o)
+            return -1;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/* gru4rec_params = OrderedDict([('name', value), ...]) or = {'name': value, ...} */
+static sr_status parse_python(sr_gru_params *q, const char *text, const char *name,
+                              sr_error *err)
+{
+    pyrd t = {text, 1};
+    char where[300];
+    /* find the assignment at the start of a line */
+    const char *at = text;
+    for (;;) {
+        at = strstr(at, "gru4rec_params");
+        if (!at)
+            return sr_error_set(err, SR_ERR_ARG, "%s: no 'gru4rec_params = OrderedDict([...])' "
+                                "in this Python parameter file", name);
+        if (at == text || at[-1] == '\n')
+            break;
+        at++;
+    }
+    for (const char *c = text; c < at; c++)
+        t.line += *c == '\n';
+    t.s = at + strlen("gru4rec_params");
+#define PYFAIL(what)                                                                       \
+    return sr_error_set(err, SR_ERR_ARG, "%s:%d: %s (the official form: gru4rec_params = " \
+                        "OrderedDict([('loss', 'bpr-max'), ('layers', [100]), ...]))",     \
+                        name, t.line, what)
+    if (!py_lit(&t, '='))
+        PYFAIL("expected '=' after gru4rec_params");
+    int dict = 0;
+    if (py_lit(&t, '{')) {
+        dict = 1;
+    } else {
+        if (py_word(&t, "collections") && !py_lit(&t, '.'))
+            PYFAIL("expected collections.OrderedDict");
+        if (!py_word(&t, "OrderedDict") || !py_lit(&t, '(') || !py_lit(&t, '['))
+            PYFAIL("expected OrderedDict([ or {");
+    }
+    char close = dict ? '}' : ']';
+    while (!py_lit(&t, close)) {
+        char key[64], val[256];
+        if (!dict && !py_lit(&t, '('))
+            PYFAIL("expected ('name', value)");
+        int line = (py_ws(&t), t.line);
+        py_ws(&t);
+        if ((*t.s != '\'' && *t.s != '"') || py_value(&t, key, sizeof key, 1))
+            PYFAIL("expected a quoted parameter name");
+        if (!py_lit(&t, dict ? ':' : ','))
+            PYFAIL(dict ? "expected ':' after the name" : "expected ',' after the name");
+        if (py_value(&t, val, sizeof val, 0))
+            PYFAIL("expected a value: a number, a quoted string, True/False or a list");
+        if (!dict && !py_lit(&t, ')'))
+            PYFAIL("expected ')' after the value");
+        snprintf(where, sizeof where, "%s:%d: ", name, line);
+        sr_status st = apply(q, key, val, where, err);
+        if (st != SR_OK)
+            return st;
+        if (!py_lit(&t, ',')) {
+            if (!py_lit(&t, close))
+                PYFAIL("expected ',' between the parameters");
             break;
         }
     }
-    free(copy);
+    if (!dict && !py_lit(&t, ')'))
+        PYFAIL("expected ')' closing OrderedDict(");
+    py_ws(&t);
+    if (*t.s)
+        PYFAIL("unexpected text after gru4rec_params (only that assignment is read)");
+#undef PYFAIL
+    return SR_OK;
+}
+
+sr_status sr_gru_params_parse_text(sr_gru_params *p, const char *text, const char *name,
+                                   sr_error *err)
+{
+    if (!name)
+        name = "(parameters)";
+    sr_gru_params q = *p;
+    sr_status st = SR_OK;
+    if (strstr(text, "gru4rec_params")) {
+        st = parse_python(&q, text, name, err);
+    } else {
+        int line = 0;
+        for (const char *a = text; *a && st == SR_OK;) {
+            const char *b = strchr(a, '\n');
+            size_t n = b ? (size_t)(b - a) : strlen(a);
+            line++;
+            char buf[1024], where[300];
+            if (n >= sizeof buf)
+                return sr_error_set(err, SR_ERR_ARG, "%s:%d: line too long", name, line);
+            memcpy(buf, a, n);
+            buf[n] = 0;
+            char *hash = strchr(buf, '#');
+            if (hash)
+                *hash = 0;
+            /* name=value[,name=value...] */
+            for (char *tok = buf, *next; tok && st == SR_OK; tok = next) {
+                next = strchr(tok, ',');
+                if (next)
+                    *next++ = 0;
+                tok = trim(tok);
+                if (!*tok)
+                    continue;
+                snprintf(where, sizeof where, "%s:%d: ", name, line);
+                char *eq = strchr(tok, '=');
+                if (!eq)
+                    return sr_error_set(err, SR_ERR_ARG, "%sparameter '%s': expected name=value",
+                                        where, tok);
+                *eq = 0;
+                st = apply(&q, trim(tok), trim(eq + 1), where, err);
+            }
+            a = b ? b + 1 : a + n;
+        }
+    }
+    resolve_layersize(&q);
     if (st == SR_OK)
         *p = q;
     return st;
@@ -304,12 +615,15 @@ const sr_preset_info sr_gru_presets[SR_GRU_N_PRESETS] = {
      "batch 32, dropout_p_embed 0.1, lr 0.1, 2048 samples, sample_alpha 0.75, logq 1, "
      "10 epochs"},
     /* The tutorial notebook: one-hot input, GRU(50), Dropout(0.1) on its output,
-     * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. */
+     * Dense softmax over all items, Adam(lr=0.001), batch 1024, 3 epochs. With
+     * one-hot input the GRU layer is the official GRUEmbedding layer 0, whose
+     * output takes dropout_p_embed (dropout_p_hidden would reach no layer). */
     {"tutorial", "loss=full-cross-entropy,constrained_embedding=False,embedding=0,layers=50,"
-                 "batch_size=1024,dropout_p_embed=0,dropout_p_hidden=0.1,optim=adam,"
+                 "batch_size=1024,dropout_p_embed=0.1,dropout_p_hidden=0,optim=adam,"
                  "learning_rate=0.001,momentum=0,n_sample=0,logq=0,n_epochs=3",
-     "the tutorial notebook: one-hot input, one GRU layer of 50, dropout 0.1 on its output, "
-     "full softmax cross-entropy, Adam lr 0.001, batch 1024, 3 epochs"},
+     "the tutorial notebook: one-hot input, one GRU layer of 50, dropout 0.1 on its output "
+     "(dropout_p_embed: with one-hot input the first layer's output takes it), full softmax "
+     "cross-entropy, Adam lr 0.001, batch 1024, 3 epochs"},
 };
 _Static_assert(sizeof sr_gru_presets / sizeof sr_gru_presets[0] == SR_GRU_N_PRESETS,
                "SR_GRU_N_PRESETS counts the presets");
@@ -448,5 +762,18 @@ sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err)
         return sr_error_set(err, SR_ERR_ARG,
                             "loss bpr-max needs at least one negative: batch_size + n_sample "
                             "must be >= 2 (got %d + %d)", p->batch_size, p->n_sample);
+    return SR_OK;
+}
+
+sr_status sr_gru_params_check_used(const sr_gru_params *p, sr_error *err)
+{
+    int onehot = !p->constrained_embedding && p->embedding == 0;
+    if (onehot && p->n_layers == 1 && p->dropout_p_hidden > 0)
+        return sr_error_set(err, SR_ERR_ARG,
+                            "parameter dropout_p_hidden=%g reaches no layer: with one-hot input "
+                            "(constrained_embedding=False, embedding=0) the only GRU layer is "
+                            "the input layer, whose output takes dropout_p_embed (as in the "
+                            "official code); set dropout_p_embed instead",
+                            (double)p->dropout_p_hidden);
     return SR_OK;
 }

@@ -14,5 +14,9 @@ sr_status sr_gru_params_check(const sr_gru_params *p, sr_error *err);
 /* The named presets (rsc15, tutorial): name, parameter text, help. */
 #define SR_GRU_N_PRESETS 2
 extern const sr_preset_info sr_gru_presets[SR_GRU_N_PRESETS];
+/* The checks of a training run on top of sr_gru_params_check: a parameter
+ * that no layer of this network can use is an error (a model file that holds
+ * one still loads: only training refuses it). */
+sr_status sr_gru_params_check_used(const sr_gru_params *p, sr_error *err);
 
 #endif

@@ -84,6 +84,7 @@ sr_status sr_sampler_init(sr_sampler *s, const int64_t *support, int64_t n, doub
                 s->alias[i] = top;
         }
     sr_rng_seed(&s->rng, seed);
+    s->from = s->rng;
     s->pos = s->len; /* drawn on first use */
 done:
     free(q);
@@ -102,16 +103,65 @@ int32_t sr_sampler_draw(sr_sampler *s)
     return f < s->prob[i] ? (int32_t)i : s->alias[i];
 }
 
+static void refill(sr_sampler *s)
+{
+    s->from = s->rng;
+    for (int64_t j = 0; j < s->len; j++)
+        s->store[j] = sr_sampler_draw(s);
+    s->pos = 0;
+}
+
 const int32_t *sr_sampler_next(sr_sampler *s)
 {
     if (s->pos + s->k > s->len) {
-        for (int64_t j = 0; j < s->len; j++)
+        /* the new round's draws began with the first one drawn ahead */
+        s->from = s->ahead ? s->ahead_from : s->rng;
+        for (int64_t j = s->ahead; j < s->len; j++)
             s->store[j] = sr_sampler_draw(s);
         s->pos = 0;
+        s->ahead = 0;
     }
     const int32_t *r = s->store + s->pos;
     s->pos += s->k;
     return r;
+}
+
+void sr_sampler_fill_ahead(sr_sampler *s, int64_t m)
+{
+    int64_t end = s->pos - s->k; /* [pos - k, pos) is the batch in use */
+    if (end > s->len)
+        end = s->len;
+    if (s->ahead + m < end)
+        end = s->ahead + m;
+    if (s->ahead == 0 && end > 0)
+        s->ahead_from = s->rng;
+    for (int64_t j = s->ahead; j < end; j++)
+        s->store[j] = sr_sampler_draw(s);
+    if (end > s->ahead)
+        s->ahead = end;
+}
+
+sr_status sr_sampler_restore(sr_sampler *s, const sr_rng *from, const sr_rng *now, int64_t pos)
+{
+    if (pos < 0 || pos > s->len || pos % s->k)
+        return SR_ERR_FORMAT;
+    /* Redraw the round from `from`, then the draws the original had made
+     * ahead of time into the next round, until the generator stands where it
+     * stood (`now`): at most a round of them. */
+    s->rng = *from;
+    refill(s);
+    s->pos = pos;
+    s->ahead = 0;
+    if (!memcmp(&s->rng, now, sizeof *now))
+        return SR_OK;
+    s->ahead_from = s->rng;
+    int64_t lim = pos - s->k < s->len ? pos - s->k : s->len;
+    while (s->ahead < lim) {
+        s->store[s->ahead++] = sr_sampler_draw(s);
+        if (!memcmp(&s->rng, now, sizeof *now))
+            return SR_OK;
+    }
+    return SR_ERR_FORMAT;
 }
 
 void sr_sampler_free(sr_sampler *s)

@@ -21,4 +21,23 @@ typedef struct sr_algo {
     sr_algo_train_fn train;
 } sr_algo;
 
+/* A table of rows: the library's (registry.c) or a caller's own (a test's). */
+typedef struct sr_algo_table {
+    const sr_algo *const *rows; /* (n) */
+    int n;
+} sr_algo_table;
+
+/* The row named `name` in t, or NULL. */
+static inline const sr_algo *sr_algo_find_in(const sr_algo_table *t, const char *name)
+{
+    for (int i = 0; name && i < t->n; i++) {
+        const char *a = t->rows[i]->info.name, *b = name;
+        while (*a && *a == *b)
+            a++, b++;
+        if (*a == *b)
+            return t->rows[i];
+    }
+    return NULL;
+}
+
 #endif

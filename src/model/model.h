@@ -53,6 +53,8 @@ struct sr_model {
     int64_t n_items;
     int64_t *item_ids;          /* (n_items) dense index -> original id, owned */
     sr_map index;               /* original id -> dense index */
+    sr_intern text;             /* text ids: item j is text id j (t.n == n_items); empty
+                                   (t.n == 0) for integer ids */
     void *impl;                 /* the algorithm's own state, owned */
 };
 
@@ -66,5 +68,13 @@ struct sr_scorer {
 /* Creates a model shell with a copy of the item table (builds the index).
  * The caller then sets vt and impl. NULL on OOM. */
 sr_model *sr_model_new_shell(const sr_model_vt *vt, int64_t n_items, const int64_t *item_ids);
+
+/* Gives the model text ids. by_id = 1: item j gets src's id number
+ * m->item_ids[j] (a model trained on a text split, whose item_ids are
+ * indices into the split's text table); by_id = 0: item j gets src's id j.
+ * src NULL or without text: nothing to do. SR_ERR_FORMAT for a repeated or
+ * missing id, SR_ERR_NOMEM. */
+sr_status sr_model_set_text(sr_model *m, const sr_idtext *src, int by_id);
+
 
 #endif

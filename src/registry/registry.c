@@ -23,14 +23,6 @@ static const sr_algo *const default_rows[] = {
 const sr_algo_table sr_algo_default = {default_rows,
                                        (int)(sizeof default_rows / sizeof default_rows[0])};
 
-const sr_algo *sr_algo_find_in(const sr_algo_table *t, const char *name)
-{
-    for (int i = 0; name && i < t->n; i++)
-        if (!strcmp(t->rows[i]->info.name, name))
-            return t->rows[i];
-    return NULL;
-}
-
 int sr_algo_count(void) { return sr_algo_default.n; }
 
 const sr_algo_info *sr_algo_at(int i)
@@ -109,6 +101,15 @@ sr_status sr_train_in(const sr_algo_table *t, const char *algo, const sr_split *
     sr_train_opts def = sr_train_default_opts();
     sr_status st = a->train(train, spec ? spec : params, opts ? opts : &def, out, err);
     free(spec);
+    /* A model trained on text ids keeps them (its item_ids index the split's
+     * text table); an algorithm's train function may have done it already. */
+    if (st == SR_OK && train && train->item_text.text && !sr_model_item_text(*out, 0) &&
+        (st = sr_model_set_text(*out, &train->item_text, 1)) != SR_OK) {
+        sr_model_free(*out);
+        *out = NULL;
+        return sr_error_set(err, st, "%s: %s while copying the text item ids", algo,
+                            sr_status_name(st));
+    }
     return st;
 }
 

@@ -13,11 +13,6 @@
 #include "model/algo.h"
 
 
-typedef struct sr_algo_table {
-    const sr_algo *const *rows; /* (n) */
-    int n;
-} sr_algo_table;
-
 /* The library's table: gru4rec and the eight baselines. */
 extern const sr_algo_table sr_algo_default;
 
@@ -25,8 +20,6 @@ extern const sr_algo_table sr_algo_default;
 extern const sr_algo sr_algo_gru4rec, sr_algo_pop, sr_algo_spop, sr_algo_iknn, sr_algo_ar,
     sr_algo_sr, sr_algo_sknn, sr_algo_vsknn, sr_algo_stan;
 
-/* The row named `name` in t, or NULL. */
-const sr_algo *sr_algo_find_in(const sr_algo_table *t, const char *name);
 /* sr_train on the table t. */
 sr_status sr_train_in(const sr_algo_table *t, const char *algo, const sr_split *train,
                       const char *preset, const char *params, const sr_train_opts *opts,

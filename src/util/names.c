@@ -91,7 +91,7 @@ sr_status sr_optim_parse(const char *s, sr_optim *out, sr_error *err)
 
 static const name_row format_rows[] = {
     {"auto", SR_FMT_AUTO}, {"yoochoose", SR_FMT_YOOCHOOSE}, {"tsv", SR_FMT_TSV},
-    {"diginetica", SR_FMT_DIGINETICA}};
+    {"diginetica", SR_FMT_DIGINETICA}, {"csv", SR_FMT_CSV}};
 
 const char *sr_format_name(sr_format f)
 {
@@ -100,6 +100,7 @@ const char *sr_format_name(sr_format f)
     case SR_FMT_YOOCHOOSE: return "yoochoose";
     case SR_FMT_TSV: return "tsv";
     case SR_FMT_DIGINETICA: return "diginetica";
+    case SR_FMT_CSV: return "csv";
     }
     return "unknown";
 }

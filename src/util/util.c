@@ -258,68 +258,6 @@ uint64_t sr_rng_next(sr_rng *r)
 double sr_rng_uniform(sr_rng *r) { return (double)(sr_rng_next(r) >> 11) * 0x1.0p-53; }
 float sr_rng_uniformf(sr_rng *r) { return (float)(sr_rng_next(r) >> 40) * 0x1.0p-24f; }
 
-/* ---- atomic files ---------------------------------------------------------------- */
-
-sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err)
-{
-    memset(a, 0, sizeof *a);
-    if (strlen(path) + 32 >= sizeof a->tmp)
-        return sr_error_set(err, SR_ERR_ARG, "%s: path too long", path);
-    snprintf(a->path, sizeof a->path, "%s", path);
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
-    a->f = fopen(a->tmp, "wb");
-    if (!a->f)
-        return sr_error_set(err, SR_ERR_IO, "%s: cannot create: %s", a->tmp, strerror(errno));
-    return SR_OK;
-}
-
-sr_status sr_atomic_commit(sr_atomic *a, sr_error *err)
-{
-    int bad = ferror(a->f) != 0;
-    if (fflush(a->f) != 0)
-        bad = 1;
-    int e = errno;
-    if (!bad && fsync(fileno(a->f)) != 0 && errno != EINVAL)
-        bad = 1, e = errno;
-    if (fclose(a->f) != 0 && !bad)
-        bad = 1, e = errno;
-    a->f = NULL;
-    if (bad) {
-        unlink(a->tmp);
-        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", a->path, strerror(e));
-    }
-    if (rename(a->tmp, a->path) != 0) {
-        e = errno;
-        unlink(a->tmp);
-        return sr_error_set(err, SR_ERR_IO, "%s: cannot rename into place: %s", a->path, strerror(e));
-    }
-    return SR_OK;
-}
-
-void sr_atomic_abort(sr_atomic *a)
-{
-    if (a->f) {
-        fclose(a->f);
-        a->f = NULL;
-    }
-    if (a->tmp[0])
-        unlink(a->tmp);
-}
-
-sr_status sr_write_file_atomic(const char *path, const void *data, size_t n, sr_error *err)
-{
-    sr_atomic a;
-    sr_status st = sr_atomic_open(&a, path, err);
-    if (st != SR_OK)
-        return st;
-    if (n && fwrite(data, 1, n, a.f) != n) {
-        int e = errno;
-        sr_atomic_abort(&a);
-        return sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    return sr_atomic_commit(&a, err);
-}
-
 /* ---- misc ------------------------------------------------------------------------------ */
 
 double sr_now(void)
@@ -338,4 +276,252 @@ int sr_ncores(void)
 int sr_resolve_threads(int requested)
 {
     return requested > 0 ? requested : sr_ncores();
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+/* Characters of offending text that messages quote (data/read.h: SRR_TEXT_MAX). */
+#define SR_TEXT_MAX 60
+
+void sr_escape_text(char *dst, size_t cap, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, shown = 0;
+    if (cap == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char tmp[5];
+        size_t k = 0;
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t')
+            tmp[k++] = '\\', tmp[k++] = 't';
+        else if (c == '\r')
+            tmp[k++] = '\\', tmp[k++] = 'r';
+        else if (c == '\n')
+            tmp[k++] = '\\', tmp[k++] = 'n';
+        else if (c == '\\')
+            tmp[k++] = '\\', tmp[k++] = '\\';
+        else if (c >= 0x20 && c < 0x7f)
+            tmp[k++] = (char)c;
+        else {
+            tmp[k++] = '\\';
+            tmp[k++] = 'x';
+            tmp[k++] = hex[c >> 4];
+            tmp[k++] = hex[c & 15];
+        }
+        if (shown + k > SR_TEXT_MAX || o + k + 4 > cap) {
+            const char *dots = "...";
+            for (size_t j = 0; dots[j] && o + 1 < cap; j++)
+                dst[o++] = dots[j];
+            break;
+        }
+        memcpy(dst + o, tmp, k);
+        o += k;
+        shown += k;
+    }
+    dst[o] = '\0';
+}
+
+/* ---- text intern table ---------------------------------------------------------- */
+
+uint64_t sr_hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x |= (uint64_t)s[i] << (8 * i);
+    h = (h ^ x) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+static int intern_eq(const sr_intern *in, int64_t id, const char *s, size_t n)
+{
+    const int64_t *off = in->t.off;
+    return (size_t)(off[id + 1] - off[id] - 1) == n && memcmp(in->t.text + off[id], s, n) == 0;
+}
+
+#define TAG(h) ((h) & ~(uint64_t)0xffffffffu)
+
+int64_t sr_intern_get(const sr_intern *in, const char *s, size_t n)
+{
+    return sr_intern_get_h(in, s, n, sr_hash_bytes(s, n));
+}
+
+int64_t sr_intern_get_h(const sr_intern *in, const char *s, size_t n, uint64_t h)
+{
+    if (!in->nslot)
+        return -1;
+    size_t mask = in->nslot - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        uint64_t v = in->slot[i];
+        if (v == 0)
+            return -1;
+        if ((v & ~(uint64_t)0xffffffffu) == TAG(h) && intern_eq(in, (int64_t)(uint32_t)v - 1, s, n))
+            return (int64_t)(uint32_t)v - 1;
+    }
+}
+
+static int intern_rehash(sr_intern *in, size_t nslot)
+{
+    uint64_t *slot = calloc(nslot, sizeof *slot);
+    if (!slot)
+        return -1;
+    size_t mask = nslot - 1;
+    for (int64_t id = 0; id < in->t.n; id++) {
+        uint64_t h = in->hash[id];
+        size_t i = (size_t)h & mask;
+        while (slot[i])
+            i = (i + 1) & mask;
+        slot[i] = TAG(h) | (uint64_t)(id + 1);
+    }
+    free(in->slot);
+    in->slot = slot;
+    in->nslot = nslot;
+    return 0;
+}
+
+int64_t sr_intern_put(sr_intern *in, const char *s, size_t n)
+{
+    return sr_intern_put_h(in, s, n, sr_hash_bytes(s, n));
+}
+
+int64_t sr_intern_put_h(sr_intern *in, const char *s, size_t n, uint64_t h)
+{
+    size_t mask = in->nslot - 1, i = 0;
+    if (in->nslot) {
+        for (i = (size_t)h & mask;; i = (i + 1) & mask) {
+            uint64_t v = in->slot[i];
+            if (v == 0)
+                break;
+            if ((v & ~(uint64_t)0xffffffffu) == TAG(h) &&
+                intern_eq(in, (int64_t)(uint32_t)v - 1, s, n))
+                return (int64_t)(uint32_t)v - 1;
+        }
+    }
+    int64_t id = in->t.n;
+    if (id >= INT32_MAX - 1)
+        return -1;
+    if (id + 1 >= in->id_cap) {
+        int64_t c = in->id_cap ? in->id_cap * 2 : 256;
+        int64_t *off = realloc(in->t.off, (size_t)(c + 1) * sizeof *off);
+        if (!off)
+            return -1;
+        in->t.off = off;
+        uint64_t *hh = realloc(in->hash, (size_t)c * sizeof *hh);
+        if (!hh)
+            return -1;
+        in->hash = hh;
+        in->id_cap = c;
+        if (id == 0)
+            in->t.off[0] = 0;
+    }
+    size_t used = (size_t)in->t.off[id];
+    if (used + n + 1 > in->cap) {
+        size_t c = in->cap ? in->cap : 4096;
+        while (c < used + n + 1)
+            c *= 2;
+        char *t = realloc(in->t.text, c);
+        if (!t)
+            return -1;
+        in->t.text = t;
+        in->cap = c;
+    }
+    memcpy(in->t.text + used, s, n);
+    in->t.text[used + n] = '\0';
+    in->t.off[id + 1] = (int64_t)(used + n + 1);
+    in->hash[id] = h;
+    in->t.n = id + 1;
+    if ((size_t)(id + 1) * 2 > in->nslot) { /* load factor <= 1/2 */
+        if (intern_rehash(in, in->nslot ? in->nslot * 2 : 1024) != 0) {
+            in->t.n = id; /* not inserted */
+            return -1;
+        }
+    } else {
+        in->slot[i] = TAG(h) | (uint64_t)(id + 1);
+    }
+    return id;
+}
+
+void sr_intern_clear(sr_intern *in)
+{
+    if (in->slot)
+        memset(in->slot, 0, in->nslot * sizeof *in->slot);
+    in->t.n = 0;
+}
+
+void sr_intern_free(sr_intern *in)
+{
+    free(in->t.text);
+    free(in->t.off);
+    free(in->hash);
+    free(in->slot);
+    memset(in, 0, sizeof *in);
+}
+
+void sr_idtext_free(sr_idtext *t)
+{
+    free(t->text);
+    free(t->off);
+    memset(t, 0, sizeof *t);
+}
+
+sr_status sr_intern_take(sr_intern *in, sr_idtext *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t n = in->t.n;
+    size_t bytes = n ? (size_t)in->t.off[n] : 0;
+    out->text = malloc(bytes ? bytes : 1);
+    out->off = malloc((size_t)(n + 1) * sizeof *out->off);
+    if (!out->text || !out->off) {
+        sr_idtext_free(out);
+        return SR_ERR_NOMEM;
+    }
+    if (bytes)
+        memcpy(out->text, in->t.text, bytes);
+    if (n)
+        memcpy(out->off, in->t.off, (size_t)(n + 1) * sizeof *out->off);
+    else
+        out->off[0] = 0;
+    out->n = n;
+    sr_intern_free(in);
+    return SR_OK;
+}
+
+sr_status sr_idtext_select(const sr_idtext *t, const int64_t *idx, int64_t n, sr_idtext *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t bytes = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t j = idx ? idx[k] : k;
+        bytes += (size_t)(t->off[j + 1] - t->off[j]);
+    }
+    out->text = malloc(bytes ? bytes : 1);
+    out->off = malloc((size_t)(n + 1) * sizeof *out->off);
+    if (!out->text || !out->off) {
+        sr_idtext_free(out);
+        return SR_ERR_NOMEM;
+    }
+    size_t w = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t j = idx ? idx[k] : k;
+        size_t l = (size_t)(t->off[j + 1] - t->off[j]);
+        out->off[k] = (int64_t)w;
+        memcpy(out->text + w, t->text + t->off[j], l);
+        w += l;
+    }
+    out->off[n] = (int64_t)w;
+    out->n = n;
+    return SR_OK;
 }

@@ -1,7 +1,6 @@
 /*
  * util.h - internal helpers shared by every part of the library: growable byte
- * buffers, CRC-32, an int64 -> int32 hash map, a seeded RNG, atomic file
- * writes, clocks and core counts. Nothing here prints or exits.
+ * buffers, CRC-32, an int64 -> int32 hash map, a seeded RNG, clocks and core counts. Nothing here prints or exits.
  */
 #ifndef SR_UTIL_H
 #define SR_UTIL_H
@@ -55,6 +54,37 @@ int32_t sr_map_get(const sr_map *m, int64_t key);
 /* Inserts key with value v if absent; returns the value now stored, or -2 on OOM. */
 int32_t sr_map_put(sr_map *m, int64_t key, int32_t v);
 
+/* ---- text intern table: string -> dense index ----------------------------- */
+/* Strings get indices 0, 1, ... in order of first insertion; the table keeps
+ * their text as an sr_idtext (NUL-terminated, so ids must not contain NUL). */
+typedef struct sr_intern {
+    sr_idtext t;           /* owned; t.off has id_cap + 1 entries, t.off[t.n] = used bytes */
+    size_t cap;            /* bytes allocated in t.text */
+    int64_t id_cap;
+    uint64_t *hash;        /* (id_cap) hash of each id (for growing the slots) */
+    uint64_t *slot;        /* (nslot) (hash >> 32) << 32 | (id + 1); 0 = empty: a probe
+                              compares the hash bits first and touches one array */
+    size_t nslot;          /* a power of two */
+} sr_intern;
+
+uint64_t sr_hash_bytes(const void *p, size_t n);
+/* Index of s[0..n), inserted if absent; -1 when out of memory (or more than
+ * INT32_MAX - 1 strings). */
+int64_t sr_intern_put(sr_intern *in, const char *s, size_t n);
+/* The same with h = sr_hash_bytes(s, n) already known. */
+int64_t sr_intern_put_h(sr_intern *in, const char *s, size_t n, uint64_t h);
+/* Index of s[0..n), or -1 when absent. */
+int64_t sr_intern_get(const sr_intern *in, const char *s, size_t n);
+int64_t sr_intern_get_h(const sr_intern *in, const char *s, size_t n, uint64_t h);
+/* Forgets every string, keeps the memory. */
+void sr_intern_clear(sr_intern *in);
+void sr_intern_free(sr_intern *in);
+/* Moves the text table to *out (caller frees with sr_idtext_free) and empties in. */
+sr_status sr_intern_take(sr_intern *in, sr_idtext *out);
+void sr_idtext_free(sr_idtext *t);
+/* A copy of the ids of t selected by idx (n of them; idx NULL = all n). */
+sr_status sr_idtext_select(const sr_idtext *t, const int64_t *idx, int64_t n, sr_idtext *out);
+
 /* ---- random numbers (xoshiro256**, seeded by splitmix64) ------------------- */
 typedef struct sr_rng { uint64_t s[4]; } sr_rng;
 void sr_rng_seed(sr_rng *r, uint64_t seed);
@@ -63,18 +93,8 @@ double sr_rng_uniform(sr_rng *r);        /* [0, 1) */
 float sr_rng_uniformf(sr_rng *r);        /* [0, 1) */
 
 /* ---- files ----------------------------------------------------------------- */
-/* Atomic write: opens "<path>.tmp.<pid>" for writing. Commit with
- * sr_atomic_commit (fsync + rename) or drop with sr_atomic_abort (unlink). */
-typedef struct sr_atomic {
-    FILE *f;
-    char tmp[4096];
-    char path[4096];
-} sr_atomic;
-sr_status sr_atomic_open(sr_atomic *a, const char *path, sr_error *err);
-sr_status sr_atomic_commit(sr_atomic *a, sr_error *err);
-void sr_atomic_abort(sr_atomic *a);
-/* Writes a whole buffer atomically. */
-sr_status sr_write_file_atomic(const char *path, const void *data, size_t n, sr_error *err);
+/* Atomic output files and folders: public, in sessrec.h (sr_atomic_*,
+ * sr_outdir_*), implemented in fileio.c over the wrappers of fileio.h. */
 
 /* ---- text ------------------------------------------------------------------ */
 /* Writes v in decimal at w (no NUL) and returns the end: the fast path of the
