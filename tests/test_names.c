@@ -61,9 +61,10 @@ static void test_aliases_and_errors(void)
               "%s", e.msg);
     CHECK(!strstr(e.msg, "xe,")); /* each value listed once, by its name */
     sr_format f;
-    CHECK(sr_format_parse("csv", &f, &e) == SR_ERR_ARG);
-    CHECK_MSG(strstr(e.msg, "'csv'") && strstr(e.msg, "auto, yoochoose, tsv, diginetica"), "%s",
-              e.msg);
+    CHECK(sr_format_parse("xml", &f, &e) == SR_ERR_ARG);
+    CHECK_MSG(strstr(e.msg, "'xml'") && strstr(e.msg, "auto, yoochoose, tsv, diginetica, csv"),
+              "%s", e.msg);
+    CHECK(sr_format_parse("csv", &f, &e) == SR_OK && f == SR_FMT_CSV);
     CHECK(sr_format_parse("TSV", &f, NULL) == SR_ERR_ARG); /* names are case-sensitive */
     CHECK(sr_format_parse(NULL, &f, &e) == SR_ERR_ARG);
     sr_ties t;

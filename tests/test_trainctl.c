@@ -680,7 +680,7 @@ static void test_cli(void)
              "--patience 2 --json --threads 1", tr, m3, pf, va);
     CHECK_EQ_INT(cli_run(args, NULL, &o, &e), 0);
     CHECK_MSG(o && strstr(o, "\"stopped_early\": true") && strstr(o, "\"best_epoch\": ") &&
-              strstr(o, "\"recall@10\"") && strstr(o, "\"model_epoch\": "), "%s%s", o, e);
+              strstr(o, "\"cutoff\": 10") && strstr(o, "\"model_epoch\": "), "%s%s", o, e);
     free(o);
     free(e);
     snprintf(args, sizeof args, "train %s -o %s --params-file %s --valid %s --patience 2 "
