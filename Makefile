@@ -5,6 +5,7 @@
 #   make check      unit tests of one build (SAN=1: ASan + UBSan build in build-san/)
 #   make fuzz       longer fuzzing of every reader (FUZZ_SECONDS per target)
 #   make bench      benchmark table (not part of make test)
+#   make install    library (.a, .so), header, pkg-config file, program under PREFIX
 #   make deps       install missing Debian packages (root), or say what to install
 #   make clean
 
@@ -13,6 +14,10 @@ ARCH    ?= -march=native
 OPT     ?= -O3
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  += -std=c11 $(OPT) $(ARCH) -g $(WARN) -fvisibility=hidden -Iinclude -pthread
+# the library's objects are position independent, so one set serves both
+# libsessrec.a and libsessrec.so (measured: no difference in bench_gru's rates,
+# see docs/python.md)
+PIC     ?= -fPIC
 # the library and its tests see src/; tools/ sees the public header only
 LIB_INC  = -Isrc
 CPPFLAGS += -D_FILE_OFFSET_BITS=64
@@ -41,21 +46,39 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 LIB      := $(BUILD)/libsessrec.a
 BIN      := $(BUILD)/sessrec
+# the shared library: exports exactly the SR_API functions of include/sessrec.h
+SO_MAJOR := 0
+SO_VER   := $(shell sed -n 's/^\#define SR_VERSION_STRING "\(.*\)"/\1/p' include/sessrec.h)
+SONAME   := libsessrec.so.$(SO_MAJOR)
+SO       := $(BUILD)/libsessrec.so.$(SO_VER)
+SO_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libsessrec.so
+# python3 with Debian's numpy/pandas/pytest/optuna (a pyenv python3 on PATH may lack them)
+PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+PREFIX   ?= /usr/local
 # The test build's program: the same, but its I/O wrappers (src/util/fileio.c
 # with -DSR_FAULT_INJECTION) can fail the k-th call (tests/test_filesafety.c).
 FAULT_BIN := $(BUILD)/sessrec-fault
 FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
-.PHONY: all deps demo test check fuzz fuzz-smoke bench clean
+.PHONY: all deps demo test check fuzz fuzz-smoke bench clean install pytest FORCE
 .SECONDARY:
 
-all: deps-check $(BIN)
+all: deps-check $(BIN) $(SO_LINKS)
 
-$(BUILD)/obj/%.o: src/%.c $(LIB_HDR)
+# $(BUILD)/lib-flags holds the library's compile flags and changes only when
+# they do, so objects built with other flags (e.g. before -fPIC) are rebuilt
+LIB_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(PIC)
+$(BUILD)/lib-flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIB_FLAGS)' | cmp -s - $@ || echo '$(LIB_FLAGS)' > $@
+FORCE:
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDR) $(BUILD)/lib-flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PIC) $(LIB_INC) -c $< -o $@
 $(BUILD)/obj/tools/%.o: tools/%.c include/sessrec.h $(wildcard tools/*.h) | $(BUILD)/obj/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itools -c $< -o $@
+# the python3 that `sessrec tune` runs unless SESSREC_PYTHON says otherwise
+$(BUILD)/obj/tools/cmd_tune.o: CPPFLAGS += -DSR_PYTHON='"$(PYTHON)"'
 # sqrtf in the optimizer loops vectorises only without errno semantics; the
 # fast exp/sigmoid/tanh (fastmath.h) vectorise only when comparisons may be
 # if-converted (-fno-trapping-math: no FP exceptions are trapped here). Neither
@@ -68,6 +91,10 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(TOOL_OBJ) $(LIB) $(LDLIBS) -o $@
+$(SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(SO_LINKS): $(SO)
+	ln -sf $(notdir $(SO)) $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 # test_cli compiles tools/cli.c in (its helpers are tested directly)
@@ -94,8 +121,38 @@ deps-check:
 # scripts/check-layers.sh (no import circles, layer order) reads this build's
 # objects and counts the same way; tests/test_serve.py drives `sessrec serve`
 # over loopback HTTP (curl, http.client).
-check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN)
-	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh
+# The shared library's exports and pkg-config link test, and the Python
+# package's pytest suite, run in the normal build only (a sanitizer .so cannot
+# be loaded into an uninstrumented python3).
+ifeq ($(SAN),1)
+SHARED_TESTS :=
+else
+SHARED_TESTS := scripts/check-shared.sh scripts/run-pytest.sh
+endif
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN) $(if $(SHARED_TESTS),$(SO_LINKS))
+	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj SR_SO=$(SO) SR_BUILD=$(BUILD) PYTHON=$(PYTHON) \
+	    scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh $(SHARED_TESTS)
+
+# the Python package's tests alone
+pytest: $(BIN) $(SO_LINKS)
+	@SR_BIN=$(BIN) SR_BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/run-pytest.sh
+
+# ---- install ----------------------------------------------------------------
+# make install PREFIX=/opt/sessrec [DESTDIR=...]: program, static and shared
+# library (with its SONAME link), the header and sessrec.pc for pkg-config.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sessrec
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsessrec.a
+	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/$(notdir $(SO))
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/libsessrec.so
+	install -m 644 include/sessrec.h $(DESTDIR)$(PREFIX)/include/sessrec.h
+	install -d $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces
+	install -m 644 python/sessrec/*.py $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/
+	install -m 644 python/sessrec/spaces/*.json $(DESTDIR)$(PREFIX)/lib/sessrec/python/sessrec/spaces/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SO_VER)|' -e 's|@LIBS@|$(strip $(LDLIBS))|' sessrec.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sessrec.pc
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps

@@ -14,7 +14,10 @@
 # zlib1g-dev (gzip input), libjansson-dev (JSON), libmicrohttpd-dev (HTTP of
 # `sessrec serve`), clang + libclang-rt-14-dev (libFuzzer targets), librsvg2-bin
 # (rsvg-convert, used by the test that renders the SVG plot), python3 + curl (the
-# server's tests), wrk (the server's benchmark).
+# server's tests), wrk (the server's benchmark), pkg-config (the shared library's
+# link test), python3-pip, python3-numpy, python3-pandas, python3-pytest and
+# python3-optuna (the Python package, its tests, its offline install test and
+# `sessrec tune`; probed in $PYTHON, default /usr/bin/python3 as in the Makefile).
 set -u
 mode=${1:-check}
 CC=${CC:-cc}
@@ -49,6 +52,12 @@ if [ "$mode" != check ]; then
     command -v python3 >/dev/null 2>&1 || missing="$missing python3:python3"
     command -v curl >/dev/null 2>&1 || missing="$missing curl:curl"
     command -v wrk >/dev/null 2>&1 || missing="$missing wrk:wrk"
+    command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config:pkg-config"
+    py=${PYTHON:-python3}
+    [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+    for m in pip numpy pandas pytest optuna; do
+        "$py" -c "import $m" >/dev/null 2>&1 || missing="$missing python3-$m:python3-$m"
+    done
 fi
 
 [ -z "$missing" ] && exit 0

@@ -19,6 +19,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Prints "sessrec <cmd>: <msg>" to stderr, control bytes escaped and cut at
  * 2000 bytes; returns 1 (the exit code for errors). */

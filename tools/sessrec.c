@@ -19,6 +19,7 @@ static const struct {
     {"recommend", cmd_recommend, "top-k next items for sessions"},
     {"compare", cmd_compare, "train and evaluate several algorithms, one table"},
     {"serve", cmd_serve, "HTTP server: recommendations for live sessions"},
+    {"tune", cmd_tune, "search hyperparameters with Optuna (needs python3 + optuna)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
