@@ -94,10 +94,12 @@ int cli_read_opt(const char *cmd, const cli_opt *o, const char *v, sr_read_opts 
             return cli_fail(cmd, "--where: expected COLUMN=VALUE[,VALUE...], got '%s'", v);
         if (ro->n_where >= SR_MAX_WHERE)
             return cli_fail(cmd, "--where: at most %d filters", SR_MAX_WHERE);
+        /* the column names live as long as the program: options are read once */
+        static char keys[SR_MAX_WHERE][256];
         size_t kl = (size_t)(eq - v);
-        char *key = malloc(kl + 1); /* lives as long as the program: options are read once */
-        if (!key)
-            return cli_fail(cmd, "out of memory");
+        if (kl >= sizeof keys[0])
+            return cli_fail(cmd, "--where: column name longer than %zu bytes", sizeof keys[0] - 1);
+        char *key = keys[ro->n_where];
         memcpy(key, v, kl);
         key[kl] = '\0';
         ro->where[ro->n_where].key = key;

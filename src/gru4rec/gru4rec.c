@@ -1212,6 +1212,9 @@ static sr_status vt_deserialize(sr_model *m, const uint8_t *data, size_t len, sr
         FAILG("gru4rec model: %zu unexpected bytes after the %s", len - r.off,
               (flags & FLAG_STATE) ? "training state" : "parameters");
     m->impl = g;
+    /* A network read from bytes is the model's own, whichever plug-in read it
+     * (a view's check of its own bytes included): the owning vtable frees it. */
+    m->vt = &sr_gru4rec_vt;
     return SR_OK;
 #undef FMT
 #undef FAILG

@@ -56,7 +56,7 @@ static json_t *rec_array(const srv_job *j)
         double sc = j->rec_score[i];
         json_t *o = json_object();
         if (!o || json_array_append_new(arr, o) != 0 ||
-            json_object_set_new_nocheck(o, "item", json_string(j->rec_ids[i])) != 0 ||
+            json_object_set_new_nocheck(o, "item", json_string(j->rec_txt && j->rec_txt[i] ? j->rec_txt[i] : j->rec_ids[i])) != 0 ||
             json_object_set_new_nocheck(o, "score", isfinite(sc) ? json_real(sc) : json_null()) != 0) {
             json_decref(arr);
             return NULL; /* json_pack of the answer fails on NULL: 503 */
@@ -82,6 +82,9 @@ void srv_job_free(srv_job *j)
     free(j->items);
     free(j->unknown);
     free(j->rec_ids);
+    for (int i = 0; j->rec_txt && i < j->k; i++)
+        free(j->rec_txt[i]);
+    free(j->rec_txt);
     free(j->rec_score);
     free(j);
 }

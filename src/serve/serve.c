@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "serve/serve.h"
+#include "util/blas.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -96,10 +97,13 @@ sr_status sr_server_reload(sr_server *s, sr_error *err)
 
 /* ---- item ids as text ---------------------------------------------------------------
  * The one place that converts between the item text of the API and the model's
- * dense index: today item ids are int64 numbers, written in decimal. */
+ * dense index: a model with text ids (SKUs, UUIDs) looks the text up; one with
+ * integer ids takes them in decimal. */
 
 int32_t srv_item_index(const sr_model *m, const char *text)
 {
+    if (text && sr_model_item_text(m, 0))
+        return (int32_t)sr_model_item_find(m, text, strlen(text));
     if (!text || !*text || strlen(text) > 20)
         return -1;
     errno = 0;
@@ -527,7 +531,14 @@ static void take_topk(worker *w, srv_job *j, sr_session *ss, float *row)
     int n = sr_session_topk(ss, row, j->k, j->exclude_seen, w->topk, w->topv);
     j->n_rec = 0;
     for (int i = 0; i < n; i++) {
-        srv_item_text(w->mh->m, w->topk[i], j->rec_ids[i], sizeof j->rec_ids[i]);
+        const char *t = sr_model_item_text(w->mh->m, w->topk[i]);
+        if (t) { /* copied: the answer may be written after a reload freed the model */
+            free(j->rec_txt[i]);
+            if (!(j->rec_txt[i] = strdup(t)))
+                break;
+        } else {
+            srv_item_text(w->mh->m, w->topk[i], j->rec_ids[i], sizeof j->rec_ids[i]);
+        }
         j->rec_score[i] = w->topv[i];
         j->n_rec++;
     }
@@ -906,8 +917,9 @@ sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *e
         return sr_error_set(err, SR_ERR_NOMEM, "out of memory");
     s->opts = *opts;
     /* The workers are the parallelism: a multithreaded BLAS inside each small
-     * product only spins and yields (a third of the CPU time in a profile). */
-    openblas_set_num_threads(1);
+     * product only spins and yields (a third of the CPU time in a profile).
+     * The program's own setting comes back when the server is freed. */
+    s->blas_prev = sr_blas_threads_enter(1);
     pthread_mutex_init(&s->mlock, NULL);
     pthread_mutex_init(&s->slock, NULL);
     pthread_cond_init(&s->scond, NULL);
@@ -983,5 +995,6 @@ void sr_server_free(sr_server *s)
     pthread_cond_destroy(&s->scond);
     pthread_mutex_destroy(&s->qlock);
     pthread_cond_destroy(&s->qcond);
+    sr_blas_threads_leave(s->blas_prev);
     free(s);
 }

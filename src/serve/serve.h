@@ -75,7 +75,8 @@ typedef struct srv_job {
     char error[512];
     int *unknown;             /* (n_items) indices of items the model does not know */
     int n_unknown;
-    char (*rec_ids)[SRV_ITEM_TEXT];   /* (k) */
+    char (*rec_ids)[SRV_ITEM_TEXT];   /* (k) integer item ids as text */
+    char **rec_txt;                   /* (k) text item ids (models with text ids), owned */
     float *rec_score;                 /* (k) */
     int n_rec;
     int64_t session_clicks;
@@ -123,6 +124,7 @@ struct srv_worker;
 struct sr_server {
     sr_server_opts opts;
     double started;
+    int blas_prev;               /* OpenBLAS's thread count before the server (util/blas.h) */
     /* model */
     pthread_mutex_t mlock;
     srv_model *model;
