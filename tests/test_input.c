@@ -746,6 +746,7 @@ static void test_text_round_trip(void)
         snprintf(args, sizeof args, "eval %s %s/test --cutoffs 1", model, dir);
         CHECK_EQ_INT(cli_run(args, NULL, &out, &err), 0);
         CHECK_MSG(out && strstr(out, "skipped rows (item unknown to the model): 0"), "%s", out);
+        free(err);
         char *o2;
         snprintf(args, sizeof args, "eval %s %s/test.tsv --cutoffs 1", model, dir);
         CHECK_EQ_INT(cli_run(args, NULL, &o2, &err), 0);
