@@ -137,6 +137,10 @@ static void test_missing_argument(void)
                       "sessrec recommend: missing MODEL (see sessrec recommend --help)\n"},
         {"recommend m -k", "usage: sessrec recommend MODEL [ITEM...] [options]\n"
                            "sessrec recommend: -k needs a value (see sessrec recommend --help)\n"},
+        {"serve", "usage: sessrec serve MODEL [options]\n"
+                  "sessrec serve: missing MODEL (see sessrec serve --help)\n"},
+        {"serve m --port", "usage: sessrec serve MODEL [options]\n"
+                           "sessrec serve: --port needs a value (see sessrec serve --help)\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc;

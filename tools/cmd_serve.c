@@ -10,9 +10,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "opts.h"
 
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -59,6 +59,7 @@ static void usage(FILE *f)
         "  --admin-token TOKEN  admin endpoints need 'Authorization: Bearer TOKEN'\n"
         "  --log-level LEVEL    error (default; errors only), info (+ start, reload,\n"
         "                       stop), debug (+ one line per request)\n"
+        "  -q, --quiet, --json  accepted as by every command (--log-level sets the log)\n"
         "  -h, --help           this text\n"
         "\n"
         "Signals: SIGHUP reloads MODEL (sessions carry over); SIGTERM or SIGINT stop:\n"
@@ -304,87 +305,120 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return !memcmp(&v6->sin6_addr, lo, 16);
 }
 
+static const cli_opt serve_options[] = {
+    {"port", 0, NULL, "N", ""},
+    {"bind", 0, NULL, "ADDR", ""},
+    {"port-file", 0, NULL, "FILE", ""},
+    {"max-sessions", 0, NULL, "N", ""},
+    {"session-ttl", 0, NULL, "SECONDS", ""},
+    {"snapshot", 0, NULL, "FILE", ""},
+    {"batch-max", 0, NULL, "N", ""},
+    {"batch-wait-us", 0, NULL, "US", ""},
+    {"workers", 0, NULL, "N", ""},
+    {"http-threads", 0, NULL, "N", ""},
+    {"max-body", 0, NULL, "BYTES", ""},
+    {"max-items", 0, NULL, "N", ""},
+    {"max-k", 0, NULL, "N", ""},
+    {"max-connections", 0, NULL, "N", ""},
+    {"timeout", 0, NULL, "SECONDS", ""},
+    {"admin-token", 0, NULL, "TOKEN", ""},
+    {"log-level", 0, NULL, "L", ""},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct serve_args {
+    sr_server_opts so;
+    int port, max_conn, timeout, log_level, http_threads;
+    const char *bind_addr, *port_file;
+} serve_args;
+
+static int on_option(void *ud, const cli_opt *o, const char *v)
+{
+    serve_args *a = ud;
+    const char *n = o->name, *cmd = "serve";
+    int64_t i64;
+    double dv;
+    if (!strcmp(n, "port"))
+        return cli_int(cmd, "--port", v, 0, 65535, &a->port);
+    if (!strcmp(n, "bind"))
+        a->bind_addr = v;
+    else if (!strcmp(n, "port-file"))
+        a->port_file = v;
+    else if (!strcmp(n, "max-sessions"))
+        return cli_int64(cmd, "--max-sessions", v, 1, INT64_C(1) << 40, &a->so.max_sessions);
+    else if (!strcmp(n, "session-ttl"))
+        return cli_double(cmd, "--session-ttl", v, 0.001, 1e9, &a->so.session_ttl);
+    else if (!strcmp(n, "snapshot"))
+        a->so.snapshot_path = v;
+    else if (!strcmp(n, "batch-max"))
+        return cli_int(cmd, "--batch-max", v, 1, 4096, &a->so.batch_max);
+    else if (!strcmp(n, "batch-wait-us")) {
+        if (cli_double(cmd, "--batch-wait-us", v, 0, 1e6, &dv))
+            return 1;
+        a->so.batch_wait = dv * 1e-6;
+    } else if (!strcmp(n, "workers"))
+        return cli_int(cmd, "--workers", v, 1, 64, &a->so.workers);
+    else if (!strcmp(n, "http-threads"))
+        return cli_int(cmd, "--http-threads", v, 1, 64, &a->http_threads);
+    else if (!strcmp(n, "max-body")) {
+        if (cli_int64(cmd, "--max-body", v, 16, INT64_C(1) << 30, &i64))
+            return 1;
+        a->so.max_body = (size_t)i64;
+    } else if (!strcmp(n, "max-items"))
+        return cli_int(cmd, "--max-items", v, 1, 1000000, &a->so.max_items);
+    else if (!strcmp(n, "max-k"))
+        return cli_int(cmd, "--max-k", v, 1, 1000000, &a->so.max_k);
+    else if (!strcmp(n, "max-connections"))
+        return cli_int(cmd, "--max-connections", v, 1, 65536, &a->max_conn);
+    else if (!strcmp(n, "timeout"))
+        return cli_int(cmd, "--timeout", v, 1, 86400, &a->timeout);
+    else if (!strcmp(n, "admin-token"))
+        a->so.admin_token = v;
+    else if (!strcmp(n, "log-level")) {
+        if (!strcmp(v, "error"))
+            a->log_level = LOG_ERROR;
+        else if (!strcmp(v, "info"))
+            a->log_level = LOG_INFO;
+        else if (!strcmp(v, "debug"))
+            a->log_level = LOG_DEBUG;
+        else
+            return cli_fail(cmd, "--log-level: '%s' is not error, info or debug", v);
+    }
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
-    sr_server_opts so = sr_server_default_opts();
-    int port = 8080, max_conn = 1024, timeout = 10, log_level = LOG_ERROR, http_threads = 1;
-    int64_t i64;
-    double dv;
-    const char *bind_addr = "127.0.0.1", *port_file = NULL;
-    enum { O_PORT = 256, O_BIND, O_PORTFILE, O_MAXSESS, O_TTL, O_SNAP, O_BMAX, O_BWAIT,
-           O_WORKERS, O_BODY, O_ITEMS, O_K, O_CONN, O_TIMEOUT, O_TOKEN, O_LOG, O_HTTP };
-    static const struct option lo[] = {
-        {"port", required_argument, 0, O_PORT},
-        {"bind", required_argument, 0, O_BIND},
-        {"port-file", required_argument, 0, O_PORTFILE},
-        {"max-sessions", required_argument, 0, O_MAXSESS},
-        {"session-ttl", required_argument, 0, O_TTL},
-        {"snapshot", required_argument, 0, O_SNAP},
-        {"batch-max", required_argument, 0, O_BMAX},
-        {"batch-wait-us", required_argument, 0, O_BWAIT},
-        {"workers", required_argument, 0, O_WORKERS},
-        {"http-threads", required_argument, 0, O_HTTP},
-        {"max-body", required_argument, 0, O_BODY},
-        {"max-items", required_argument, 0, O_ITEMS},
-        {"max-k", required_argument, 0, O_K},
-        {"max-connections", required_argument, 0, O_CONN},
-        {"timeout", required_argument, 0, O_TIMEOUT},
-        {"admin-token", required_argument, 0, O_TOKEN},
-        {"log-level", required_argument, 0, O_LOG},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        int bad = 0;
-        switch (o) {
-        case O_PORT: bad = cli_int(cmd, "--port", optarg, 0, 65535, &port); break;
-        case O_BIND: bind_addr = optarg; break;
-        case O_PORTFILE: port_file = optarg; break;
-        case O_MAXSESS:
-            bad = cli_int64(cmd, "--max-sessions", optarg, 1, INT64_C(1) << 40, &so.max_sessions);
-            break;
-        case O_TTL: bad = cli_double(cmd, "--session-ttl", optarg, 0.001, 1e9, &so.session_ttl); break;
-        case O_SNAP: so.snapshot_path = optarg; break;
-        case O_BMAX: bad = cli_int(cmd, "--batch-max", optarg, 1, 4096, &so.batch_max); break;
-        case O_BWAIT:
-            bad = cli_double(cmd, "--batch-wait-us", optarg, 0, 1e6, &dv);
-            so.batch_wait = dv * 1e-6;
-            break;
-        case O_WORKERS: bad = cli_int(cmd, "--workers", optarg, 1, 64, &so.workers); break;
-        case O_HTTP: bad = cli_int(cmd, "--http-threads", optarg, 1, 64, &http_threads); break;
-        case O_BODY:
-            bad = cli_int64(cmd, "--max-body", optarg, 16, INT64_C(1) << 30, &i64);
-            so.max_body = (size_t)i64;
-            break;
-        case O_ITEMS: bad = cli_int(cmd, "--max-items", optarg, 1, 1000000, &so.max_items); break;
-        case O_K: bad = cli_int(cmd, "--max-k", optarg, 1, 1000000, &so.max_k); break;
-        case O_CONN: bad = cli_int(cmd, "--max-connections", optarg, 1, 65536, &max_conn); break;
-        case O_TIMEOUT: bad = cli_int(cmd, "--timeout", optarg, 1, 86400, &timeout); break;
-        case O_TOKEN: so.admin_token = optarg; break;
-        case O_LOG:
-            if (!strcmp(optarg, "error"))
-                log_level = LOG_ERROR;
-            else if (!strcmp(optarg, "info"))
-                log_level = LOG_INFO;
-            else if (!strcmp(optarg, "debug"))
-                log_level = LOG_DEBUG;
-            else
-                return cli_fail(cmd, "--log-level: '%s' is not error, info or debug", optarg);
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-        if (bad)
-            return 2;
+    serve_args sa;
+    memset(&sa, 0, sizeof sa);
+    sa.so = sr_server_default_opts();
+    sa.port = 8080;
+    sa.max_conn = 1024;
+    sa.timeout = 10;
+    sa.log_level = LOG_ERROR;
+    sa.http_threads = 1;
+    sa.bind_addr = "127.0.0.1";
+    const cli_opt *const tables[] = {serve_options, cli_common_options, NULL};
+    cli_cmd cc = {"serve", "MODEL [options]", usage, tables, on_option, &sa};
+    cli_common com = {0};
+    char **pos;
+    int npos;
+    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    if (npos != 1) {
+        prc = npos ? cli_usage_error(&cc, "unexpected argument '%s'", pos[1])
+                   : cli_usage_error(&cc, "missing MODEL");
+        free(pos);
+        return prc;
     }
-    if (optind + 1 != argc) {
-        usage(stderr);
-        return 2;
-    }
-    so.model_path = argv[optind];
+    sr_server_opts so = sa.so;
+    so.model_path = pos[0];
+    free(pos);
+    int port = sa.port, max_conn = sa.max_conn, timeout = sa.timeout;
+    int log_level = sa.log_level, http_threads = sa.http_threads;
+    const char *bind_addr = sa.bind_addr, *port_file = sa.port_file;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
