@@ -46,16 +46,6 @@ static void make_split(sr_split *s, int n_sessions, uint64_t seed)
     s->n_events = e;
 }
 
-static void split_drop(sr_split *s)
-{
-    free(s->item_ids);
-    free(s->offsets);
-    free(s->session_ids);
-    free(s->items);
-    free(s->times);
-    memset(s, 0, sizeof *s);
-}
-
 /* The count seen by each progress report. */
 typedef struct { int min, max, n; } seen;
 static void on_progress(const sr_train_progress *p, void *ud)
@@ -121,8 +111,8 @@ static void test_train_restores(void)
         CHECK(m == NULL);
         CHECK_MSG(openblas_get_num_threads() == 1, "after NaN: %d", openblas_get_num_threads());
     }
-    split_drop(&tr);
-    split_drop(&va);
+    sr_split_free(&tr);
+    sr_split_free(&va);
 }
 
 typedef struct { const sr_model *m; const sr_split *test; int threads; sr_status st; } eval_job;
@@ -146,8 +136,8 @@ static void test_eval_restores(void)
     seen sn = {0, 0, 0};
     sr_model *m = train(&tr, NULL, 1, &sn);
     if (!m) {
-        split_drop(&tr);
-        split_drop(&te);
+        sr_split_free(&tr);
+        sr_split_free(&te);
         return;
     }
     for (int th = 1; th <= 2; th++) {
@@ -172,8 +162,8 @@ static void test_eval_restores(void)
                   openblas_get_num_threads());
     }
     sr_model_free(m);
-    split_drop(&tr);
-    split_drop(&te);
+    sr_split_free(&tr);
+    sr_split_free(&te);
 }
 
 static void test_scopes_nest(void)

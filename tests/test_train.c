@@ -59,16 +59,6 @@ static void make_split(sr_split *s, int n_sessions, uint64_t seed)
     s->n_events = e;
 }
 
-static void split_drop(sr_split *s)
-{
-    free(s->item_ids);
-    free(s->offsets);
-    free(s->session_ids);
-    free(s->items);
-    free(s->times);
-    memset(s, 0, sizeof *s);
-}
-
 /* 0 in the sanitizer build (then the binary is build-san/sessrec). */
 static int heavy_ok(void)
 {
@@ -150,8 +140,8 @@ static double train_and_recall(const char *spec, int epochs, sr_model **keep)
         *keep = m;
     else
         sr_model_free(m);
-    split_drop(&tr);
-    split_drop(&te);
+    sr_split_free(&tr);
+    sr_split_free(&te);
     return r1;
 }
 
@@ -253,7 +243,7 @@ static void test_item_map(void)
         CHECK(!strcmp(sr_model_algo(m), "gru4rec"));
         sr_model_free(m);
     }
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 static int model_bytes(const char *spec, uint64_t seed, int threads, sr_buf *b)
@@ -270,7 +260,7 @@ static int model_bytes(const char *spec, uint64_t seed, int threads, sr_buf *b)
     int ok = sr_train_gru(&tr, &p, &o, &m, &err) == SR_OK && sr_model_to_bytes(m, b, &err) == SR_OK;
     CHECK_MSG(ok, "%s", err.msg);
     sr_model_free(m);
-    split_drop(&tr);
+    sr_split_free(&tr);
     return ok;
 }
 
@@ -314,7 +304,7 @@ static void test_nan_stop(void)
     CHECK(sr_train_gru(&tr, &p, &o, &m, &err) == SR_ERR_NUMERIC);
     CHECK(m == NULL);
     CHECK_MSG(strstr(err.msg, "diverged") && strstr(err.msg, "learning_rate"), "%s", err.msg);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 static void test_errors(void)
@@ -348,7 +338,7 @@ static void test_errors(void)
     items[1] = 2;
     CHECK(sr_train_gru(&ones, &p, NULL, &m, &err) == SR_ERR_ARG);
     CHECK(strstr(err.msg, "outside the item table") != NULL);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 /* ---- the command ----------------------------------------------------------------- */
@@ -401,8 +391,8 @@ static void test_cli(void)
     make_split(&te, 100, 2);
     write_tsv(&tr, tr_path);
     write_tsv(&te, te_path);
-    split_drop(&tr);
-    split_drop(&te);
+    sr_split_free(&tr);
+    sr_split_free(&te);
 
     CHECK_EQ_INT(sh("%s train --help >%s 2>%s", bin(), out, errp), 0);
     char *o = test_read_text(out);

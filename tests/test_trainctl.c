@@ -61,16 +61,6 @@ static void make_split(sr_split *s, int n_sessions, uint64_t seed, int (*step)(i
     s->n_events = e;
 }
 
-static void split_drop(sr_split *s)
-{
-    free(s->item_ids);
-    free(s->offsets);
-    free(s->session_ids);
-    free(s->items);
-    free(s->times);
-    memset(s, 0, sizeof *s);
-}
-
 static sr_gru_params params(const char *spec)
 {
     sr_gru_params p = sr_gru_default_params();
@@ -219,7 +209,7 @@ static void check_resume(const char *spec)
     sr_buf_free(&full);
     sr_buf_free(&plain);
     sr_buf_free(&b);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 static void test_resume_bit_identical(void)
@@ -274,8 +264,8 @@ static void test_resume_refusals(void)
     CHECK(train(&tr, &p, &o, &m, &err) == SR_ERR_ARG && !m);
     sr_model_free(plain);
     sr_model_free(st);
-    split_drop(&tr);
-    split_drop(&other);
+    sr_split_free(&tr);
+    sr_split_free(&other);
 }
 
 /* ---- early stopping and the best epoch ------------------------------------------ */
@@ -358,8 +348,8 @@ static void test_early_stopping(void)
     sr_model_free(last);
     sr_model_free(best);
     sr_model_free(early);
-    split_drop(&tr);
-    split_drop(&va);
+    sr_split_free(&tr);
+    sr_split_free(&va);
 }
 
 /* ---- warm start ---------------------------------------------------------------- */
@@ -444,8 +434,8 @@ static void test_warm_start(void)
     sr_model_free(a);
     sr_model_free(w0);
     sr_model_free(w1);
-    split_drop(&d1);
-    split_drop(&d2);
+    sr_split_free(&d1);
+    sr_split_free(&d2);
 }
 
 /* ---- model files of earlier versions: the GRUCell one-hot layer ---------------------- */
@@ -512,7 +502,7 @@ static void test_old_onehot_files(void)
     sr_buf_free(&b);
     sr_buf_free(&v1);
     sr_buf_free(&again);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 /* Every truncation of a payload with a training state is rejected, never a crash
@@ -547,7 +537,7 @@ static void test_state_payload_truncations(void)
     }
     sr_buf_free(&b);
     sr_model_free(m);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 /* ---- checkpoints, dropout that reaches no layer ------------------------------------ */
@@ -587,7 +577,7 @@ static void test_checkpoint_files(void)
     rmdir(dir);
     sr_model_free(m);
     sr_model_free(ck);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 static void test_dropout_reaching_no_layer(void)
@@ -624,7 +614,7 @@ static void test_dropout_reaching_no_layer(void)
     CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) != 0);
     sr_buf_free(&a);
     sr_buf_free(&b);
-    split_drop(&tr);
+    sr_split_free(&tr);
 }
 
 /* ---- the command line ------------------------------------------------------------- */
@@ -666,8 +656,8 @@ static void test_cli(void)
     make_split(&b, 150, 2, succ_b, 0, N_ITEMS);
     write_tsv(&a, tr);
     write_tsv(&b, va);
-    split_drop(&a);
-    split_drop(&b);
+    sr_split_free(&a);
+    sr_split_free(&b);
     FILE *f = fopen(pf, "w");
     fprintf(f, "from collections import OrderedDict\ngru4rec_params = OrderedDict([\n"
                "('loss', 'cross-entropy'), ('layers', [16]), ('batch_size', 16),\n"
