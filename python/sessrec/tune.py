@@ -166,6 +166,30 @@ def duration(text):
     return v
 
 
+def run_workers(argv, jobs):
+    """Runs `jobs` worker processes of this same command on the shared study
+    and waits for them; the first non-zero exit status, or 0. Ctrl-C reaches
+    the workers too (same process group): they stop after keeping their
+    finished trials."""
+    import subprocess
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pkg + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    procs = [subprocess.Popen([sys.executable, "-m", "sessrec.tune"] + list(argv) +
+                              ["--worker", str(k)], env=env) for k in range(jobs)]
+    rc = 0
+    for p in procs:
+        while True:
+            try:
+                r = p.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # the workers got the signal too; wait for them to stop
+        if r and not rc and r != -2:
+            rc = r
+    return rc
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="sessrec tune",
@@ -196,7 +220,12 @@ def main(argv=None):
     ap.add_argument("-o", "--output", default=None, help="best parameters file (default "
                     "ALGO-best.params)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sampler and of gru4rec")
-    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads of each trial's training (default: all cores)")
+    ap.add_argument("-j", "--jobs", type=int, default=1,
+                    help="trials run at once, each in its own process (needs --storage); on "
+                         "2 cores, --jobs 2 --threads 1 keeps both cores busy")
+    ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--top", type=int, default=5, help="rows of the final table")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-trial lines")
     args = ap.parse_args(argv)
@@ -214,6 +243,12 @@ def main(argv=None):
 
     if args.trials < 1:
         return fail("--trials must be >= 1")
+    if args.jobs < 1:
+        return fail("--jobs must be >= 1")
+    if args.jobs > 1 and not args.storage:
+        return fail("--jobs %d needs --storage (e.g. sqlite:///study.db): the worker processes "
+                    "share the study through it" % args.jobs)
+    worker = args.worker is not None
     algos = sessrec.algorithms()
     if args.algo not in algos:
         return fail("unknown algorithm '%s' (known: %s)" % (args.algo, ", ".join(algos)))
@@ -238,26 +273,31 @@ def main(argv=None):
         fixed = ",".join(x for x in (fixed, "seed=%d" % args.seed) if x)
     key = "%s@%d" % (args.metric, args.cutoff)
 
-    print("tuning %s on %s: %d training clicks in %d sessions, validation %d clicks in %d "
-          "sessions (%s)" % (args.algo, args.train, len(tr), tr.n_sessions, len(va), va.n_sessions,
-                             "last %g days" % args.valid_days if args.valid_days is not None
-                             else "last %g of the sessions" % valid_share))
-    print("space %s:" % space_path)
-    for par in space:
-        print("  " + str(par))
-    if fixed or args.preset:
-        print("fixed: %s%s" % ("preset=%s " % args.preset if args.preset else "", fixed))
+    if not worker:
+        print("tuning %s on %s: %d training clicks in %d sessions, validation %d clicks in %d "
+              "sessions (%s)" % (args.algo, args.train, len(tr), tr.n_sessions, len(va),
+                                 va.n_sessions, "last %g days" % args.valid_days
+                                 if args.valid_days is not None
+                                 else "last %g of the sessions" % valid_share))
+        print("space %s:" % space_path)
+        for par in space:
+            print("  " + str(par))
+        if fixed or args.preset:
+            print("fixed: %s%s" % ("preset=%s " % args.preset if args.preset else "", fixed))
+        if args.jobs > 1:
+            print("%d trials at once, each in its own process with %s" % (
+                args.jobs, "%d threads" % args.threads if args.threads else "all cores"))
     sys.stdout.flush()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=args.study_name or "sessrec-%s" % args.algo, storage=args.storage,
         load_if_exists=True, direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=args.seed),
+        sampler=optuna.samplers.TPESampler(seed=args.seed + (args.worker or 0)),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE,
                                                    optuna.trial.TrialState.PRUNED)]
-    if done:
+    if done and not worker:
         print("resuming study '%s': %d trials finished" % (study.study_name, len(done)))
     todo = args.trials - len(done)
     start = time.time()
@@ -316,15 +356,29 @@ def main(argv=None):
                                                       trial.user_attrs.get("params", "")))
         sys.stdout.flush()
 
-    if todo > 0:
+    if todo > 0 and (worker or args.jobs == 1):
+        # every process stops once the study holds --trials finished trials
+        enough = optuna.study.MaxTrialsCallback(
+            args.trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
         try:
-            study.optimize(objective, n_trials=todo, timeout=args.time_budget, callbacks=[report],
-                           catch=(sessrec.SessrecError,), gc_after_trial=False)
+            study.optimize(objective, n_trials=todo, timeout=args.time_budget,
+                           callbacks=[report, enough], catch=(sessrec.SessrecError,),
+                           gc_after_trial=False)
         except KeyboardInterrupt:
-            print("interrupted: the study keeps its finished trials%s" % (
-                " (resume with the same --storage)" if args.storage else ""))
+            if not worker:
+                print("interrupted: the study keeps its finished trials%s" % (
+                    " (resume with the same --storage)" if args.storage else ""))
+        if worker:
+            return 0
+    elif todo > 0:
+        rc = run_workers(argv if argv is not None else sys.argv[1:], args.jobs)
+        if rc:
+            return fail("a worker process failed (exit status %d)" % rc)
+        study = optuna.load_study(study_name=study.study_name, storage=args.storage)
     else:
         print("the study already has %d finished trials (--trials %d)" % (len(done), args.trials))
+        if worker:
+            return 0
 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     n_pruned = sum(1 for t in study.trials if t.state == optuna.trial.TrialState.PRUNED)

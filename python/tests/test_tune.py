@@ -125,6 +125,28 @@ def test_tune_gru4rec_official_space_reports_epochs(small, sessrec_bin, tmp_path
     assert r2.returncode == 0, r2.stderr
 
 
+def test_tune_jobs_share_one_study(small, sessrec_bin, tmp_path):
+    db = tmp_path / "j.db"
+    best = tmp_path / "j.params"
+    args = [sessrec_bin, "tune", small["tsv"], "--algo", "sr", "--valid-share", "0.2",
+            "-o", str(best), "--trials", "6", "--jobs", "2"]
+    r = run(args, cwd=str(tmp_path))
+    assert r.returncode == 1 and "--jobs 2 needs --storage" in r.stderr
+    r = run(args + ["--storage", "sqlite:///%s" % db], cwd=str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 trials at once" in r.stdout
+    lines = trial_lines(r.stdout)
+    # two processes, one study: distinct trial numbers, at least the 6 wanted (a
+    # worker may finish the trial it had started when the other reached 6)
+    numbers = sorted(int(l.split()[1]) for l in lines)
+    assert numbers == list(range(len(numbers))) and 6 <= len(numbers) <= 7
+    con = sqlite3.connect(str(db))
+    n = con.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+    con.close()
+    assert n == len(numbers)
+    assert "%d trials complete" % n in r.stdout and best.read_text().startswith("# sessrec tune")
+
+
 def test_tune_without_python_or_optuna(small, sessrec_bin, tmp_path):
     env = dict(os.environ, SESSREC_PYTHON=str(tmp_path / "no-python3"))
     r = run([sessrec_bin, "tune", small["tsv"]], env=env)
