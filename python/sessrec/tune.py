@@ -133,6 +133,33 @@ def carve_valid(split, valid_days=None, valid_share=None):
     return split.select_sessions(~valid), split.select_sessions(valid)
 
 
+def preset_point(preset, space):
+    """The values a preset gives to the searched parameters, as a point of the
+    space (the parameters it does not set are left to the sampler); values
+    outside a parameter's range or choices are left out."""
+    given = dict(kv.partition("=")[::2] for kv in preset.split(",") if kv)
+    point = {}
+    for par in space:
+        if par.name not in given:
+            continue
+        text = given[par.name]
+        try:
+            if par.dtype == "int":
+                v = int(float(text))
+            elif par.dtype == "float":
+                v = float(text)
+            else:
+                v = next((c for c in par.values if str(c) == text), None)
+                if v is None:
+                    continue
+        except ValueError:
+            continue
+        if par.dtype != "categorical" and not par.values[0] <= v <= par.values[1]:
+            continue
+        point[par.name] = v
+    return point
+
+
 def params_text(params):
     import sessrec
     return sessrec.parse_params(params)
@@ -290,11 +317,19 @@ def main(argv=None):
     sys.stdout.flush()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import warnings
+    warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
     study = optuna.create_study(
         study_name=args.study_name or "sessrec-%s" % args.algo, storage=args.storage,
         load_if_exists=True, direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=args.seed + (args.worker or 0)),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
+    if args.preset and not worker and not study.trials:
+        first = preset_point(algos[args.algo]["presets"].get(args.preset, ""), space)
+        if first:  # the search starts where the preset stands
+            study.enqueue_trial(first)
+            print("trial 0 is the preset's point: %s" % ", ".join(
+                "%s=%s" % kv for kv in sorted(first.items())))
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE,
                                                    optuna.trial.TrialState.PRUNED)]
     if done and not worker:

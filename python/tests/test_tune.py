@@ -167,3 +167,17 @@ def test_tune_without_python_or_optuna(small, sessrec_bin, tmp_path):
     assert r.returncode == 2 and "invalid choice" in r.stderr
     r = run([sessrec_bin, "tune", small["tsv"], "--algo", "nope"])
     assert r.returncode == 1 and "unknown algorithm 'nope'" in r.stderr
+
+
+def test_preset_point_is_the_first_trial_where_it_fits(tmp_path):
+    f = tmp_path / "s.json"
+    f.write_text('{"name":"layers", "dtype":"int", "values":[64,512], "step":32}\n'
+                 '{"name":"learning_rate", "dtype":"float", "values":[0.01, 0.25]}\n'
+                 '{"name":"momentum", "dtype":"float", "values":[0.1, 0.9]}\n'
+                 '{"name":"final_act", "dtype":"categorical", "values":["elu-1", "linear"]}\n')
+    space, _ = tune.read_space(str(f))
+    # off the step grid is kept (Optuna accepts it), out of range or unknown is left out
+    assert tune.preset_point("layers=100,learning_rate=0.1,momentum=0,n_epochs=10", space) == \
+        {"layers": 100, "learning_rate": 0.1}
+    assert tune.preset_point("final_act=linear,layers=x", space) == {"final_act": "linear"}
+    assert tune.preset_point("", space) == {}
