@@ -699,6 +699,17 @@ SR_API sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const i
  * zero state; the baselines: all zeros, or the popularity for pop/spop). */
 SR_API sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
                                    float *scores, sr_error *err);
+/* One batch scored by several threads (a server's batching thread and its
+ * helpers): sr_session_scores_cols writes only the scores of the items
+ * [i0, i1), into those columns of scores (n, n_items) (the rest untouched):
+ * the same numbers sr_session_scores writes there. Threads that each use
+ * their own scorer may fill disjoint ranges of one scores array at once.
+ * sr_model_score_split gives the granularity: i0 and i1 must be multiples of
+ * it (i1 may also be n_items); 0 means the algorithm's scoring does not split
+ * (the baselines), and sr_session_scores_cols then fails with SR_ERR_ARG. */
+SR_API int sr_model_score_split(const sr_model *m);
+SR_API sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
+                                        float *scores, int64_t i0, int64_t i1, sr_error *err);
 /* Top-k of one row of scores (n_items) for session s: like sr_topk, except
  * that with exclude_seen the session's remembered clicks are never selected
  * (their entries in `scores` are overwritten with NaN). Returns the count. */
@@ -970,6 +981,8 @@ typedef struct sr_server_opts {
     const char *admin_token;    /* when set, admin endpoints need "Authorization: Bearer <token>" */
     const char *snapshot_path;  /* sessions restored from it at start (if it exists) and
                                    written by sr_server_snapshot; NULL = none */
+    int score_threads;          /* threads scoring one batch, split by items: each worker
+                                   and score_threads - 1 helpers (1; GRU4Rec only) */
 } sr_server_opts;
 
 SR_API sr_server_opts sr_server_default_opts(void);

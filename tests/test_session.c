@@ -5,9 +5,13 @@
  * top-k with exclude_seen; the click cap; bytes round-trip and every bad byte
  * string rejected; argument errors change nothing.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "test.h"
 #include "sessrec.h"
 #include "util/util.h"
+
+#include <pthread.h>
+#include <unistd.h>
 
 #define N_ITEMS 60
 #define N_SESS 24
@@ -267,10 +271,121 @@ static void test_errors_and_cap(void)
     sr_split_free(&sp);
 }
 
+/* Scoring split by items: for a trained and a loaded model, the columns
+ * written by sr_session_scores_cols over any split (and by two threads at
+ * once, each with its own scorer) are sr_session_scores's numbers, bit for
+ * bit; bad ranges and baselines are refused. */
+typedef struct cols_job {
+    const sr_model *m;
+    sr_session *const *sess;
+    int n;
+    float *scores;
+    int64_t i0, i1;
+    sr_status st;
+} cols_job;
+
+static void *cols_thread(void *arg)
+{
+    cols_job *j = arg;
+    sr_scorer *ws = sr_scorer_new(j->m, j->n);
+    sr_error err;
+    for (int rep = 0; rep < 20; rep++)
+        j->st = sr_session_scores_cols(ws, (const sr_session *const *)j->sess, j->n, j->scores,
+                                       j->i0, j->i1, &err);
+    sr_scorer_free(ws);
+    return NULL;
+}
+
+static void test_scores_split_by_items(void)
+{
+    sr_split sp = make_train();
+    sr_model *trained = train("gru4rec", &sp), *knn = train("sknn", &sp);
+    CHECK(trained && knn);
+    if (!trained || !knn) {
+        sr_model_free(trained);
+        sr_model_free(knn);
+        sr_split_free(&sp);
+        return;
+    }
+    char path[] = "/tmp/sessrec-test-cols-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    sr_error err;
+    sr_model *loaded = NULL;
+    CHECK(sr_model_save(trained, path, &err) == SR_OK);
+    CHECK(sr_model_load(path, &loaded, &err) == SR_OK);
+    unlink(path);
+    const sr_model *ms[2] = {trained, loaded};
+    for (int mi = 0; mi < 2 && loaded; mi++) {
+        const sr_model *m = ms[mi];
+        const int64_t ni = sr_model_n_items(m);
+        const int a = sr_model_score_split(m);
+        CHECK_EQ_INT(a, 16);
+        enum { NS = 7 };
+        sr_scorer *ws = sr_scorer_new(m, NS);
+        sr_session *sess[NS];
+        for (int i = 0; i < NS; i++) {
+            sess[i] = sr_session_new(m);
+            for (int c = 0; c < i; c++) /* session 0 stays empty */
+                CHECK(sr_session_click(ws, sess[i], (int32_t)((5 * i + 3 * c) % ni), &err) ==
+                      SR_OK);
+        }
+        float *ref = malloc((size_t)NS * (size_t)ni * sizeof *ref);
+        float *got = malloc((size_t)NS * (size_t)ni * sizeof *got);
+        CHECK(sr_session_scores(ws, (const sr_session *const *)sess, NS, ref, &err) == SR_OK);
+        const int64_t cuts[][4] = {{0, ni, ni, ni}, {0, 16, 48, ni}, {0, 32, 32, ni}};
+        for (int c = 0; c < 3; c++) {
+            memset(got, 0xff, (size_t)NS * (size_t)ni * sizeof *got);
+            for (int r = 0; r < 3; r++)
+                CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, got,
+                                             cuts[c][r], cuts[c][r + 1], &err) == SR_OK);
+            CHECK(!memcmp(ref, got, (size_t)NS * (size_t)ni * sizeof *got));
+        }
+        /* two threads, own scorers, one array */
+        memset(got, 0xff, (size_t)NS * (size_t)ni * sizeof *got);
+        cols_job jobs[2] = {{m, sess, NS, got, 0, 32, SR_ERR_ARG},
+                            {m, sess, NS, got, 32, ni, SR_ERR_ARG}};
+        pthread_t th[2];
+        for (int t = 0; t < 2; t++)
+            CHECK(pthread_create(&th[t], NULL, cols_thread, &jobs[t]) == 0);
+        for (int t = 0; t < 2; t++)
+            pthread_join(th[t], NULL);
+        CHECK(jobs[0].st == SR_OK && jobs[1].st == SR_OK);
+        CHECK(!memcmp(ref, got, (size_t)NS * (size_t)ni * sizeof *got));
+        /* ranges off the grid, reversed or outside */
+        const int64_t bad[][2] = {{1, 16}, {0, 17}, {16, 0}, {-16, 16}, {0, ni + 16}};
+        for (int b = 0; b < 5; b++) {
+            CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, got, bad[b][0],
+                                         bad[b][1], &err) == SR_ERR_ARG);
+            CHECK(strstr(err.msg, "item range") != NULL);
+        }
+        free(ref);
+        free(got);
+        for (int i = 0; i < NS; i++)
+            sr_session_free(sess[i]);
+        sr_scorer_free(ws);
+    }
+    CHECK_EQ_INT(sr_model_score_split(knn), 0);
+    sr_scorer *kws = sr_scorer_new(knn, 1);
+    sr_session *ks = sr_session_new(knn);
+    float row[N_ITEMS];
+    CHECK(sr_session_scores_cols(kws, (const sr_session *const *)&ks, 1, row, 0, 16, &err) ==
+          SR_ERR_ARG);
+    CHECK(strstr(err.msg, "does not split") != NULL);
+    sr_session_free(ks);
+    sr_scorer_free(kws);
+    sr_model_free(loaded);
+    sr_model_free(trained);
+    sr_model_free(knn);
+    sr_split_free(&sp);
+}
+
 int main(void)
 {
     RUN(test_batched_matches_replay);
     RUN(test_topk_exclude_seen);
     RUN(test_errors_and_cap);
+    RUN(test_scores_split_by_items);
     return test_summary();
 }

@@ -50,6 +50,9 @@ static void usage(FILE *f)
         "  --batch-wait-us US   microseconds a batch waits to fill up (0: no waiting; what\n"
         "                       arrives while a batch is scored forms the next one)\n"
         "  --workers N          batching threads (1)\n"
+        "  --score-threads N    threads scoring one batch together, split by items: each\n"
+        "                       batching thread and N-1 helpers (GRU4Rec; default: the\n"
+        "                       number of CPUs, at most 4)\n"
         "  --http-threads N     threads running the HTTP event loop (1)\n"
         "  --max-body BYTES     request body limit (65536)\n"
         "  --max-items N        items in one request (1000)\n"
@@ -315,6 +318,7 @@ static const cli_opt serve_options[] = {
     {"batch-max", 0, NULL, "N", ""},
     {"batch-wait-us", 0, NULL, "US", ""},
     {"workers", 0, NULL, "N", ""},
+    {"score-threads", 0, NULL, "N", ""},
     {"http-threads", 0, NULL, "N", ""},
     {"max-body", 0, NULL, "BYTES", ""},
     {"max-items", 0, NULL, "N", ""},
@@ -358,6 +362,8 @@ static int on_option(void *ud, const cli_opt *o, const char *v)
         a->so.batch_wait = dv * 1e-6;
     } else if (!strcmp(n, "workers"))
         return cli_int(cmd, "--workers", v, 1, 64, &a->so.workers);
+    else if (!strcmp(n, "score-threads"))
+        return cli_int(cmd, "--score-threads", v, 1, 64, &a->so.score_threads);
     else if (!strcmp(n, "http-threads"))
         return cli_int(cmd, "--http-threads", v, 1, 64, &a->http_threads);
     else if (!strcmp(n, "max-body")) {
@@ -398,6 +404,8 @@ int cmd_serve(int argc, char **argv)
     sa.timeout = 10;
     sa.log_level = LOG_ERROR;
     sa.http_threads = 1;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    sa.so.score_threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int)ncpu;
     sa.bind_addr = "127.0.0.1";
     const cli_opt *const tables[] = {serve_options, cli_common_options, NULL};
     cli_cmd cc = {"serve", "MODEL [options]", usage, tables, on_option, &sa};

@@ -20,6 +20,8 @@
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,12 @@ struct sr_gru {
     int save_state;              /* training: files written from g carry its state */
     sr_gru_progress pr;          /* progress written with that state */
     gru_tstate *ts;              /* loaded from a model file, or NULL */
+
+    /* ---- serving ---- */
+    /* Wy in gru_score.c's panels, built on the first scoring by state of a
+     * model that is not training, and shared by all its scorers (the model
+     * stays logically immutable: the panels are a function of Wy) */
+    float *_Atomic wyp;
 };
 
 static int current_state(const sr_gru *g, gru_tstate *ts);
@@ -257,6 +265,7 @@ void sr_gru_free(sr_gru *g)
         return;
     free_training(g);
     tstate_free(g->ts);
+    free(atomic_load(&g->wyp));
     free(g->params);
     free(g);
 }
@@ -882,27 +891,61 @@ static void vt_state_put(sr_scorer *sc, int slot, const void *state)
     memcpy(s->h + (size_t)slot * g->sh.S, state, (size_t)g->sh.S * sizeof *s->h);
 }
 
-/* The output layer alone: scores (n, N) = h_last (n, Hl) Wy^T + By, with
- * gru_score.c's small-batch kernel (Wy laid out once per scorer; without
- * memory for that, the BLAS product grk_infer ends with). */
+/* Wy in panels for the output layer by state: the model's shared copy (built
+ * once, under a lock) unless the net is training (its Wy changes: then the
+ * scorer's own copy). NULL when out of memory. */
+static pthread_mutex_t panel_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const float *panels(gru_scorer *s, sr_gru *g)
+{
+    const grk_shape *sh = &g->sh;
+    const int Hl = sh->H[sh->L - 1];
+    if (g->training) {
+        if (!s->wyt && (s->wyt = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *s->wyt)))
+            sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
+        return s->wyt;
+    }
+    float *p = atomic_load_explicit(&g->wyp, memory_order_acquire);
+    if (p)
+        return p;
+    pthread_mutex_lock(&panel_lock);
+    p = atomic_load_explicit(&g->wyp, memory_order_relaxed);
+    if (!p && (p = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *p))) {
+        sr_gru_panel_wy(p, g->net.Wy, sh->N, Hl);
+        atomic_store_explicit(&g->wyp, p, memory_order_release);
+    }
+    pthread_mutex_unlock(&panel_lock);
+    return p;
+}
+
+/* The output layer alone for the items [i0, i1): those columns of scores
+ * (n, N) = h_last (n, Hl) Wy^T + By, with gru_score.c's small-batch kernel.
+ * -1 when out of memory (nothing written). */
+static int vt_state_score_cols(sr_scorer *sc, int n, float *scores, int64_t i0, int64_t i1)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    sr_gru *g = sc->m->impl;
+    const grk_shape *sh = &g->sh;
+    if (n <= 0 || i0 >= i1)
+        return 0;
+    const float *p = panels(s, g);
+    if (!p)
+        return -1;
+    sr_gru_score_cols(scores, s->h + sh->off[sh->L - 1], sh->S, n, p, g->net.By, sh->N,
+                      sh->H[sh->L - 1], i0, i1);
+    return 0;
+}
+
+/* All items: the kernel above, or without memory for the panels the BLAS
+ * product grk_infer ends with. */
 static void vt_state_score(sr_scorer *sc, int n, float *scores)
 {
     gru_scorer *s = (gru_scorer *)sc;
     const sr_gru *g = sc->m->impl;
     const grk_shape *sh = &g->sh;
     const int Hl = sh->H[sh->L - 1];
-    if (n <= 0)
+    if (n <= 0 || vt_state_score_cols(sc, n, scores, 0, sh->N) == 0)
         return;
-    if (!s->wyt) {
-        s->wyt = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *s->wyt);
-        if (s->wyt)
-            sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
-    }
-    if (s->wyt) {
-        sr_gru_score_rows(scores, s->h + sh->off[sh->L - 1], sh->S, n, s->wyt, g->net.By, sh->N,
-                          Hl);
-        return;
-    }
     for (int i = 0; i < n; i++)
         if (g->net.By)
             memcpy(scores + (size_t)i * (size_t)sh->N, g->net.By, (size_t)sh->N * sizeof *scores);
@@ -913,7 +956,7 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
 }
 
 static const sr_state_vt gru_state_vt = {vt_state_size, vt_state_get, vt_state_put,
-                                         vt_state_score};
+                                         vt_state_score, vt_state_score_cols, SR_GRU_PANEL};
 
 /* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
  * tensor as name, rows, cols and rows*cols little-endian floats, then the

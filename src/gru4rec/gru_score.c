@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#define IB 16 /* items per panel: two 8-float vectors */
+#define IB SR_GRU_PANEL /* items per panel: two 8-float vectors */
 
 size_t sr_gru_panel_count(int64_t N, int H)
 {
@@ -86,34 +86,45 @@ block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const fl
     }
 }
 
-void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
-                       const float *by, int64_t N, int H)
+/* Panels in blocks of PB (PB * 16 items * H floats: 100 KB at H = 100, in L2):
+ * every row group reads a block from L2 rather than from memory, and a row
+ * group's scores of a block (4 rows * 1 KB) stay in L1. */
+#define PB 16
+
+void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H, int64_t i0, int64_t i1)
 {
     int64_t nb = (N + IB - 1) / IB;
-    for (int64_t b = 0; b < nb; b++) { /* each panel once, from L1 for every row group */
-        const float *p = wyp + (size_t)b * (size_t)H * IB;
-        int64_t i0 = b * IB;
-        int ni = N - i0 < IB ? (int)(N - i0) : IB;
+    int64_t b0 = i0 / IB, b1 = i1 >= N ? nb : i1 / IB;
+    for (int64_t c0 = b0; c0 < b1; c0 += PB) {
+        int64_t c1 = c0 + PB < b1 ? c0 + PB : b1;
         for (int r0 = 0; r0 < n; r0 += 4) {
             int R = n - r0 < 4 ? n - r0 : 4;
             const float *hr = h + (size_t)r0 * (size_t)ldh;
             float *sr = scores + (size_t)r0 * (size_t)N;
-            /* a constant R in each call, so the accumulators stay in registers */
-            switch (R) {
-            case 1: block(sr, N, hr, ldh, 1, p, by, H, i0, ni); break;
-            case 2: block(sr, N, hr, ldh, 2, p, by, H, i0, ni); break;
-            case 3: block(sr, N, hr, ldh, 3, p, by, H, i0, ni); break;
-            default: block(sr, N, hr, ldh, 4, p, by, H, i0, ni); break;
+            for (int64_t b = c0; b < c1; b++) {
+                const float *p = wyp + (size_t)b * (size_t)H * IB;
+                int64_t j0 = b * IB;
+                int ni = N - j0 < IB ? (int)(N - j0) : IB;
+                /* a constant R in each call, so the accumulators stay in registers */
+                switch (R) {
+                case 1: block(sr, N, hr, ldh, 1, p, by, H, j0, ni); break;
+                case 2: block(sr, N, hr, ldh, 2, p, by, H, j0, ni); break;
+                case 3: block(sr, N, hr, ldh, 3, p, by, H, j0, ni); break;
+                default: block(sr, N, hr, ldh, 4, p, by, H, j0, ni); break;
+                }
             }
         }
     }
 }
 #else
-void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
-                       const float *by, int64_t N, int H)
+void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H, int64_t i0, int64_t i1)
 {
+    if (i1 > N)
+        i1 = N;
     for (int r = 0; r < n; r++)
-        for (int64_t i = 0; i < N; i++) {
+        for (int64_t i = i0; i < i1; i++) {
             const float *p = wyp + (size_t)(i / IB) * (size_t)H * IB + (size_t)(i % IB);
             float acc = by ? by[i] : 0.0f;
             for (int k = 0; k < H; k++)
@@ -122,3 +133,9 @@ void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const floa
         }
 }
 #endif
+
+void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
+                       const float *by, int64_t N, int H)
+{
+    sr_gru_score_cols(scores, h, ldh, n, wyp, by, N, H, 0, N);
+}

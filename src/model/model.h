@@ -23,6 +23,13 @@ typedef struct sr_state_vt {
     /* Scores of ALL items (n, n_items) for slots 0..n-1 in their current
      * state, without a click. */
     void (*score)(sr_scorer *s, int n, float *scores);
+    /* Optional (NULL: scoring does not split): the same numbers for the
+     * items [i0, i1) only, into those columns of scores (row stride n_items);
+     * i0, i1 multiples of cols_align (i1 may be n_items). Scorers of one model
+     * on different threads may run it at once. -1: out of memory (nothing
+     * written). */
+    int (*score_cols)(sr_scorer *s, int n, float *scores, int64_t i0, int64_t i1);
+    int cols_align;
 } sr_state_vt;
 
 typedef struct sr_model_vt {

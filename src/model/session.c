@@ -181,6 +181,35 @@ sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
     return SR_OK;
 }
 
+int sr_model_score_split(const sr_model *m)
+{
+    const sr_state_vt *st = m->vt->state;
+    return st && st->score_cols ? st->cols_align : 0;
+}
+
+sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
+                                 float *scores, int64_t i0, int64_t i1, sr_error *err)
+{
+    sr_status st = check_call(ws, sess, n, err);
+    if (st != SR_OK)
+        return st;
+    const int64_t N = ws->m->n_items;
+    const int a = sr_model_score_split(ws->m);
+    if (!a)
+        return sr_error_set(err, SR_ERR_ARG, "the %s model's scoring does not split by items",
+                            ws->m->vt->algo);
+    if (i0 < 0 || i1 > N || i0 > i1 || (i0 % a && i0 != N) || (i1 % a && i1 != N))
+        return sr_error_set(err, SR_ERR_ARG, "item range [%lld, %lld) of %lld items (bounds: "
+                            "multiples of %d, or the item count)", (long long)i0, (long long)i1,
+                            (long long)N, a);
+    if (n == 0 || i0 == i1)
+        return SR_OK;
+    load(ws, sess, n, 1);
+    if (ws->m->vt->state->score_cols(ws, n, scores, i0, i1) != 0)
+        return sr_error_set(err, SR_ERR_NOMEM, "out of memory scoring %d sessions", n);
+    return SR_OK;
+}
+
 int sr_session_topk(const sr_session *s, float *scores, int k, int exclude_seen, int32_t *idx,
                     float *val)
 {

@@ -496,6 +496,12 @@ typedef struct srv_worker {
     sr_session **sess;     /* (batch_max) */
     int32_t *items;        /* (batch_max) */
     int *rows;             /* (batch_max) job of each row */
+    srv_team *team;        /* this thread and its helpers, scoring a batch split by items */
+    sr_session **all;      /* (batch_max) the team's rows: sessions, */
+    int *all_job, *all_k, *all_excl;           /* their jobs, k, exclude_seen */
+    int32_t *all_idx;      /* (batch_max, max_k) their top k */
+    float *all_val;
+    int *all_cnt;
     pthread_t thread;
 } worker;
 
@@ -516,6 +522,12 @@ static int worker_use_model(worker *w, srv_model *mh)
         srv_model_unref(mh);
         return -1;
     }
+    if (w->team && srv_team_use_model(w->team, mh->m) != 0) {
+        sr_scorer_free(ws);
+        free(sc);
+        srv_model_unref(mh);
+        return -1;
+    }
     sr_scorer_free(w->ws);
     free(w->scores);
     srv_model_unref(w->mh);
@@ -525,24 +537,70 @@ static int worker_use_model(worker *w, srv_model *mh)
     return 0;
 }
 
-/* Fills job j's results from a row of scores. */
-static void take_topk(worker *w, srv_job *j, sr_session *ss, float *row)
+/* Fills job j's results from session ss's top n (idx, val). */
+static void fill_recs(worker *w, srv_job *j, const sr_session *ss, const int32_t *idx,
+                      const float *val, int n)
 {
-    int n = sr_session_topk(ss, row, j->k, j->exclude_seen, w->topk, w->topv);
     j->n_rec = 0;
     for (int i = 0; i < n; i++) {
-        const char *t = sr_model_item_text(w->mh->m, w->topk[i]);
+        const char *t = sr_model_item_text(w->mh->m, idx[i]);
         if (t) { /* copied: the answer may be written after a reload freed the model */
             free(j->rec_txt[i]);
             if (!(j->rec_txt[i] = strdup(t)))
                 break;
         } else {
-            srv_item_text(w->mh->m, w->topk[i], j->rec_ids[i], sizeof j->rec_ids[i]);
+            srv_item_text(w->mh->m, idx[i], j->rec_ids[i], sizeof j->rec_ids[i]);
         }
-        j->rec_score[i] = w->topv[i];
+        j->rec_score[i] = val[i];
         j->n_rec++;
     }
     j->session_clicks = sr_session_clicks_total(ss);
+}
+
+/* Fills job j's results from a row of scores. */
+static void take_topk(worker *w, srv_job *j, sr_session *ss, float *row)
+{
+    int n = sr_session_topk(ss, row, j->k, j->exclude_seen, w->topk, w->topv);
+    fill_recs(w, j, ss, w->topk, w->topv, n);
+}
+
+/* The batch's scoring by the team: the clicks of the step rows are fed
+ * without scores, then every row is scored and ranked split by items. */
+static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_rows, int nscore,
+                       const int *score_rows)
+{
+    sr_error err;
+    int n = 0;
+    if (nstep) {
+        if (sr_session_step(w->ws, w->sess, w->items, nstep, NULL, &err) != SR_OK) {
+            for (int r = 0; r < nstep; r++)
+                fail(jobs[step_rows[r]], 503, err.msg);
+        } else {
+            for (int r = 0; r < nstep; r++) {
+                w->all[n] = w->sess[r];
+                w->all_job[n++] = step_rows[r];
+            }
+        }
+    }
+    for (int r = 0; r < nscore; r++) {
+        srv_job *j = jobs[score_rows[r]];
+        w->all[n] = j->kind == SRV_JOB_STATELESS ? j->tmp : j->e->s;
+        w->all_job[n++] = score_rows[r];
+    }
+    for (int r = 0; r < n; r++) {
+        w->all_k[r] = jobs[w->all_job[r]]->k;
+        w->all_excl[r] = jobs[w->all_job[r]]->exclude_seen;
+    }
+    if (srv_team_topk(w->team, w->ws, w->all, n, w->all_k, w->all_excl, w->scores, w->all_idx,
+                      w->all_val, w->all_cnt, &err) != SR_OK) {
+        for (int r = 0; r < n; r++)
+            fail(jobs[w->all_job[r]], 503, err.msg);
+        return;
+    }
+    const size_t mk = (size_t)w->s->opts.max_k;
+    for (int r = 0; r < n; r++)
+        fill_recs(w, jobs[w->all_job[r]], w->all[r], w->all_idx + (size_t)r * mk,
+                  w->all_val + (size_t)r * mk, w->all_cnt[r]);
 }
 
 static void run_batch(worker *w, srv_job **jobs, int nj)
@@ -621,6 +679,10 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
     }
     const size_t ni = (size_t)sr_model_n_items(m);
     sr_error err;
+    if (srv_team_splits(w->team, m)) {
+        team_score(w, jobs, nstep, step_rows, nscore, score_rows);
+        nstep = nscore = 0;
+    }
     if (nstep) {
         if (sr_session_step(w->ws, w->sess, w->items, nstep, w->scores, &err) != SR_OK) {
             for (int r = 0; r < nstep; r++)
@@ -652,10 +714,24 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
     atomic_fetch_add(&s->batch_rows, (uint64_t)nj);
 }
 
-/* Answers a batch's jobs: hands each session to the request waiting for it
- * (queued for the next batch) or back to the store, then the answers. */
-static void finish_batch(sr_server *s, srv_job **jobs, int nj)
+typedef struct answer_ctx {
+    sr_server *s;
+    srv_job **jobs;
+} answer_ctx;
+
+static void answer_one(void *ctx, int i)
 {
+    answer_ctx *a = ctx;
+    a->jobs[i]->e = NULL;
+    srv_answer_job(a->s, a->jobs[i]);
+}
+
+/* Answers a batch's jobs: hands each session to the request waiting for it
+ * (queued for the next batch) or back to the store, then the answers (JSON
+ * written by the team, in parallel). */
+static void finish_batch(worker *w, srv_job **jobs, int nj)
+{
+    sr_server *s = w->s;
     srv_job *ready = NULL, **rtail = &ready, *answered = NULL, **atail = &answered;
     pthread_mutex_lock(&s->slock);
     for (int i = 0; i < nj; i++)
@@ -676,10 +752,8 @@ static void finish_batch(sr_server *s, srv_job **jobs, int nj)
         pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
     }
-    for (int i = 0; i < nj; i++) {
-        jobs[i]->e = NULL;
-        srv_answer_job(s, jobs[i]);
-    }
+    answer_ctx a = {s, jobs};
+    srv_team_each(w->team, answer_one, &a, nj);
     for (srv_job *j = answered, *nx; j; j = nx) {
         nx = j->next;
         srv_answer_job(s, j);
@@ -731,7 +805,7 @@ static void *worker_main(void *arg)
             pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
         run_batch(w, jobs, nj);
-        finish_batch(s, jobs, nj); /* may queue jobs that waited for these sessions */
+        finish_batch(w, jobs, nj); /* may queue jobs that waited for these sessions */
         pthread_mutex_lock(&s->qlock);
     }
     pthread_mutex_unlock(&s->qlock);
@@ -891,6 +965,7 @@ sr_server_opts sr_server_default_opts(void)
     o.batch_max = 32;
     o.batch_wait = 0;
     o.workers = 1;
+    o.score_threads = 1;
     o.max_body = 65536;
     o.max_items = 1000;
     o.max_k = 1000;
@@ -904,13 +979,14 @@ sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *e
         return sr_error_set(err, SR_ERR_ARG, "serve: no model file");
     if (opts->max_sessions < 1 || opts->session_ttl <= 0 || opts->batch_max < 1 ||
         opts->batch_max > 4096 || opts->batch_wait < 0 || opts->batch_wait > 1 ||
-        opts->workers < 1 || opts->workers > 64 || opts->max_body < 16 || opts->max_items < 1 ||
-        opts->max_k < 1)
+        opts->workers < 1 || opts->workers > 64 || opts->score_threads < 1 ||
+        opts->score_threads > 64 || opts->max_body < 16 || opts->max_items < 1 || opts->max_k < 1)
         return sr_error_set(err, SR_ERR_ARG,
                             "serve: bad limits (max_sessions %lld, ttl %g, batch %d, wait %g, "
-                            "workers %d, body %zu, items %d, k %d)",
+                            "workers %d, score threads %d, body %zu, items %d, k %d)",
                             (long long)opts->max_sessions, opts->session_ttl, opts->batch_max,
-                            opts->batch_wait, opts->workers, opts->max_body, opts->max_items,
+                            opts->batch_wait, opts->workers, opts->score_threads,
+                            opts->max_body, opts->max_items,
                             opts->max_k);
     sr_server *s = calloc(1, sizeof *s);
     if (!s)
@@ -951,7 +1027,18 @@ sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *e
         w->sess = malloc((size_t)opts->batch_max * sizeof *w->sess);
         w->items = malloc((size_t)opts->batch_max * sizeof *w->items);
         w->rows = malloc(2 * (size_t)opts->batch_max * sizeof *w->rows);
-        if (!w->topk || !w->topv || !w->sess || !w->items || !w->rows ||
+        size_t bm = (size_t)opts->batch_max, mk = (size_t)opts->max_k;
+        w->all = malloc(bm * sizeof *w->all);
+        w->all_job = malloc(bm * sizeof *w->all_job);
+        w->all_k = malloc(bm * sizeof *w->all_k);
+        w->all_excl = malloc(bm * sizeof *w->all_excl);
+        w->all_cnt = malloc(bm * sizeof *w->all_cnt);
+        w->all_idx = malloc(bm * mk * sizeof *w->all_idx);
+        w->all_val = malloc(bm * mk * sizeof *w->all_val);
+        w->team = srv_team_new(opts->score_threads, opts->batch_max, opts->max_k);
+        if (!w->topk || !w->topv || !w->sess || !w->items || !w->rows || !w->all ||
+            !w->all_job || !w->all_k || !w->all_excl || !w->all_cnt || !w->all_idx ||
+            !w->all_val || !w->team ||
             pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             sr_server_free(s);
             return sr_error_set(err, SR_ERR_NOMEM, "cannot start the batching threads");
@@ -984,6 +1071,14 @@ void sr_server_free(sr_server *s)
             free(w->sess);
             free(w->items);
             free(w->rows);
+            srv_team_free(w->team);
+            free(w->all);
+            free(w->all_job);
+            free(w->all_k);
+            free(w->all_excl);
+            free(w->all_cnt);
+            free(w->all_idx);
+            free(w->all_val);
         }
     free(s->workers);
     while (s->lru_tail)

@@ -110,6 +110,30 @@ __attribute__((format(printf, 3, 4)))
 void srv_reply_error(sr_http_response *out, int status, const char *fmt, ...);
 
 /* Item ids as text <-> the model's dense index (-1: unknown or malformed). */
+/* ---- team.c: one batch scored by T threads, split by items ---- */
+typedef struct srv_team srv_team;
+/* T threads in all (the caller and T-1 helpers, 1 <= T <= 64), batches of up
+ * to batch_max rows, k up to max_k. NULL when out of memory or threads. */
+srv_team *srv_team_new(int T, int batch_max, int max_k);
+void srv_team_free(srv_team *t);
+/* 1 when the team scores m's batches: the algorithm's scoring splits by items
+ * (then even one thread gains: each row's top k is taken chunk by chunk while
+ * the scores are in cache). */
+int srv_team_splits(const srv_team *t, const sr_model *m);
+/* Gives the helpers scorers of m (once per model); -1 out of memory. */
+int srv_team_use_model(srv_team *t, const sr_model *m);
+/* The top k[r] items (exclude_seen when excl[r]) of each of the n sessions as
+ * they are now, as sr_session_scores + sr_session_topk would give them:
+ * idx/val rows of max_k, cnt[r] written; scores (batch_max, n_items) is
+ * scratch. ws is the caller's scorer of the model (part 0). */
+sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
+                        const int *excl, float *scores, int32_t *idx, float *val, int *cnt,
+                        sr_error *err);
+
+/* fn(ctx, i) for every i in [0, n), spread over the team; returns when all
+ * are done. fn must be safe to run for different i at once. */
+void srv_team_each(srv_team *t, void (*fn)(void *ctx, int i), void *ctx, int n);
+
 int32_t srv_item_index(const sr_model *m, const char *text);
 void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len);
 

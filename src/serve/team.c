@@ -1,0 +1,420 @@
+/*
+ * team.c - a batching thread's helpers (see serve.h): one batch of sessions
+ * scored by T threads at once, each taking a range of the items
+ * (sr_session_scores_cols with its own scorer) and selecting every row's top
+ * k within its range while those scores are still in its cache; the batching
+ * thread then merges the T partial lists of each row. The merge keeps
+ * sr_topk's order (higher score first, lower index on a tie), so the answer
+ * is the one a single thread would give, bit for bit.
+ *
+ * Each thread scores its range in chunks of CHUNK items and feeds every
+ * row's running top k while the chunk is in cache.
+ *
+ * Hand-off: the batching thread bumps a generation counter and works on part
+ * 0; helpers spin briefly on the counter (batches come back to back under
+ * load), then sleep on a condition variable. Never prints or exits.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "serve/serve.h"
+
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPINS 2000 /* polls before a thread sleeps (a few microseconds) */
+
+typedef struct srv_part {
+    srv_team *t;
+    int id;
+    pthread_t thread;
+    sr_scorer *ws;       /* own scorer (part 0: the batching thread's, lent per call) */
+    int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items */
+    float *val;
+    int *cnt;            /* (batch_max) */
+    sr_status st;
+    sr_error err;
+} srv_part;
+
+struct srv_team {
+    int T, batch_max, max_k;
+    srv_part *parts;
+    int started;         /* helper threads running */
+    const sr_model *m;
+    /* the batch being scored */
+    sr_session *const *sess;
+    int n;
+    const int *k, *excl;
+    float *scores;
+    /* srv_team_each's loop */
+    void (*each_fn)(void *ctx, int i);
+    void *each_ctx;
+    int each_n;
+    /* what the team runs now: run_part or run_each */
+    void (*task)(srv_team *t, srv_part *pt);
+    /* hand-off */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    atomic_uint gen;
+    atomic_int left;
+    atomic_int stop;
+};
+
+/* [*i0, *i1) = part p of the n items, on multiples of a (the last ends at n). */
+static void part_range(int64_t n, int a, int p, int T, int64_t *i0, int64_t *i1)
+{
+    int64_t blocks = (n + a - 1) / a;
+    *i0 = blocks * p / T * a;
+    *i1 = p == T - 1 ? n : blocks * (p + 1) / T * a;
+    if (*i0 > n)
+        *i0 = n;
+    if (*i1 > n)
+        *i1 = n;
+}
+
+/* ---- a running top k: sr_topk's order (higher score first, lower index on a
+ * tie; NaN never), fed the items in increasing index order ---- */
+
+/* a ranks before b */
+static inline int better(float va, int32_t ia, float vb, int32_t ib)
+{
+    return va > vb || (va == vb && ia < ib);
+}
+
+/* Restores the min-heap (worst kept item at the root) below position i. */
+static void sift_down(int32_t *idx, float *val, int m, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, w = i;
+        if (l < m && better(val[w], idx[w], val[l], idx[l]))
+            w = l;
+        if (r < m && better(val[w], idx[w], val[r], idx[r]))
+            w = r;
+        if (w == i)
+            return;
+        int32_t ti = idx[i];
+        float tv = val[i];
+        idx[i] = idx[w];
+        val[i] = val[w];
+        idx[w] = ti;
+        val[w] = tv;
+        i = w;
+    }
+}
+
+/* Offers items base..base+n-1 (scores s) to the heap of *m of k items. */
+static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, int64_t n,
+                       int64_t base)
+{
+    int64_t j = 0;
+    for (; j < n && *m < k; j++) { /* filling up: sift the new leaf up */
+        if (isnan(s[j]))
+            continue;
+        int i = (*m)++;
+        idx[i] = (int32_t)(base + j);
+        val[i] = s[j];
+        while (i > 0 && better(val[(i - 1) / 2], idx[(i - 1) / 2], val[i], idx[i])) {
+            int p = (i - 1) / 2;
+            int32_t ti = idx[p];
+            float tv = val[p];
+            idx[p] = idx[i];
+            val[p] = val[i];
+            idx[i] = ti;
+            val[i] = tv;
+            i = p;
+        }
+    }
+    if (*m < k || k <= 0)
+        return;
+    /* full: every kept index is lower, so an item enters only when its score is
+     * above the root's (a NaN never is); blocks of 32 with no such score are
+     * passed over with one vectorisable max */
+    float th = val[0];
+    enum { BLK = 32 };
+    while (j < n) {
+        int64_t end = n - j < BLK ? n : j + BLK;
+        float mx = th;
+        for (int64_t t = j; t < end; t++)
+            mx = s[t] > mx ? s[t] : mx;
+        if (mx > th)
+            for (int64_t t = j; t < end; t++)
+                if (s[t] > th) {
+                    idx[0] = (int32_t)(base + t);
+                    val[0] = s[t];
+                    sift_down(idx, val, *m, 0);
+                    th = val[0];
+                }
+        j = end;
+    }
+}
+
+/* Heap -> best first. */
+static void heap_sort(int32_t *idx, float *val, int m)
+{
+    for (int end = m - 1; end > 0; end--) {
+        int32_t ti = idx[0];
+        float tv = val[0];
+        idx[0] = idx[end];
+        val[0] = val[end];
+        idx[end] = ti;
+        val[end] = tv;
+        sift_down(idx, val, end, 0);
+    }
+}
+
+/* Items scored per chunk: the chunk's scores of a whole batch (32 rows * 4 KB)
+ * are still in L2 when each row's top k goes through them. */
+#define CHUNK 1024
+
+static void run_part(srv_team *t, srv_part *pt)
+{
+    const int64_t N = sr_model_n_items(t->m);
+    const int a = sr_model_score_split(t->m);
+    int64_t i0, i1;
+    part_range(N, a, pt->id, t->T, &i0, &i1);
+    pt->st = SR_OK;
+    for (int r = 0; r < t->n; r++)
+        pt->cnt[r] = 0;
+    const int64_t step = (CHUNK + a - 1) / a * a;
+    for (int64_t c0 = i0; c0 < i1; c0 += step) {
+        int64_t c1 = c0 + step < i1 ? c0 + step : i1;
+        pt->st = sr_session_scores_cols(pt->ws, (const sr_session *const *)t->sess, t->n,
+                                        t->scores, c0, c1, &pt->err);
+        if (pt->st != SR_OK)
+            return;
+        for (int r = 0; r < t->n; r++) {
+            float *row = t->scores + (size_t)r * (size_t)N;
+            if (t->excl[r]) { /* this chunk's share of exclude_seen */
+                const int32_t *seen = sr_session_items(t->sess[r]);
+                for (int j = 0, len = sr_session_length(t->sess[r]); j < len; j++)
+                    if (seen[j] >= c0 && seen[j] < c1)
+                        row[seen[j]] = NAN;
+            }
+            size_t o = (size_t)r * (size_t)t->max_k;
+            heap_offer(pt->idx + o, pt->val + o, &pt->cnt[r], t->k[r], row + c0, c1 - c0, c0);
+        }
+    }
+    for (int r = 0; r < t->n; r++) {
+        size_t o = (size_t)r * (size_t)t->max_k;
+        heap_sort(pt->idx + o, pt->val + o, pt->cnt[r]);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    srv_part *pt = arg;
+    srv_team *t = pt->t;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&t->gen, memory_order_acquire)) == seen &&
+               !atomic_load(&t->stop)) {
+            if (++spins < SPINS)
+                continue;
+            pthread_mutex_lock(&t->mu);
+            while (atomic_load_explicit(&t->gen, memory_order_acquire) == seen &&
+                   !atomic_load(&t->stop))
+                pthread_cond_wait(&t->go, &t->mu);
+            pthread_mutex_unlock(&t->mu);
+        }
+        if (atomic_load(&t->stop))
+            return NULL;
+        seen = g;
+        t->task(t, pt);
+        if (atomic_fetch_sub_explicit(&t->left, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&t->mu);
+            pthread_cond_signal(&t->done);
+            pthread_mutex_unlock(&t->mu);
+        }
+    }
+}
+
+srv_team *srv_team_new(int T, int batch_max, int max_k)
+{
+    srv_team *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->T = T < 1 ? 1 : T;
+    t->batch_max = batch_max;
+    t->max_k = max_k;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->go, NULL);
+    pthread_cond_init(&t->done, NULL);
+    t->parts = calloc((size_t)t->T, sizeof *t->parts);
+    if (!t->parts) {
+        srv_team_free(t);
+        return NULL;
+    }
+    for (int p = 0; p < t->T; p++) {
+        srv_part *pt = &t->parts[p];
+        pt->t = t;
+        pt->id = p;
+        pt->idx = malloc((size_t)batch_max * (size_t)max_k * sizeof *pt->idx);
+        pt->val = malloc((size_t)batch_max * (size_t)max_k * sizeof *pt->val);
+        pt->cnt = malloc((size_t)batch_max * sizeof *pt->cnt);
+        if (!pt->idx || !pt->val || !pt->cnt) {
+            srv_team_free(t);
+            return NULL;
+        }
+    }
+    for (int p = 1; p < t->T; p++) {
+        if (pthread_create(&t->parts[p].thread, NULL, helper_main, &t->parts[p]) != 0) {
+            srv_team_free(t);
+            return NULL;
+        }
+        t->started = p;
+    }
+    return t;
+}
+
+void srv_team_free(srv_team *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    atomic_store(&t->stop, 1);
+    pthread_cond_broadcast(&t->go);
+    pthread_mutex_unlock(&t->mu);
+    for (int p = 1; p <= t->started; p++)
+        pthread_join(t->parts[p].thread, NULL);
+    if (t->parts)
+        for (int p = 0; p < t->T; p++) {
+            if (p > 0)
+                sr_scorer_free(t->parts[p].ws);
+            free(t->parts[p].idx);
+            free(t->parts[p].val);
+            free(t->parts[p].cnt);
+        }
+    free(t->parts);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->go);
+    pthread_cond_destroy(&t->done);
+    free(t);
+}
+
+int srv_team_splits(const srv_team *t, const sr_model *m)
+{
+    return t && sr_model_score_split(m) > 0;
+}
+
+int srv_team_use_model(srv_team *t, const sr_model *m)
+{
+    sr_scorer *ws[64] = {0};
+    int T = t->T < 64 ? t->T : 64;
+    for (int p = 1; p < T; p++)
+        if (!(ws[p] = sr_scorer_new(m, t->batch_max))) {
+            for (int q = 1; q < p; q++)
+                sr_scorer_free(ws[q]);
+            return -1;
+        }
+    for (int p = 1; p < T; p++) {
+        sr_scorer_free(t->parts[p].ws);
+        t->parts[p].ws = ws[p];
+    }
+    t->m = m;
+    return 0;
+}
+
+/* Runs task on every part: part 0 on the calling thread, the others on the
+ * helpers; returns when all are done (what they wrote is then visible). */
+static void fork_join(srv_team *t, void (*task)(srv_team *, srv_part *))
+{
+    t->task = task;
+    if (t->T > 1) {
+        atomic_store_explicit(&t->left, t->T - 1, memory_order_relaxed);
+        pthread_mutex_lock(&t->mu);
+        atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
+        pthread_cond_broadcast(&t->go);
+        pthread_mutex_unlock(&t->mu);
+    }
+    task(t, &t->parts[0]);
+    int spins = 0;
+    while (atomic_load_explicit(&t->left, memory_order_acquire) > 0) {
+        if (++spins < SPINS)
+            continue;
+        pthread_mutex_lock(&t->mu);
+        while (atomic_load_explicit(&t->left, memory_order_acquire) > 0)
+            pthread_cond_wait(&t->done, &t->mu);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+static void run_each(srv_team *t, srv_part *pt)
+{
+    for (int i = pt->id; i < t->each_n; i += t->T)
+        t->each_fn(t->each_ctx, i);
+}
+
+void srv_team_each(srv_team *t, void (*fn)(void *ctx, int i), void *ctx, int n)
+{
+    if (n <= 0)
+        return;
+    if (t->T == 1 || n == 1) {
+        for (int i = 0; i < n; i++)
+            fn(ctx, i);
+        return;
+    }
+    t->each_fn = fn;
+    t->each_ctx = ctx;
+    t->each_n = n;
+    fork_join(t, run_each);
+}
+
+/* Row r's top k from the T partial lists: the best head each time. */
+static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
+{
+    int pos[64] = {0};
+    int T = t->T < 64 ? t->T : 64, n = 0;
+    while (n < k) {
+        int best = -1;
+        float bv = 0;
+        int32_t bi = 0;
+        for (int p = 0; p < T; p++) {
+            const srv_part *pt = &t->parts[p];
+            if (pos[p] >= pt->cnt[r])
+                continue;
+            size_t o = (size_t)r * (size_t)t->max_k + (size_t)pos[p];
+            float v = pt->val[o];
+            int32_t i = pt->idx[o];
+            if (best < 0 || v > bv || (v == bv && i < bi)) {
+                best = p;
+                bv = v;
+                bi = i;
+            }
+        }
+        if (best < 0)
+            break;
+        pos[best]++;
+        idx[n] = bi;
+        val[n] = bv;
+        n++;
+    }
+    return n;
+}
+
+sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
+                        const int *excl, float *scores, int32_t *idx, float *val, int *cnt,
+                        sr_error *err)
+{
+    if (n <= 0)
+        return SR_OK;
+    t->sess = sess;
+    t->n = n;
+    t->k = k;
+    t->excl = excl;
+    t->scores = scores;
+    t->parts[0].ws = ws;
+    fork_join(t, run_part);
+    t->parts[0].ws = NULL;
+    for (int p = 0; p < t->T; p++)
+        if (t->parts[p].st != SR_OK) {
+            if (err)
+                *err = t->parts[p].err;
+            return t->parts[p].st;
+        }
+    for (int r = 0; r < n; r++)
+        cnt[r] = merge(t, r, k[r], idx + (size_t)r * (size_t)t->max_k,
+                       val + (size_t)r * (size_t)t->max_k);
+    return SR_OK;
+}

@@ -1,0 +1,133 @@
+/*
+ * test_serve_team.c - the server's batch scoring (serve/team.c): one batch
+ * scored by 1, 2 and 3 threads split by items, in chunks with a running top k
+ * per row, merged across the threads, gives for every row exactly the items
+ * and scores of sr_session_scores + sr_session_topk (with and without
+ * exclude_seen, k from 1 to all items); srv_team_each visits every index once.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "test.h"
+#include "sessrec.h"
+#include "serve/serve.h"
+#include "util/util.h"
+
+#define N_ITEMS 2500 /* more than two chunks of 1024 */
+
+static sr_model *train_gru(void)
+{
+    sr_log log = {0};
+    sr_rng r;
+    sr_rng_seed(&r, 11);
+    int64_t t = 1000000;
+    for (int s = 0; s < 3000; s++) {
+        int len = 2 + (int)(sr_rng_next(&r) % 6);
+        int it = (int)(sr_rng_next(&r) % N_ITEMS);
+        for (int j = 0; j < len; j++) {
+            sr_log_push(&log, s, 5000 + it, t);
+            t += 1000000;
+            it = (it + ((sr_rng_next(&r) & 1) ? 1 : 13)) % N_ITEMS;
+        }
+    }
+    sr_split sp = {0};
+    sr_error err;
+    sr_model *m = NULL;
+    if (sr_split_from_log(&log, &sp, &err) == SR_OK) {
+        sr_gru_params p = sr_gru_default_params();
+        sr_gru_params_parse(&p, "layers=24,batch_size=32,n_epochs=1,n_sample=64", &err);
+        sr_train_opts o = sr_train_default_opts();
+        o.threads = 1;
+        if (sr_train_gru(&sp, &p, &o, &m, &err) != SR_OK)
+            fprintf(stderr, "train: %s\n", err.msg);
+    }
+    sr_log_free(&log);
+    sr_split_free(&sp);
+    return m;
+}
+
+static void test_team_topk_is_sr_topk(void)
+{
+    sr_model *m = train_gru();
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    const int64_t ni = sr_model_n_items(m);
+    CHECK(ni > 2048);
+    enum { NS = 9, MAXK = 3000 };
+    sr_error err;
+    sr_scorer *ws = sr_scorer_new(m, NS);
+    sr_session *sess[NS];
+    sr_rng r;
+    sr_rng_seed(&r, 5);
+    for (int i = 0; i < NS; i++) {
+        sess[i] = sr_session_new(m);
+        for (int c = 0; c < 3 * i; c++) /* session 0 stays empty */
+            CHECK(sr_session_click(ws, sess[i], (int32_t)(sr_rng_next(&r) % (uint64_t)ni), &err) ==
+                  SR_OK);
+    }
+    int k[NS] = {1, 20, 20, 100, (int)ni, 7, 20, MAXK, 50};
+    int excl[NS] = {0, 1, 0, 1, 1, 0, 1, 0, 1};
+    float *scores = malloc((size_t)NS * (size_t)ni * sizeof *scores);
+    float *row = malloc((size_t)ni * sizeof *row);
+    int32_t *idx = malloc((size_t)NS * MAXK * sizeof *idx), *ridx = malloc(MAXK * sizeof *ridx);
+    float *val = malloc((size_t)NS * MAXK * sizeof *val), *rval = malloc(MAXK * sizeof *rval);
+    int cnt[NS];
+    for (int T = 1; T <= 3; T++) {
+        srv_team *t = srv_team_new(T, NS, MAXK);
+        CHECK(t != NULL);
+        if (!t)
+            continue;
+        CHECK(srv_team_splits(t, m));
+        CHECK(srv_team_use_model(t, m) == 0);
+        for (int rep = 0; rep < 2; rep++) {
+            CHECK(srv_team_topk(t, ws, sess, NS, k, excl, scores, idx, val, cnt, &err) == SR_OK);
+            for (int i = 0; i < NS; i++) {
+                const sr_session *one = sess[i];
+                CHECK(sr_session_scores(ws, &one, 1, row, &err) == SR_OK);
+                int n = sr_session_topk(sess[i], row, k[i], excl[i], ridx, rval);
+                CHECK_EQ_INT(cnt[i], n);
+                CHECK(!memcmp(idx + (size_t)i * MAXK, ridx, (size_t)n * sizeof *ridx));
+                CHECK(!memcmp(val + (size_t)i * MAXK, rval, (size_t)n * sizeof *rval));
+            }
+        }
+        srv_team_free(t);
+    }
+    free(scores);
+    free(row);
+    free(idx);
+    free(ridx);
+    free(val);
+    free(rval);
+    for (int i = 0; i < NS; i++)
+        sr_session_free(sess[i]);
+    sr_scorer_free(ws);
+    sr_model_free(m);
+}
+
+static void count_one(void *ctx, int i)
+{
+    int *hits = ctx;
+    __atomic_fetch_add(&hits[i], 1, __ATOMIC_RELAXED);
+}
+
+static void test_team_each_visits_every_index_once(void)
+{
+    for (int T = 1; T <= 4; T++) {
+        srv_team *t = srv_team_new(T, 4, 4);
+        CHECK(t != NULL);
+        for (int n = 0; t && n <= 9; n++) {
+            int hits[9] = {0};
+            for (int rep = 0; rep < 50; rep++)
+                srv_team_each(t, count_one, hits, n);
+            for (int i = 0; i < 9; i++)
+                CHECK_EQ_INT(hits[i], i < n ? 50 : 0);
+        }
+        srv_team_free(t);
+    }
+}
+
+int main(void)
+{
+    RUN(test_team_topk_is_sr_topk);
+    RUN(test_team_each_visits_every_index_once);
+    return test_summary();
+}
