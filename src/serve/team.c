@@ -19,6 +19,9 @@
 
 #include <math.h>
 #include <sched.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +105,28 @@ static void sift_down(int32_t *idx, float *val, int m, int i)
     }
 }
 
+/* 1 when one of s[0..n) is above th (a NaN never is). A full block of 32 is
+ * four vector maxima and one compare (the compiler does not vectorise a
+ * float max reduction without -ffast-math; MAXPS passes its second operand
+ * on a NaN, so an excluded item is skipped). */
+static inline int any_above(const float *s, int64_t n, float th)
+{
+#if defined(__AVX__)
+    if (n == 32) {
+        __m256 t = _mm256_set1_ps(th);
+        __m256 a = _mm256_max_ps(_mm256_loadu_ps(s), t);
+        __m256 b = _mm256_max_ps(_mm256_loadu_ps(s + 8), t);
+        a = _mm256_max_ps(_mm256_loadu_ps(s + 16), a);
+        b = _mm256_max_ps(_mm256_loadu_ps(s + 24), b);
+        return _mm256_movemask_ps(_mm256_cmp_ps(_mm256_max_ps(a, b), t, _CMP_GT_OQ)) != 0;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++)
+        if (s[i] > th)
+            return 1;
+    return 0;
+}
+
 /* Offers items base..base+n-1 (scores s) to the heap of *m of k items. */
 static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, int64_t n,
                        int64_t base)
@@ -128,22 +153,22 @@ static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, 
         return;
     /* full: every kept index is lower, so an item enters only when its score is
      * above the root's (a NaN never is); blocks of 32 with no such score are
-     * passed over with one vectorisable max */
+     * passed over by any_above */
     float th = val[0];
     enum { BLK = 32 };
     while (j < n) {
         int64_t end = n - j < BLK ? n : j + BLK;
-        float mx = th;
+        if (!any_above(s + j, end - j, th)) {
+            j = end;
+            continue;
+        }
         for (int64_t t = j; t < end; t++)
-            mx = s[t] > mx ? s[t] : mx;
-        if (mx > th)
-            for (int64_t t = j; t < end; t++)
-                if (s[t] > th) {
-                    idx[0] = (int32_t)(base + t);
-                    val[0] = s[t];
-                    sift_down(idx, val, *m, 0);
-                    th = val[0];
-                }
+            if (s[t] > th) {
+                idx[0] = (int32_t)(base + t);
+                val[0] = s[t];
+                sift_down(idx, val, *m, 0);
+                th = val[0];
+            }
         j = end;
     }
 }
