@@ -55,6 +55,7 @@ static int synth_once(const char *path, int64_t clicks, int threads, sr_synth_la
         snprintf(why, why_len, "pipe: %s", strerror(errno));
         return -1;
     }
+    fflush(stdout); /* else the child may write the parent's buffered rows again */
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, why_len, "fork: %s", strerror(errno));
@@ -109,6 +110,7 @@ static int prepare_once(const char *bin, const char *in, const char *dir, const 
                         double *secs, double *rss_mib, char *why, size_t why_len)
 {
     double t0 = now_s();
+    fflush(stdout); /* else the child may write the parent's buffered rows again */
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, why_len, "fork: %s", strerror(errno));
