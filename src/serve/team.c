@@ -84,6 +84,16 @@ static inline int better(float va, int32_t ia, float vb, int32_t ib)
     return va > vb || (va == vb && ia < ib);
 }
 
+static inline void swap_at(int32_t *idx, float *val, int a, int b)
+{
+    int32_t ti = idx[a];
+    float tv = val[a];
+    idx[a] = idx[b];
+    val[a] = val[b];
+    idx[b] = ti;
+    val[b] = tv;
+}
+
 /* Restores the min-heap (worst kept item at the root) below position i. */
 static void sift_down(int32_t *idx, float *val, int m, int i)
 {
@@ -95,12 +105,7 @@ static void sift_down(int32_t *idx, float *val, int m, int i)
             w = r;
         if (w == i)
             return;
-        int32_t ti = idx[i];
-        float tv = val[i];
-        idx[i] = idx[w];
-        val[i] = val[w];
-        idx[w] = ti;
-        val[w] = tv;
+        swap_at(idx, val, i, w);
         i = w;
     }
 }
@@ -139,14 +144,8 @@ static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, 
         idx[i] = (int32_t)(base + j);
         val[i] = s[j];
         while (i > 0 && better(val[(i - 1) / 2], idx[(i - 1) / 2], val[i], idx[i])) {
-            int p = (i - 1) / 2;
-            int32_t ti = idx[p];
-            float tv = val[p];
-            idx[p] = idx[i];
-            val[p] = val[i];
-            idx[i] = ti;
-            val[i] = tv;
-            i = p;
+            swap_at(idx, val, i, (i - 1) / 2);
+            i = (i - 1) / 2;
         }
     }
     if (*m < k || k <= 0)
@@ -177,12 +176,7 @@ static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, 
 static void heap_sort(int32_t *idx, float *val, int m)
 {
     for (int end = m - 1; end > 0; end--) {
-        int32_t ti = idx[0];
-        float tv = val[0];
-        idx[0] = idx[end];
-        val[0] = val[end];
-        idx[end] = ti;
-        val[end] = tv;
+        swap_at(idx, val, 0, end);
         sift_down(idx, val, end, 0);
     }
 }
