@@ -971,7 +971,7 @@ typedef struct sr_server_opts {
     const char *model_path;     /* model file (reloaded from the same path) */
     int64_t max_sessions;       /* 1,000,000; the least recently used is evicted */
     double session_ttl;         /* seconds of idleness before a session expires (1800) */
-    int batch_max;              /* requests scored together at most (32) */
+    int batch_max;              /* requests scored together at most (128) */
     double batch_wait;          /* seconds a batch waits to fill up (0: scores what has
                                    arrived while the previous batch ran) */
     int workers;                /* batching threads, each with its own scorer (1) */

@@ -8,14 +8,14 @@
 # Then bench_serve measures the memory of 1,000,000 live sessions.
 # Environment: SR_BIN (sessrec), SR_DATA (../shared/data), SERVE_SECONDS (10 per
 # run), SERVE_WORKERS (batching threads, 1), SERVE_SCORE_THREADS (threads
-# scoring a batch; serve's default when unset), SERVE_BATCH (batch-max, 32),
+# scoring a batch; serve's default when unset), SERVE_BATCH (batch-max, 128),
 # SERVE_SESSIONS (1000000).
 set -eu
 bin=${SR_BIN:-build/sessrec}
 data=${SR_DATA:-../shared/data}/yoochoose1_64
 secs=${SERVE_SECONDS:-10}
 workers=${SERVE_WORKERS:-1}
-batch=${SERVE_BATCH:-32}
+batch=${SERVE_BATCH:-128}
 st=${SERVE_SCORE_THREADS:+--score-threads $SERVE_SCORE_THREADS}
 nsess=${SERVE_SESSIONS:-1000000}
 benchbin=$(dirname "$bin")/bench/bench_serve

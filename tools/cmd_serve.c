@@ -46,7 +46,7 @@ static void usage(FILE *f)
         "  --max-sessions N     sessions held; the least recently used is evicted (1000000)\n"
         "  --session-ttl SEC    idle seconds before a session expires (1800)\n"
         "  --snapshot FILE      restore sessions from FILE at start, write them on stop\n"
-        "  --batch-max N        requests scored together at most (32)\n"
+        "  --batch-max N        requests scored together at most (128)\n"
         "  --batch-wait-us US   microseconds a batch waits to fill up (0: no waiting; what\n"
         "                       arrives while a batch is scored forms the next one)\n"
         "  --workers N          batching threads (1)\n"

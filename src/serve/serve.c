@@ -962,7 +962,7 @@ sr_server_opts sr_server_default_opts(void)
     sr_server_opts o = {0};
     o.max_sessions = 1000000;
     o.session_ttl = 1800;
-    o.batch_max = 32;
+    o.batch_max = 128;
     o.batch_wait = 0;
     o.workers = 1;
     o.score_threads = 1;
