@@ -60,7 +60,7 @@ PREFIX   ?= /usr/local
 FAULT_BIN := $(BUILD)/sessrec-fault
 FAULT_OBJ := $(filter-out $(BUILD)/obj/util/fileio.o,$(LIB_OBJ)) $(BUILD)/obj/util/fileio-fault.o
 
-.PHONY: all deps demo test check fuzz fuzz-smoke bench clean install pytest FORCE
+.PHONY: all deps demo test check tsan fuzz fuzz-smoke bench clean install pytest FORCE
 .SECONDARY:
 
 all: deps-check $(BIN) $(SO_LINKS)
@@ -158,8 +158,25 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) check
 	@$(MAKE) --no-print-directory -j$(NPROC) check SAN=1
+	@$(MAKE) --no-print-directory -j$(NPROC) tsan
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-smoke
 	@scripts/run-tests.sh --total
+
+# ---- ThreadSanitizer: the tests whose code runs threads over shared data ----
+# (the server's scoring team, scoring split by items with a model's shared
+# panels, the training step's team, the parallel-for fan-outs)
+TSAN_TESTS  := test_serve_team test_session test_blas_state test_util test_gru_grad test_gru_model
+TSAN_CFLAGS = -std=c11 -g -O1 -march=native -Iinclude -Isrc -Itests -pthread \
+              -D_FILE_OFFSET_BITS=64 -fsanitize=thread
+TSAN_OBJ := $(LIB_SRC:src/%.c=build-tsan/obj/%.o)
+build-tsan/obj/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	clang $(TSAN_CFLAGS) -c $< -o $@
+build-tsan/%: tests/%.c $(TSAN_OBJ) $(wildcard tests/*.h)
+	clang $(TSAN_CFLAGS) $< $(TSAN_OBJ) $(LDLIBS) -o $@
+tsan: $(TSAN_TESTS:%=build-tsan/%)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" SR_SAN=1 \
+	    scripts/run-tests.sh $(TSAN_TESTS:%=build-tsan/%)
 
 # ---- fuzzing (clang + libFuzzer; each reader gets its own target) ----------
 # The library is compiled once with coverage + ASan + UBSan, then linked into
@@ -186,4 +203,4 @@ bench: deps $(BIN) $(BENCH_BIN)
 	@SR_BIN=$(BIN) scripts/bench.sh $(BENCH_BIN)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-tsan
