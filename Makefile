@@ -174,9 +174,13 @@ build-tsan/obj/%.o: src/%.c $(LIB_HDR)
 	clang $(TSAN_CFLAGS) -c $< -o $@
 build-tsan/%: tests/%.c $(TSAN_OBJ) $(wildcard tests/*.h)
 	clang $(TSAN_CFLAGS) $< $(TSAN_OBJ) $(LDLIBS) -o $@
-tsan: $(TSAN_TESTS:%=build-tsan/%)
-	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" SR_SAN=1 \
-	    scripts/run-tests.sh $(TSAN_TESTS:%=build-tsan/%)
+build-tsan/sessrec: $(TOOL_SRC) $(wildcard tools/*.h) $(TSAN_OBJ)
+	clang $(TSAN_CFLAGS:-Isrc=) -Itools $(TOOL_SRC) $(TSAN_OBJ) $(LDLIBS) -o $@
+# and the server itself, driven by tests/test_serve.py (it fails on any report
+# in the servers' log)
+tsan: $(TSAN_TESTS:%=build-tsan/%) build-tsan/sessrec
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" SR_SAN=1 SR_BIN=build-tsan/sessrec \
+	    PYTHON=$(PYTHON) scripts/run-tests.sh $(TSAN_TESTS:%=build-tsan/%) tests/test_serve.py
 
 # ---- fuzzing (clang + libFuzzer; each reader gets its own target) ----------
 # The library is compiled once with coverage + ASan + UBSan, then linked into

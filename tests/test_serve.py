@@ -511,6 +511,15 @@ def test_slow_client():
         check(s.stop() == 0, "clean exit")
 
 
+def test_no_sanitizer_reports():
+    """Every server of these tests logged to server.log: under a sanitizer
+    build (ASan, UBSan, TSan) none of them may have reported anything."""
+    with open(os.path.join(TMP, "server.log"), errors="replace") as f:
+        log = f.read()
+    bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error:" in l]
+    check(not bad, "sanitizer reports in the servers' log: %s" % bad[:3])
+
+
 def main():
     if not os.path.exists(BIN) or not shutil.which("curl"):
         print("  skipping test_serve: no sessrec binary or no curl", file=sys.stderr)
@@ -520,7 +529,7 @@ def main():
         setup()
         for t in (test_endpoints, test_errors, test_same_as_recommend, test_reload_swaps_model,
                   test_reload_during_requests, test_snapshot_restart, test_lru_and_ttl,
-                  test_same_session_concurrent, test_slow_client):
+                  test_same_session_concurrent, test_slow_client, test_no_sanitizer_reports):
             run_test(t)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
