@@ -252,6 +252,12 @@ def main(argv=None):
     ap.add_argument("-j", "--jobs", type=int, default=1,
                     help="trials run at once, each in its own process (needs --storage); on "
                          "2 cores, --jobs 2 --threads 1 keeps both cores busy")
+    ap.add_argument("--patience", type=int, default=2,
+                    help="GRU4Rec: stop a trial after this many epochs without a better "
+                         "validation value (0: never); a trial counts its best epoch, and the "
+                         "best trial's epoch becomes n_epochs in the parameter file (default 2)")
+    ap.add_argument("--startup-trials", type=int, default=5,
+                    help="trials sampled at random before TPE models the space (default 5)")
     ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--top", type=int, default=5, help="rows of the final table")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-trial lines")
@@ -272,6 +278,8 @@ def main(argv=None):
         return fail("--trials must be >= 1")
     if args.jobs < 1:
         return fail("--jobs must be >= 1")
+    if args.patience < 0 or args.startup_trials < 0:
+        return fail("--patience and --startup-trials must be >= 0")
     if args.jobs > 1 and not args.storage:
         return fail("--jobs %d needs --storage (e.g. sqlite:///study.db): the worker processes "
                     "share the study through it" % args.jobs)
@@ -319,10 +327,13 @@ def main(argv=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     import warnings
     warnings.filterwarnings("ignore", message="Fixed parameter .* is out of range")
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = optuna.create_study(
         study_name=args.study_name or "sessrec-%s" % args.algo, storage=args.storage,
         load_if_exists=True, direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=args.seed + (args.worker or 0)),
+        sampler=optuna.samplers.TPESampler(
+            seed=args.seed + (args.worker or 0), n_startup_trials=args.startup_trials,
+            multivariate=True, constant_liar=args.jobs > 1),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
     if args.preset and not worker and not study.trials:
         first = preset_point(algos[args.algo]["presets"].get(args.preset, ""), space)
@@ -345,21 +356,25 @@ def main(argv=None):
         t0 = time.time()
         pruned = {"at": None}
         if gru:
-            last = {}
+            # the trial's value is its best epoch's; n_epochs of the best trial
+            # becomes that epoch (early stopping, decided on the validation part)
+            best = {}
 
             def on_epoch(e):
-                last.update(e)
                 v = e[args.metric]
+                if not best or v > best[args.metric]:
+                    best.clear()
+                    best.update(e)
                 trial.report(v, e["epoch"])
                 if trial.should_prune():
                     pruned["at"] = e["epoch"]
                     return True
-                return False
+                return bool(args.patience) and e["epoch"] - best["epoch"] >= args.patience
             model = sessrec.train(tr, algo=args.algo, preset=args.preset, params=spec, valid=va,
                                   cutoff=args.cutoff, callback=on_epoch, threads=args.threads)
-            # the last epoch's validation is the model's (keep_best is not used)
-            res = {"recall@%d" % args.cutoff: last.get("recall", math.nan),
-                   "mrr@%d" % args.cutoff: last.get("mrr", math.nan)}
+            res = {"recall@%d" % args.cutoff: best.get("recall", math.nan),
+                   "mrr@%d" % args.cutoff: best.get("mrr", math.nan)}
+            trial.set_user_attr("epoch", best.get("epoch"))
             del model
         else:
             model = sessrec.train(tr, algo=args.algo, preset=args.preset, params=spec,
@@ -383,11 +398,13 @@ def main(argv=None):
             best = "no best yet"
         if trial.state == optuna.trial.TrialState.COMPLETE:
             what = "%s %.4f" % (key, trial.value)
+            if trial.user_attrs.get("epoch"):
+                what += " (epoch %d)" % trial.user_attrs["epoch"]
         elif trial.state == optuna.trial.TrialState.PRUNED:
             what = "pruned at epoch %s" % trial.user_attrs.get("pruned_at", "?")
         else:
             what = "failed"
-        print("trial %3d  %-22s %-18s %6.1f s  %s" % (trial.number, what, best, secs,
+        print("trial %3d  %-32s %-18s %6.1f s  %s" % (trial.number, what, best, secs,
                                                       trial.user_attrs.get("params", "")))
         sys.stdout.flush()
 
@@ -424,13 +441,14 @@ def main(argv=None):
         return fail("no trial completed")
     complete.sort(key=lambda t: -t.value)
     print("\nbest trials (%s on the validation part):" % key)
-    print("| trial | recall@%d | mrr@%d | seconds | parameters |" % (args.cutoff, args.cutoff))
-    print("|---|---|---|---|---|")
+    print("| trial | recall@%d | mrr@%d | epochs | seconds | parameters |" % (args.cutoff,
+                                                                            args.cutoff))
+    print("|---|---|---|---|---|---|")
     for t in complete[:args.top]:
-        print("| %d | %.4f | %.4f | %.1f | %s |" % (t.number, t.user_attrs.get("recall", math.nan),
-                                                   t.user_attrs.get("mrr", math.nan),
-                                                   t.user_attrs.get("seconds", math.nan),
-                                                   t.user_attrs.get("params", "")))
+        print("| %d | %.4f | %.4f | %s | %.1f | %s |" % (
+            t.number, t.user_attrs.get("recall", math.nan), t.user_attrs.get("mrr", math.nan),
+            t.user_attrs.get("epoch") or "", t.user_attrs.get("seconds", math.nan),
+            t.user_attrs.get("params", "")))
     best = complete[0]
     out = args.output or "%s-best.params" % args.algo
     params = {}
@@ -442,9 +460,12 @@ def main(argv=None):
         if kv:
             k, _, v = kv.partition("=")
             params[k] = v
+    if best.user_attrs.get("epoch"):
+        params["n_epochs"] = str(best.user_attrs["epoch"])
     write_params_file(out, args.algo, params, [
-        "sessrec tune: algo %s, study %s, trial %d of %d: %s %.4f on the validation part"
-        % (args.algo, study.study_name, best.number, len(study.trials), key, best.value),
+        "sessrec tune: algo %s, study %s, trial %d of %d: %s %.4f on the validation part%s"
+        % (args.algo, study.study_name, best.number, len(study.trials), key, best.value,
+           " after epoch %d" % best.user_attrs["epoch"] if best.user_attrs.get("epoch") else ""),
         "train with: sessrec train TRAIN -o MODEL%s --params-file %s"
         % ("" if gru else " --algo %s" % args.algo, out)])
     print("\nbest parameters written to %s" % out)

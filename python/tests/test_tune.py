@@ -114,6 +114,9 @@ def test_tune_gru4rec_official_space_reports_epochs(small, sessrec_bin, tmp_path
     assert len(trial_lines(r.stdout)) == 2
     text = best.read_text()
     assert "final_act" not in text and "elu_param=" in text and "loss=bpr-max" in text
+    # the best trial's best epoch is the file's n_epochs
+    epoch = re.search(r"on the validation part after epoch (\d+)", text).group(1)
+    assert ("\nn_epochs=%s\n" % epoch) in text and epoch in ("1", "2")
     # every trial reported its validation metric after each of its 2 epochs
     con = sqlite3.connect(str(db))
     steps = con.execute("select trial_id, step from trial_intermediate_values "
