@@ -7,6 +7,7 @@
 #define SR_EVAL_FIXTURES_H
 
 #include "sessrec.h"
+#include "util/util.h"
 
 /* ---- building test splits by hand -------------------------------------------------- */
 
@@ -72,6 +73,34 @@ static inline int write_pop_model(const char *path)
     sr_model_free(m);
     split_free_test(&tr);
     return rc;
+}
+
+/* A log with structure: n_sessions sessions of 2 .. 1 + max_len clicks over
+ * n_items items (ids id0 + i), where item i is followed by i + 1 or i + jump
+ * (mod n_items) with equal odds; one click a second. Split of it (empty on
+ * error, reported on stderr). */
+static inline sr_split make_chain_split(int n_items, int n_sessions, int max_len, int jump,
+                                        int64_t id0, uint64_t seed)
+{
+    sr_log log = {0};
+    sr_rng r;
+    sr_rng_seed(&r, seed);
+    int64_t t = 1000000;
+    for (int s = 0; s < n_sessions; s++) {
+        int len = 2 + (int)(sr_rng_next(&r) % (uint64_t)max_len);
+        int it = (int)(sr_rng_next(&r) % (uint64_t)n_items);
+        for (int j = 0; j < len; j++) {
+            sr_log_push(&log, s, id0 + it, t);
+            t += 1000000;
+            it = (it + ((sr_rng_next(&r) & 1) ? 1 : jump)) % n_items;
+        }
+    }
+    sr_split sp = {0};
+    sr_error err;
+    if (sr_split_from_log(&log, &sp, &err) != SR_OK)
+        fprintf(stderr, "split: %s\n", err.msg);
+    sr_log_free(&log);
+    return sp;
 }
 
 #endif

@@ -10,36 +10,21 @@
 #include "sessrec.h"
 #include "serve/serve.h"
 #include "util/util.h"
+#include "eval_fixtures.h"
 
 #define N_ITEMS 2500 /* more than two chunks of 1024 */
 
 static sr_model *train_gru(void)
 {
-    sr_log log = {0};
-    sr_rng r;
-    sr_rng_seed(&r, 11);
-    int64_t t = 1000000;
-    for (int s = 0; s < 3000; s++) {
-        int len = 2 + (int)(sr_rng_next(&r) % 6);
-        int it = (int)(sr_rng_next(&r) % N_ITEMS);
-        for (int j = 0; j < len; j++) {
-            sr_log_push(&log, s, 5000 + it, t);
-            t += 1000000;
-            it = (it + ((sr_rng_next(&r) & 1) ? 1 : 13)) % N_ITEMS;
-        }
-    }
-    sr_split sp = {0};
+    sr_split sp = make_chain_split(N_ITEMS, 3000, 6, 13, 5000, 11);
     sr_error err;
     sr_model *m = NULL;
-    if (sr_split_from_log(&log, &sp, &err) == SR_OK) {
-        sr_gru_params p = sr_gru_default_params();
-        sr_gru_params_parse(&p, "layers=24,batch_size=32,n_epochs=1,n_sample=64", &err);
-        sr_train_opts o = sr_train_default_opts();
-        o.threads = 1;
-        if (sr_train_gru(&sp, &p, &o, &m, &err) != SR_OK)
-            fprintf(stderr, "train: %s\n", err.msg);
-    }
-    sr_log_free(&log);
+    sr_gru_params p = sr_gru_default_params();
+    sr_gru_params_parse(&p, "layers=24,batch_size=32,n_epochs=1,n_sample=64", &err);
+    sr_train_opts o = sr_train_default_opts();
+    o.threads = 1;
+    if (sr_train_gru(&sp, &p, &o, &m, &err) != SR_OK)
+        fprintf(stderr, "train: %s\n", err.msg);
     sr_split_free(&sp);
     return m;
 }

@@ -9,6 +9,7 @@
 #include "test.h"
 #include "sessrec.h"
 #include "util/util.h"
+#include "eval_fixtures.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -19,25 +20,7 @@
 /* A small log with structure (item i tends to be followed by i+1 or i+7). */
 static sr_split make_train(void)
 {
-    sr_log log = {0};
-    sr_rng r;
-    sr_rng_seed(&r, 7);
-    int64_t t = 1000000;
-    for (int s = 0; s < 400; s++) {
-        int len = 2 + (int)(sr_rng_next(&r) % 7);
-        int it = (int)(sr_rng_next(&r) % N_ITEMS);
-        for (int j = 0; j < len; j++) {
-            sr_log_push(&log, s, 1000 + it, t);
-            t += 1000000;
-            it = (it + ((sr_rng_next(&r) & 1) ? 1 : 7)) % N_ITEMS;
-        }
-    }
-    sr_split sp = {0};
-    sr_error err;
-    if (sr_split_from_log(&log, &sp, &err) != SR_OK)
-        fprintf(stderr, "split: %s\n", err.msg);
-    sr_log_free(&log);
-    return sp;
+    return make_chain_split(N_ITEMS, 400, 7, 7, 1000, 7);
 }
 
 static sr_model *train(const char *algo, const sr_split *sp)
