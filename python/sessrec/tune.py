@@ -217,7 +217,8 @@ def run_workers(argv, jobs):
     return rc
 
 
-def main(argv=None):
+def make_parser():
+    """The tuner's options: the same as tools/cmd_tune.c's table (a test checks)."""
     ap = argparse.ArgumentParser(
         prog="sessrec tune",
         description="Searches the hyperparameters of an algorithm with Optuna (TPE, pruning) "
@@ -261,6 +262,13 @@ def main(argv=None):
     ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--top", type=int, default=5, help="rows of the final table")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-trial lines")
+    ap.add_argument("--json", action="store_true",
+                    help="no per-trial lines; the result as one JSON object")
+    return ap
+
+
+def main(argv=None):
+    ap = make_parser()
     args = ap.parse_args(argv)
 
     try:
@@ -284,6 +292,11 @@ def main(argv=None):
         return fail("--jobs %d needs --storage (e.g. sqlite:///study.db): the worker processes "
                     "share the study through it" % args.jobs)
     worker = args.worker is not None
+    if args.json:
+        args.quiet = True
+
+    def say(*a, **kw):  # the text report: stderr when stdout is the JSON object
+        print(*a, file=sys.stderr if args.json else sys.stdout, **kw)
     algos = sessrec.algorithms()
     if args.algo not in algos:
         return fail("unknown algorithm '%s' (known: %s)" % (args.algo, ", ".join(algos)))
@@ -309,18 +322,18 @@ def main(argv=None):
     key = "%s@%d" % (args.metric, args.cutoff)
 
     if not worker:
-        print("tuning %s on %s: %d training clicks in %d sessions, validation %d clicks in %d "
+        say("tuning %s on %s: %d training clicks in %d sessions, validation %d clicks in %d "
               "sessions (%s)" % (args.algo, args.train, len(tr), tr.n_sessions, len(va),
                                  va.n_sessions, "last %g days" % args.valid_days
                                  if args.valid_days is not None
                                  else "last %g of the sessions" % valid_share))
-        print("space %s:" % space_path)
+        say("space %s:" % space_path)
         for par in space:
-            print("  " + str(par))
+            say("  " + str(par))
         if fixed or args.preset:
-            print("fixed: %s%s" % ("preset=%s " % args.preset if args.preset else "", fixed))
+            say("fixed: %s%s" % ("preset=%s " % args.preset if args.preset else "", fixed))
         if args.jobs > 1:
-            print("%d trials at once, each in its own process with %s" % (
+            say("%d trials at once, each in its own process with %s" % (
                 args.jobs, "%d threads" % args.threads if args.threads else "all cores"))
     sys.stdout.flush()
 
@@ -339,12 +352,12 @@ def main(argv=None):
         first = preset_point(algos[args.algo]["presets"].get(args.preset, ""), space)
         if first:  # the search starts where the preset stands
             study.enqueue_trial(first)
-            print("trial 0 is the preset's point: %s" % ", ".join(
+            say("trial 0 is the preset's point: %s" % ", ".join(
                 "%s=%s" % kv for kv in sorted(first.items())))
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE,
                                                    optuna.trial.TrialState.PRUNED)]
     if done and not worker:
-        print("resuming study '%s': %d trials finished" % (study.study_name, len(done)))
+        say("resuming study '%s': %d trials finished" % (study.study_name, len(done)))
     todo = args.trials - len(done)
     start = time.time()
 
@@ -404,7 +417,7 @@ def main(argv=None):
             what = "pruned at epoch %s" % trial.user_attrs.get("pruned_at", "?")
         else:
             what = "failed"
-        print("trial %3d  %-32s %-18s %6.1f s  %s" % (trial.number, what, best, secs,
+        say("trial %3d  %-32s %-18s %6.1f s  %s" % (trial.number, what, best, secs,
                                                       trial.user_attrs.get("params", "")))
         sys.stdout.flush()
 
@@ -418,7 +431,7 @@ def main(argv=None):
                            gc_after_trial=False)
         except KeyboardInterrupt:
             if not worker:
-                print("interrupted: the study keeps its finished trials%s" % (
+                say("interrupted: the study keeps its finished trials%s" % (
                     " (resume with the same --storage)" if args.storage else ""))
         if worker:
             return 0
@@ -428,24 +441,24 @@ def main(argv=None):
             return fail("a worker process failed (exit status %d)" % rc)
         study = optuna.load_study(study_name=study.study_name, storage=args.storage)
     else:
-        print("the study already has %d finished trials (--trials %d)" % (len(done), args.trials))
+        say("the study already has %d finished trials (--trials %d)" % (len(done), args.trials))
         if worker:
             return 0
 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     n_pruned = sum(1 for t in study.trials if t.state == optuna.trial.TrialState.PRUNED)
     n_failed = sum(1 for t in study.trials if t.state == optuna.trial.TrialState.FAIL)
-    print("\n%d trials complete, %d pruned, %d failed, %.0f s this run" % (
+    say("\n%d trials complete, %d pruned, %d failed, %.0f s this run" % (
         len(complete), n_pruned, n_failed, time.time() - start))
     if not complete:
         return fail("no trial completed")
     complete.sort(key=lambda t: -t.value)
-    print("\nbest trials (%s on the validation part):" % key)
-    print("| trial | recall@%d | mrr@%d | epochs | seconds | parameters |" % (args.cutoff,
+    say("\nbest trials (%s on the validation part):" % key)
+    say("| trial | recall@%d | mrr@%d | epochs | seconds | parameters |" % (args.cutoff,
                                                                             args.cutoff))
-    print("|---|---|---|---|---|---|")
+    say("|---|---|---|---|---|---|")
     for t in complete[:args.top]:
-        print("| %d | %.4f | %.4f | %s | %.1f | %s |" % (
+        say("| %d | %.4f | %.4f | %s | %.1f | %s |" % (
             t.number, t.user_attrs.get("recall", math.nan), t.user_attrs.get("mrr", math.nan),
             t.user_attrs.get("epoch") or "", t.user_attrs.get("seconds", math.nan),
             t.user_attrs.get("params", "")))
@@ -468,7 +481,17 @@ def main(argv=None):
            " after epoch %d" % best.user_attrs["epoch"] if best.user_attrs.get("epoch") else ""),
         "train with: sessrec train TRAIN -o MODEL%s --params-file %s"
         % ("" if gru else " --algo %s" % args.algo, out)])
-    print("\nbest parameters written to %s" % out)
+    say("\nbest parameters written to %s" % out)
+    if args.json:
+        json.dump({"algo": args.algo, "study": study.study_name, "metric": key,
+                   "trials": {"complete": len(complete), "pruned": n_pruned, "failed": n_failed},
+                   "best": {"trial": best.number, "value": best.value,
+                            "recall": best.user_attrs.get("recall"),
+                            "mrr": best.user_attrs.get("mrr"),
+                            "epoch": best.user_attrs.get("epoch"),
+                            "seconds": best.user_attrs.get("seconds")},
+                   "params": params, "params_file": out}, sys.stdout)
+        print()
     return 0
 
 

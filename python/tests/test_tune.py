@@ -1,5 +1,7 @@
 """sessrec tune: the parameter-space reader, the validation carved by time, and
 tiny tuning runs through the sessrec program (Optuna, SQLite, resume)."""
+import argparse
+import json
 import os
 import re
 import sqlite3
@@ -165,11 +167,34 @@ def test_tune_without_python_or_optuna(small, sessrec_bin, tmp_path):
     assert r.returncode == 1
     assert "needs the Python packages numpy and optuna" in r.stderr
     assert "apt-get install python3-numpy python3-optuna" in r.stderr
-    # argument errors come from the tuner itself
-    r = run([sessrec_bin, "tune", small["tsv"], "--metric", "ndcg"])
-    assert r.returncode == 2 and "invalid choice" in r.stderr
+    # option errors come from the one option parser, before Python runs
+    r = run([sessrec_bin, "tune", small["tsv"], "--metric", "ndcg"], env=env)
+    assert r.returncode == 1 and "--metric ndcg: expected recall or mrr" in r.stderr
+    r = run([sessrec_bin, "tune", small["tsv"], "--bogus"], env=env)
+    assert r.returncode == 2 and "unknown option '--bogus'" in r.stderr
+    r = run([sessrec_bin, "tune", "--help"], env=env)
+    assert r.returncode == 0 and r.stdout.startswith("usage: sessrec tune TRAIN")
     r = run([sessrec_bin, "tune", small["tsv"], "--algo", "nope"])
     assert r.returncode == 1 and "unknown algorithm 'nope'" in r.stderr
+
+
+def test_options_agree_with_the_c_parser(sessrec_bin):
+    """`sessrec tune` reads the options with the C parser, then hands them to
+    this module's argparse: both must know the same ones."""
+    r = run([sessrec_bin, "tune", "--help"])
+    c_opts = set(re.findall(r"^ +(?:-\w, )?(--[a-z-]+)", r.stdout, re.M))
+    py_opts = {o for a in tune.make_parser()._actions if a.help != argparse.SUPPRESS
+               for o in a.option_strings if o.startswith("--")}
+    assert c_opts and c_opts == py_opts, (c_opts ^ py_opts)
+
+
+def test_json_result(small, sessrec_bin, tmp_path):
+    r = run([sessrec_bin, "tune", small["tsv"], "--algo", "sr", "--trials", "2", "--json",
+             "--valid-share", "0.2", "-o", str(tmp_path / "b.params")], cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["trials"]["complete"] == 2 and out["params_file"].endswith("b.params")
+    assert set(out["params"]) >= {"steps", "weighting"} and "trial " not in r.stdout
 
 
 def test_preset_point_is_the_first_trial_where_it_fits(tmp_path):
