@@ -483,14 +483,15 @@ def main(argv=None):
         % ("" if gru else " --algo %s" % args.algo, out)])
     say("\nbest parameters written to %s" % out)
     if args.json:
+        def finite(v):  # JSON has no NaN: null, as the C commands write it
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+        best_attrs = {k: finite(best.user_attrs.get(k)) for k in ("recall", "mrr", "epoch",
+                                                                 "seconds")}
         json.dump({"algo": args.algo, "study": study.study_name, "metric": key,
                    "trials": {"complete": len(complete), "pruned": n_pruned, "failed": n_failed},
-                   "best": {"trial": best.number, "value": best.value,
-                            "recall": best.user_attrs.get("recall"),
-                            "mrr": best.user_attrs.get("mrr"),
-                            "epoch": best.user_attrs.get("epoch"),
-                            "seconds": best.user_attrs.get("seconds")},
-                   "params": params, "params_file": out}, sys.stdout)
+                   "best": dict({"trial": best.number, "value": finite(best.value)},
+                                **best_attrs),
+                   "params": params, "params_file": out}, sys.stdout, allow_nan=False)
         print()
     return 0
 
