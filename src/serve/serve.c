@@ -224,6 +224,27 @@ static void evict(sr_server *s)
     }
 }
 
+/* A new entry for id (n bytes, hash h), in the table and at the head of the
+ * LRU list, counted; NULL when out of memory. Called with slock held. */
+static srv_entry *insert_entry(sr_server *s, const char *id, size_t n, uint32_t h)
+{
+    srv_entry *e = calloc(1, sizeof *e + n + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->id, id, n + 1);
+    e->idlen = n;
+    e->hash = h;
+    e->hnext = *bucket_of(s, h);
+    *bucket_of(s, h) = e;
+    e->last = sr_now();
+    e->bytes = entry_bytes(e);
+    s->bytes += e->bytes;
+    lru_push_head(s, e);
+    if (++s->n_sessions > (int64_t)s->tcap)
+        grow_table(s);
+    return e;
+}
+
 srv_entry *srv_acquire(sr_server *s, const char *id, int create, int *created)
 {
     size_t n = strlen(id);
@@ -244,21 +265,8 @@ srv_entry *srv_acquire(sr_server *s, const char *id, int create, int *created)
             pthread_mutex_unlock(&s->slock);
             return NULL;
         }
-        e = calloc(1, sizeof *e + n + 1);
-        if (e) {
-            memcpy(e->id, id, n + 1);
-            e->idlen = n;
-            e->hash = h;
-            e->hnext = *bucket_of(s, h);
-            *bucket_of(s, h) = e;
-            e->last = sr_now();
-            e->bytes = entry_bytes(e);
-            s->bytes += e->bytes;
-            lru_push_head(s, e);
-            if (++s->n_sessions > (int64_t)s->tcap)
-                grow_table(s);
+        if ((e = insert_entry(s, id, n, h)))
             *created = 1;
-        }
     }
     if (e) {
         e->busy = 1;
@@ -363,23 +371,12 @@ int srv_start_job(sr_server *s, srv_job *j)
             job_status(j, 503, "the session store is full (every session is in use)");
             return 0;
         }
-        e = calloc(1, sizeof *e + n + 1);
+        e = insert_entry(s, j->id, n, h);
         if (!e) {
             pthread_mutex_unlock(&s->slock);
             job_status(j, 503, "out of memory");
             return 0;
         }
-        memcpy(e->id, j->id, n + 1);
-        e->idlen = n;
-        e->hash = h;
-        e->hnext = *bucket_of(s, h);
-        *bucket_of(s, h) = e;
-        e->last = sr_now();
-        e->bytes = entry_bytes(e);
-        s->bytes += e->bytes;
-        lru_push_head(s, e);
-        if (++s->n_sessions > (int64_t)s->tcap)
-            grow_table(s);
     }
     e->busy = 1;
     lru_unlink(s, e);
