@@ -254,7 +254,7 @@ srv_team *srv_team_new(int T, int batch_max, int max_k)
     srv_team *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->T = T < 1 ? 1 : T;
+    t->T = T < 1 ? 1 : T > 64 ? 64 : T; /* merge() keeps 64 heads */
     t->batch_max = batch_max;
     t->max_k = max_k;
     pthread_mutex_init(&t->mu, NULL);
