@@ -347,7 +347,9 @@ def main(argv=None):
         sampler=optuna.samplers.TPESampler(
             seed=args.seed + (args.worker or 0), n_startup_trials=args.startup_trials,
             multivariate=True, constant_liar=args.jobs > 1),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
+        # Optuna prunes at steps >= n_warmup_steps: 2 = from the second epoch on
+        # (the first epoch says little about a trial with large batches)
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
     if args.preset and not worker and not study.trials:
         first = preset_point(algos[args.algo]["presets"].get(args.preset, ""), space)
         if first:  # the search starts where the preset stands
