@@ -410,20 +410,12 @@ int cmd_serve(int argc, char **argv)
     const cli_opt *const tables[] = {serve_options, cli_common_options, NULL};
     cli_cmd cc = {"serve", "MODEL [options]", usage, tables, on_option, &sa};
     cli_common com = {0};
-    char **pos;
-    int npos;
-    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    const char *model;
+    int prc = cli_parse_one(&cc, argc, argv, &com, "MODEL", &model);
     if (prc >= 0)
         return prc;
-    if (npos != 1) {
-        prc = npos ? cli_usage_error(&cc, "unexpected argument '%s'", pos[1])
-                   : cli_usage_error(&cc, "missing MODEL");
-        free(pos);
-        return prc;
-    }
     sr_server_opts so = sa.so;
-    so.model_path = pos[0];
-    free(pos);
+    so.model_path = model;
     int port = sa.port, max_conn = sa.max_conn, timeout = sa.timeout;
     int log_level = sa.log_level, http_threads = sa.http_threads;
     const char *bind_addr = sa.bind_addr, *port_file = sa.port_file;

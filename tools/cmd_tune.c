@@ -188,18 +188,11 @@ int cmd_tune(int argc, char **argv)
     const cli_opt *const tables[] = {tune_options, cli_threads_option, cli_common_options, NULL};
     cli_cmd cc = {CMD, "TRAIN [options]", usage, tables, on_option, &ta};
     cli_common com = {0};
-    char **pos;
-    int npos;
-    int prc = cli_parse(&cc, argc, argv, &com, &pos, &npos);
+    const char *train;
+    int prc = cli_parse_one(&cc, argc, argv, &com, "TRAIN", &train);
     if (prc >= 0)
         return prc;
-    if (npos != 1) {
-        prc = npos ? cli_usage_error(&cc, "unexpected argument '%s'", pos[1])
-                   : cli_usage_error(&cc, "missing TRAIN");
-        free(pos);
-        return prc;
-    }
-    free(pos);
+    (void)train; /* checked only: the tuner takes the arguments as given */
     if (ta.have_days && ta.have_share)
         return cli_usage_error(&cc, "--valid-days and --valid-share exclude each other");
 

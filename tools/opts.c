@@ -233,3 +233,20 @@ out:
     free(aliased);
     return rc;
 }
+
+int cli_parse_one(const cli_cmd *c, int argc, char **argv, cli_common *common, const char *what,
+                  const char **operand)
+{
+    char **pos;
+    int npos;
+    int prc = cli_parse(c, argc, argv, common, &pos, &npos);
+    if (prc >= 0)
+        return prc;
+    if (npos != 1)
+        prc = npos ? cli_usage_error(c, "unexpected argument '%s'", pos[1])
+                   : cli_usage_error(c, "missing %s", what);
+    else
+        *operand = pos[0];
+    free(pos);
+    return prc;
+}

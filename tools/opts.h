@@ -79,6 +79,11 @@ typedef struct cli_cmd {
  * (printed), 1 when the callback failed. */
 int cli_parse(const cli_cmd *c, int argc, char **argv, cli_common *common, char ***pos,
               int *npos);
+/* cli_parse for a command that takes exactly one operand (`what` names it in
+ * the usage error when it is missing): -1 to go on with *operand set (a
+ * pointer into argv), else the exit status, as cli_parse. */
+int cli_parse_one(const cli_cmd *c, int argc, char **argv, cli_common *common, const char *what,
+                  const char **operand);
 
 /* A usage error: "usage: sessrec CMD SYNOPSIS" and "sessrec CMD: <msg> (see
  * sessrec CMD --help)" on stderr. Returns 2, the exit status of usage errors. */
