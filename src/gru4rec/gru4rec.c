@@ -187,7 +187,7 @@ static void layout(sr_gru *g, int64_t n_items)
 static sr_status alloc_params(sr_gru *g, sr_error *err)
 {
     const sr_gru_params *p = &g->p;
-    g->params = calloc(g->n_params ? g->n_params : 1, sizeof *g->params);
+    g->params = sr_alloc_big(g->n_params, sizeof *g->params, 1);
     if (!g->params)
         return sr_error_set(err, SR_ERR_NOMEM, "gru4rec: out of memory for %zu parameters",
                             g->n_params);
@@ -294,7 +294,7 @@ static sr_status alloc_training(sr_gru *g, const int64_t *support, sr_error *err
                             "gru4rec: item supports are needed for sampling and logq");
     size_t per = p->optim == SR_OPT_ADAM || p->momentum > 0 ? 2 : 1;
     g->per = (int)per;
-    g->opt = calloc(g->n_params * per + 1, sizeof *g->opt);
+    g->opt = sr_alloc_big(g->n_params * per + 1, sizeof *g->opt, 1);
     g->ws_mem = malloc((grk_ws_count_f(sh) + 1) * sizeof *g->ws_mem);
     g->gr_mem = malloc((grk_grads_count_f(sh) + 1) * sizeof *g->gr_mem);
     g->plan_buf = malloc((grk_plan_ints(sh) + 1) * sizeof *g->plan_buf);
@@ -901,7 +901,7 @@ static const float *panels(gru_scorer *s, sr_gru *g)
     const grk_shape *sh = &g->sh;
     const int Hl = sh->H[sh->L - 1];
     if (g->training) {
-        if (!s->wyt && (s->wyt = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *s->wyt)))
+        if (!s->wyt && (s->wyt = sr_alloc_big(sr_gru_panel_count(sh->N, Hl), sizeof *s->wyt, 0)))
             sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
         return s->wyt;
     }
@@ -910,7 +910,7 @@ static const float *panels(gru_scorer *s, sr_gru *g)
         return p;
     pthread_mutex_lock(&panel_lock);
     p = atomic_load_explicit(&g->wyp, memory_order_relaxed);
-    if (!p && (p = malloc(sr_gru_panel_count(sh->N, Hl) * sizeof *p))) {
+    if (!p && (p = sr_alloc_big(sr_gru_panel_count(sh->N, Hl), sizeof *p, 0))) {
         sr_gru_panel_wy(p, g->net.Wy, sh->N, Hl);
         atomic_store_explicit(&g->wyp, p, memory_order_release);
     }

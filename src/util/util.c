@@ -1,6 +1,7 @@
 /*
  * util.c - shared internal helpers (see util.h). Must never print or exit.
  */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #define _POSIX_C_SOURCE 200809L
 #include "util/util.h"
 
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -265,6 +267,31 @@ double sr_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void *sr_alloc_big(size_t n, size_t size, int zero)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = n * size;
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes < huge)
+        return zero ? calloc(1, bytes) : malloc(bytes);
+    if (bytes > SIZE_MAX - huge)
+        return NULL;
+    size_t rounded = (bytes + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, rounded);
+    if (!p)
+        return NULL;
+#if defined(MADV_HUGEPAGE)
+    if (!getenv("SR_NO_HUGE"))
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice: failure is harmless */
+#endif
+    if (zero)
+        memset(p, 0, bytes);
+    return p;
 }
 
 int sr_ncores(void)

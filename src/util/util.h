@@ -115,6 +115,13 @@ static inline char *sr_put_u64(char *w, uint64_t v)
 /* ---- misc ------------------------------------------------------------------ */
 double sr_now(void);                     /* monotonic seconds */
 int sr_ncores(void);
+/* Memory for a large array (weights, their optimizer state, panels): n * size
+ * bytes, zeroed when `zero`, freed with free(). From 2 MiB up it is aligned to
+ * 2 MiB and advised to be backed by huge pages where Linux offers them
+ * (transparent huge pages in "madvise" mode): the training step and the
+ * server read rows of such arrays all over, and with 4 KiB pages most of
+ * those reads also miss the TLB. NULL when out of memory or on overflow. */
+void *sr_alloc_big(size_t n, size_t size, int zero);
 /* sr_resolve_threads (<= 0 -> all cores) is public: sessrec.h */
 
 #endif
