@@ -700,16 +700,24 @@ SR_API sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const i
 SR_API sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
                                    float *scores, sr_error *err);
 /* One batch scored by several threads (a server's batching thread and its
- * helpers): sr_session_scores_cols writes only the scores of the items
- * [i0, i1), into those columns of scores (n, n_items) (the rest untouched):
- * the same numbers sr_session_scores writes there. Threads that each use
- * their own scorer may fill disjoint ranges of one scores array at once.
+ * helpers), each taking a range of the items: sr_session_scores_cols writes
+ * the scores of the items [i0, i1) only, session r's score of item i0 + j at
+ * out[r * ldo + j] (ldo >= i1 - i0): the same numbers sr_session_scores gives
+ * those items. So a thread can walk its range in pieces small enough to stay
+ * in its cache (out then holds one piece), or fill its columns of one
+ * (n, n_items) array (out = scores + i0, ldo = n_items). Threads that each
+ * use their own scorer may fill disjoint parts of one array at once.
+ * sess == NULL scores the n sessions of this scorer's previous
+ * sr_session_scores_cols call again, without loading their states anew
+ * (SR_ERR_ARG if another call has used the scorer since, or n differs);
+ * the sessions must not have changed in between.
  * sr_model_score_split gives the granularity: i0 and i1 must be multiples of
  * it (i1 may also be n_items); 0 means the algorithm's scoring does not split
  * (the baselines), and sr_session_scores_cols then fails with SR_ERR_ARG. */
 SR_API int sr_model_score_split(const sr_model *m);
 SR_API sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
-                                        float *scores, int64_t i0, int64_t i1, sr_error *err);
+                                        int64_t i0, int64_t i1, float *out, int64_t ldo,
+                                        sr_error *err);
 /* Top-k of one row of scores (n_items) for session s: like sr_topk, except
  * that with exclude_seen the session's remembered clicks are never selected
  * (their entries in `scores` are overwritten with NaN). Returns the count. */

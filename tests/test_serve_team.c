@@ -51,7 +51,6 @@ static void test_team_topk_is_sr_topk(void)
     }
     int k[NS] = {1, 20, 20, 100, (int)ni, 7, 20, MAXK, 50};
     int excl[NS] = {0, 1, 0, 1, 1, 0, 1, 0, 1};
-    float *scores = malloc((size_t)NS * (size_t)ni * sizeof *scores);
     float *row = malloc((size_t)ni * sizeof *row);
     int32_t *idx = malloc((size_t)NS * MAXK * sizeof *idx), *ridx = malloc(MAXK * sizeof *ridx);
     float *val = malloc((size_t)NS * MAXK * sizeof *val), *rval = malloc(MAXK * sizeof *rval);
@@ -64,7 +63,7 @@ static void test_team_topk_is_sr_topk(void)
         CHECK(srv_team_splits(t, m));
         CHECK(srv_team_use_model(t, m) == 0);
         for (int rep = 0; rep < 2; rep++) {
-            CHECK(srv_team_topk(t, ws, sess, NS, k, excl, scores, idx, val, cnt, &err) == SR_OK);
+            CHECK(srv_team_topk(t, ws, sess, NS, k, excl, idx, val, cnt, &err) == SR_OK);
             for (int i = 0; i < NS; i++) {
                 const sr_session *one = sess[i];
                 CHECK(sr_session_scores(ws, &one, 1, row, &err) == SR_OK);
@@ -76,7 +75,6 @@ static void test_team_topk_is_sr_topk(void)
         }
         srv_team_free(t);
     }
-    free(scores);
     free(row);
     free(idx);
     free(ridx);

@@ -255,15 +255,17 @@ static void test_errors_and_cap(void)
 }
 
 /* Scoring split by items: for a trained and a loaded model, the columns
- * written by sr_session_scores_cols over any split (and by two threads at
- * once, each with its own scorer) are sr_session_scores's numbers, bit for
- * bit; bad ranges and baselines are refused. */
+ * written by sr_session_scores_cols over any split (into one array, into a
+ * small buffer piece by piece with the batch loaded once, and by two threads
+ * at once, each with its own scorer) are sr_session_scores's numbers, bit for
+ * bit; bad ranges, strides and reuse without a loaded batch are refused, and
+ * so are the baselines. */
 typedef struct cols_job {
     const sr_model *m;
     sr_session *const *sess;
     int n;
     float *scores;
-    int64_t i0, i1;
+    int64_t i0, i1, ldo;
     sr_status st;
 } cols_job;
 
@@ -273,8 +275,8 @@ static void *cols_thread(void *arg)
     sr_scorer *ws = sr_scorer_new(j->m, j->n);
     sr_error err;
     for (int rep = 0; rep < 20; rep++)
-        j->st = sr_session_scores_cols(ws, (const sr_session *const *)j->sess, j->n, j->scores,
-                                       j->i0, j->i1, &err);
+        j->st = sr_session_scores_cols(ws, (const sr_session *const *)j->sess, j->n, j->i0,
+                                       j->i1, j->scores + j->i0, j->ldo, &err);
     sr_scorer_free(ws);
     return NULL;
 }
@@ -321,14 +323,42 @@ static void test_scores_split_by_items(void)
         for (int c = 0; c < 3; c++) {
             memset(got, 0xff, (size_t)NS * (size_t)ni * sizeof *got);
             for (int r = 0; r < 3; r++)
-                CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, got,
-                                             cuts[c][r], cuts[c][r + 1], &err) == SR_OK);
+                CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, cuts[c][r],
+                                             cuts[c][r + 1], got + cuts[c][r], ni,
+                                             &err) == SR_OK);
             CHECK(!memcmp(ref, got, (size_t)NS * (size_t)ni * sizeof *got));
         }
+        /* piece by piece through a buffer of 48 columns (row stride 50), the
+         * batch loaded by the first call only */
+        enum { PIECE = 48, LDO = 50 };
+        float piece[NS * LDO];
+        memset(got, 0xff, (size_t)NS * (size_t)ni * sizeof *got);
+        for (int64_t c0 = 0; c0 < ni; c0 += PIECE) {
+            int64_t c1 = c0 + PIECE < ni ? c0 + PIECE : ni;
+            CHECK(sr_session_scores_cols(ws, c0 ? NULL : (const sr_session *const *)sess, NS, c0,
+                                         c1, piece, LDO, &err) == SR_OK);
+            for (int r = 0; r < NS; r++)
+                memcpy(got + (size_t)r * (size_t)ni + c0, piece + r * LDO,
+                       (size_t)(c1 - c0) * sizeof *got);
+        }
+        CHECK(!memcmp(ref, got, (size_t)NS * (size_t)ni * sizeof *got));
+        /* reuse needs the same n, and no other call on the scorer in between */
+        CHECK(sr_session_scores_cols(ws, NULL, NS - 1, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
+        CHECK(strstr(err.msg, "no batch") != NULL);
+        CHECK(sr_session_scores_cols(ws, NULL, NS, 0, 16, piece, LDO, &err) == SR_OK);
+        CHECK(sr_session_scores(ws, (const sr_session *const *)sess, 1, got, &err) == SR_OK);
+        CHECK(sr_session_scores_cols(ws, NULL, NS, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
+        sr_scorer *fresh = sr_scorer_new(m, NS);
+        CHECK(sr_session_scores_cols(fresh, NULL, NS, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
+        sr_scorer_free(fresh);
+        /* an output row shorter than the range */
+        CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, 0, 32, piece, 31,
+                                     &err) == SR_ERR_ARG);
+        CHECK(strstr(err.msg, "stride") != NULL);
         /* two threads, own scorers, one array */
         memset(got, 0xff, (size_t)NS * (size_t)ni * sizeof *got);
-        cols_job jobs[2] = {{m, sess, NS, got, 0, 32, SR_ERR_ARG},
-                            {m, sess, NS, got, 32, ni, SR_ERR_ARG}};
+        cols_job jobs[2] = {{m, sess, NS, got, 0, 32, ni, SR_ERR_ARG},
+                            {m, sess, NS, got, 32, ni, ni, SR_ERR_ARG}};
         pthread_t th[2];
         for (int t = 0; t < 2; t++)
             CHECK(pthread_create(&th[t], NULL, cols_thread, &jobs[t]) == 0);
@@ -339,8 +369,8 @@ static void test_scores_split_by_items(void)
         /* ranges off the grid, reversed or outside */
         const int64_t bad[][2] = {{1, 16}, {0, 17}, {16, 0}, {-16, 16}, {0, ni + 16}};
         for (int b = 0; b < 5; b++) {
-            CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, got, bad[b][0],
-                                         bad[b][1], &err) == SR_ERR_ARG);
+            CHECK(sr_session_scores_cols(ws, (const sr_session *const *)sess, NS, bad[b][0],
+                                         bad[b][1], got, ni, &err) == SR_ERR_ARG);
             CHECK(strstr(err.msg, "item range") != NULL);
         }
         free(ref);
@@ -353,7 +383,7 @@ static void test_scores_split_by_items(void)
     sr_scorer *kws = sr_scorer_new(knn, 1);
     sr_session *ks = sr_session_new(knn);
     float row[N_ITEMS];
-    CHECK(sr_session_scores_cols(kws, (const sr_session *const *)&ks, 1, row, 0, 16, &err) ==
+    CHECK(sr_session_scores_cols(kws, (const sr_session *const *)&ks, 1, 0, 16, row, 16, &err) ==
           SR_ERR_ARG);
     CHECK(strstr(err.msg, "does not split") != NULL);
     sr_session_free(ks);

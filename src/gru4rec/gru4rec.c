@@ -918,10 +918,11 @@ static const float *panels(gru_scorer *s, sr_gru *g)
     return p;
 }
 
-/* The output layer alone for the items [i0, i1): those columns of scores
- * (n, N) = h_last (n, Hl) Wy^T + By, with gru_score.c's small-batch kernel.
- * -1 when out of memory (nothing written). */
-static int vt_state_score_cols(sr_scorer *sc, int n, float *scores, int64_t i0, int64_t i1)
+/* The output layer alone for the items [i0, i1): those columns of
+ * h_last (n, Hl) Wy^T + By, item i0 + j of row r at out[r * ldo + j], with
+ * gru_score.c's small-batch kernel. -1 when out of memory (nothing written). */
+static int vt_state_score_cols(sr_scorer *sc, int n, int64_t i0, int64_t i1, float *out,
+                               int64_t ldo)
 {
     gru_scorer *s = (gru_scorer *)sc;
     sr_gru *g = sc->m->impl;
@@ -931,7 +932,7 @@ static int vt_state_score_cols(sr_scorer *sc, int n, float *scores, int64_t i0, 
     const float *p = panels(s, g);
     if (!p)
         return -1;
-    sr_gru_score_cols(scores, s->h + sh->off[sh->L - 1], sh->S, n, p, g->net.By, sh->N,
+    sr_gru_score_cols(out, ldo, s->h + sh->off[sh->L - 1], sh->S, n, p, g->net.By, sh->N,
                       sh->H[sh->L - 1], i0, i1);
     return 0;
 }
@@ -944,7 +945,7 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
     const sr_gru *g = sc->m->impl;
     const grk_shape *sh = &g->sh;
     const int Hl = sh->H[sh->L - 1];
-    if (n <= 0 || vt_state_score_cols(sc, n, scores, 0, sh->N) == 0)
+    if (n <= 0 || vt_state_score_cols(sc, n, 0, sh->N, scores, sh->N) == 0)
         return;
     for (int i = 0; i < n; i++)
         if (g->net.By)

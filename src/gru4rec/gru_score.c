@@ -41,16 +41,16 @@ typedef float v8f __attribute__((vector_size(32)));
  * targets without AVX (-Wpsabi) */
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(v))
 
-/* R rows (R <= 4) of h against panel p (items [i0, i0 + IB)); writes the
- * first `ni` of the IB items. */
+/* R rows (R <= 4) of h against panel p (IB items, their biases by or NULL);
+ * writes the first `ni` of the IB scores of row r at o + r * ldo. */
 static inline __attribute__((always_inline)) void
-block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const float *p,
-      const float *by, int H, int64_t i0, int ni)
+block(float *o, int64_t ldo, const float *h, int ldh, const int R, const float *p,
+      const float *by, int H, int ni)
 {
     v8f acc[4][2];
     float bb[IB] = {0};
     if (by)
-        memcpy(bb, by + i0, (size_t)ni * sizeof *bb);
+        memcpy(bb, by, (size_t)ni * sizeof *bb);
     for (int r = 0; r < R; r++) {
         LOAD8(acc[r][0], bb);
         LOAD8(acc[r][1], bb + 8);
@@ -73,15 +73,15 @@ block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const fl
         }
     }
     for (int r = 0; r < R; r++) {
-        float *o = scores + (size_t)r * (size_t)ldc + (size_t)i0;
+        float *or = o + (size_t)r * (size_t)ldo;
         if (ni == IB) {
-            memcpy(o, &acc[r][0], sizeof acc[r][0]);
-            memcpy(o + 8, &acc[r][1], sizeof acc[r][1]);
+            memcpy(or, &acc[r][0], sizeof acc[r][0]);
+            memcpy(or + 8, &acc[r][1], sizeof acc[r][1]);
         } else {
             float t[IB];
             memcpy(t, &acc[r][0], sizeof acc[r][0]);
             memcpy(t + 8, &acc[r][1], sizeof acc[r][1]);
-            memcpy(o, t, (size_t)ni * sizeof *o);
+            memcpy(or, t, (size_t)ni * sizeof *or);
         }
     }
 }
@@ -91,8 +91,9 @@ block(float *scores, int64_t ldc, const float *h, int ldh, const int R, const fl
  * group's scores of a block (4 rows * 1 KB) stay in L1. */
 #define PB 16
 
-void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const float *wyp,
-                       const float *by, int64_t N, int H, int64_t i0, int64_t i1)
+void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
+                       const float *wyp, const float *by, int64_t N, int H, int64_t i0,
+                       int64_t i1)
 {
     int64_t nb = (N + IB - 1) / IB;
     int64_t b0 = i0 / IB, b1 = i1 >= N ? nb : i1 / IB;
@@ -101,25 +102,28 @@ void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const floa
         for (int r0 = 0; r0 < n; r0 += 4) {
             int R = n - r0 < 4 ? n - r0 : 4;
             const float *hr = h + (size_t)r0 * (size_t)ldh;
-            float *sr = scores + (size_t)r0 * (size_t)N;
+            float *sr = out + (size_t)r0 * (size_t)ldo;
             for (int64_t b = c0; b < c1; b++) {
                 const float *p = wyp + (size_t)b * (size_t)H * IB;
                 int64_t j0 = b * IB;
                 int ni = N - j0 < IB ? (int)(N - j0) : IB;
+                float *o = sr + (j0 - i0);
+                const float *bj = by ? by + j0 : NULL;
                 /* a constant R in each call, so the accumulators stay in registers */
                 switch (R) {
-                case 1: block(sr, N, hr, ldh, 1, p, by, H, j0, ni); break;
-                case 2: block(sr, N, hr, ldh, 2, p, by, H, j0, ni); break;
-                case 3: block(sr, N, hr, ldh, 3, p, by, H, j0, ni); break;
-                default: block(sr, N, hr, ldh, 4, p, by, H, j0, ni); break;
+                case 1: block(o, ldo, hr, ldh, 1, p, bj, H, ni); break;
+                case 2: block(o, ldo, hr, ldh, 2, p, bj, H, ni); break;
+                case 3: block(o, ldo, hr, ldh, 3, p, bj, H, ni); break;
+                default: block(o, ldo, hr, ldh, 4, p, bj, H, ni); break;
                 }
             }
         }
     }
 }
 #else
-void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const float *wyp,
-                       const float *by, int64_t N, int H, int64_t i0, int64_t i1)
+void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
+                       const float *wyp, const float *by, int64_t N, int H, int64_t i0,
+                       int64_t i1)
 {
     if (i1 > N)
         i1 = N;
@@ -129,7 +133,7 @@ void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const floa
             float acc = by ? by[i] : 0.0f;
             for (int k = 0; k < H; k++)
                 acc += h[(size_t)r * (size_t)ldh + (size_t)k] * p[(size_t)k * IB];
-            scores[(size_t)r * (size_t)N + (size_t)i] = acc;
+            out[(size_t)r * (size_t)ldo + (size_t)(i - i0)] = acc;
         }
 }
 #endif
@@ -137,5 +141,5 @@ void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const floa
 void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
                        const float *by, int64_t N, int H)
 {
-    sr_gru_score_cols(scores, h, ldh, n, wyp, by, N, H, 0, N);
+    sr_gru_score_cols(scores, N, h, ldh, n, wyp, by, N, H, 0, N);
 }

@@ -16,12 +16,13 @@ void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H);
  * given in the panel layout. */
 void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
                        const float *by, int64_t N, int H);
-/* The same for the items [i0, i1) only (columns i0..i1-1 of the (n, N)
- * scores; the rest untouched): i0 a multiple of SR_GRU_PANEL, i1 one too or
- * >= N. Every score is the same number as sr_gru_score_rows gives, whatever
- * the range and n, so threads may split the items between them. */
+/* The same for the items [i0, i1) only: row r's score of item i0 + j at
+ * out[r * ldo + j] (ldo >= i1 - i0): i0 a multiple of SR_GRU_PANEL, i1 one
+ * too or >= N. Every score is the same number as sr_gru_score_rows gives,
+ * whatever the range and n, so threads may split the items between them. */
 #define SR_GRU_PANEL 16
-void sr_gru_score_cols(float *scores, const float *h, int ldh, int n, const float *wyp,
-                       const float *by, int64_t N, int H, int64_t i0, int64_t i1);
+void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
+                       const float *wyp, const float *by, int64_t N, int H, int64_t i0,
+                       int64_t i1);
 
 #endif

@@ -141,6 +141,7 @@ sr_scorer *sr_scorer_new(const sr_model *m, int max_batch)
         s->m = m;
         s->max_batch = max_batch;
         s->row = NULL;
+        s->cols_n = -1;
     }
     return s;
 }
@@ -153,15 +154,21 @@ void sr_scorer_free(sr_scorer *s)
     }
 }
 
-void sr_scorer_reset(sr_scorer *s, int slot) { s->m->vt->reset(s, slot); }
+void sr_scorer_reset(sr_scorer *s, int slot)
+{
+    s->cols_n = -1;
+    s->m->vt->reset(s, slot);
+}
 
 void sr_scorer_step(sr_scorer *s, const int32_t *items, int n, float *scores)
 {
+    s->cols_n = -1;
     s->m->vt->step(s, items, n, scores);
 }
 
 void sr_scorer_move(sr_scorer *s, int dst, int src)
 {
+    s->cols_n = -1;
     if (dst != src)
         s->m->vt->move(s, dst, src);
 }

@@ -24,11 +24,11 @@ typedef struct sr_state_vt {
      * state, without a click. */
     void (*score)(sr_scorer *s, int n, float *scores);
     /* Optional (NULL: scoring does not split): the same numbers for the
-     * items [i0, i1) only, into those columns of scores (row stride n_items);
-     * i0, i1 multiples of cols_align (i1 may be n_items). Scorers of one model
-     * on different threads may run it at once. -1: out of memory (nothing
+     * items [i0, i1) only, item i0 + j of slot r at out[r * ldo + j]; i0, i1
+     * multiples of cols_align (i1 may be n_items). Scorers of one model on
+     * different threads may run it at once. -1: out of memory (nothing
      * written). */
-    int (*score_cols)(sr_scorer *s, int n, float *scores, int64_t i0, int64_t i1);
+    int (*score_cols)(sr_scorer *s, int n, int64_t i0, int64_t i1, float *out, int64_t ldo);
     int cols_align;
 } sr_state_vt;
 
@@ -70,6 +70,8 @@ struct sr_scorer {
     const sr_model *m;
     int max_batch;
     float *row;                 /* (n_items) scores of sr_session_recommend, lazy; model.c */
+    int cols_n;                 /* sessions loaded by the last sr_session_scores_cols, or
+                                 * -1 once any other call has used the slots; session.c */
 };
 
 /* Creates a model shell with a copy of the item table (builds the index).

@@ -93,6 +93,7 @@ static void push(sr_session *s, int32_t item)
 static void load(sr_scorer *ws, const sr_session *const *sess, int n, int drop_last)
 {
     const sr_model_vt *vt = ws->m->vt;
+    ws->cols_n = -1;
     if (vt->state) {
         for (int i = 0; i < n; i++)
             vt->state->put(ws, i, sess[i]->state);
@@ -188,11 +189,14 @@ int sr_model_score_split(const sr_model *m)
 }
 
 sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
-                                 float *scores, int64_t i0, int64_t i1, sr_error *err)
+                                 int64_t i0, int64_t i1, float *out, int64_t ldo, sr_error *err)
 {
-    sr_status st = check_call(ws, sess, n, err);
+    sr_status st = sess || n == 0 ? check_call(ws, sess, n, err) : SR_OK;
     if (st != SR_OK)
         return st;
+    if (!sess && (!ws || n < 0 || n != ws->cols_n))
+        return sr_error_set(err, SR_ERR_ARG, "no batch of %d sessions loaded in this scorer "
+                            "(sess == NULL reuses the previous call's)", n);
     const int64_t N = ws->m->n_items;
     const int a = sr_model_score_split(ws->m);
     if (!a)
@@ -202,10 +206,18 @@ sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, i
         return sr_error_set(err, SR_ERR_ARG, "item range [%lld, %lld) of %lld items (bounds: "
                             "multiples of %d, or the item count)", (long long)i0, (long long)i1,
                             (long long)N, a);
-    if (n == 0 || i0 == i1)
+    if (ldo < i1 - i0 || (n > 0 && i1 > i0 && !out))
+        return sr_error_set(err, SR_ERR_ARG, "output row stride %lld for %lld items",
+                            (long long)ldo, (long long)(i1 - i0));
+    if (n == 0)
         return SR_OK;
-    load(ws, sess, n, 1);
-    if (ws->m->vt->state->score_cols(ws, n, scores, i0, i1) != 0)
+    if (sess) {
+        load(ws, sess, n, 1);
+        ws->cols_n = n;
+    }
+    if (i0 == i1)
+        return SR_OK;
+    if (ws->m->vt->state->score_cols(ws, n, i0, i1, out, ldo) != 0)
         return sr_error_set(err, SR_ERR_NOMEM, "out of memory scoring %d sessions", n);
     return SR_OK;
 }

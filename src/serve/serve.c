@@ -487,7 +487,7 @@ typedef struct srv_worker {
     sr_server *s;
     srv_model *mh;         /* model of the scorer */
     sr_scorer *ws;
-    float *scores;         /* (batch_max, n_items) */
+    float *scores;         /* (batch_max, n_items), NULL when the team splits the scoring */
     int32_t *topk;         /* (max_k) */
     float *topv;
     sr_session **sess;     /* (batch_max) */
@@ -512,8 +512,12 @@ static int worker_use_model(worker *w, srv_model *mh)
     }
     int bm = w->s->opts.batch_max;
     sr_scorer *ws = sr_scorer_new(mh->m, bm);
-    float *sc = malloc((size_t)bm * (size_t)sr_model_n_items(mh->m) * sizeof *sc);
-    if (!ws || !sc) {
+    /* whole rows of scores only where the team does not split the scoring
+     * (baselines); the team scores in chunks into buffers of its own */
+    float *sc = srv_team_splits(w->team, mh->m)
+                    ? NULL
+                    : malloc((size_t)bm * (size_t)sr_model_n_items(mh->m) * sizeof *sc);
+    if (!ws || (!sc && !srv_team_splits(w->team, mh->m))) {
         sr_scorer_free(ws);
         free(sc);
         srv_model_unref(mh);
@@ -588,7 +592,7 @@ static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_row
         w->all_k[r] = jobs[w->all_job[r]]->k;
         w->all_excl[r] = jobs[w->all_job[r]]->exclude_seen;
     }
-    if (srv_team_topk(w->team, w->ws, w->all, n, w->all_k, w->all_excl, w->scores, w->all_idx,
+    if (srv_team_topk(w->team, w->ws, w->all, n, w->all_k, w->all_excl, w->all_idx,
                       w->all_val, w->all_cnt, &err) != SR_OK) {
         for (int r = 0; r < n; r++)
             fail(jobs[w->all_job[r]], 503, err.msg);

@@ -120,15 +120,15 @@ void srv_team_free(srv_team *t);
  * (then even one thread gains: each row's top k is taken chunk by chunk while
  * the scores are in cache). */
 int srv_team_splits(const srv_team *t, const sr_model *m);
-/* Gives the helpers scorers of m (once per model); -1 out of memory. */
+/* Gives the parts scorers of m and their chunk buffers (once per model); -1
+ * out of memory. */
 int srv_team_use_model(srv_team *t, const sr_model *m);
 /* The top k[r] items (exclude_seen when excl[r]) of each of the n sessions as
  * they are now, as sr_session_scores + sr_session_topk would give them:
- * idx/val rows of max_k, cnt[r] written; scores (batch_max, n_items) is
- * scratch. ws is the caller's scorer of the model (part 0). */
+ * idx/val rows of max_k, cnt[r] written. ws is the caller's scorer of the
+ * model (part 0). */
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
-                        const int *excl, float *scores, int32_t *idx, float *val, int *cnt,
-                        sr_error *err);
+                        const int *excl, int32_t *idx, float *val, int *cnt, sr_error *err);
 
 /* fn(ctx, i) for every i in [0, n), spread over the team; returns when all
  * are done. fn must be safe to run for different i at once. */

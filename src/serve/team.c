@@ -7,8 +7,10 @@
  * sr_topk's order (higher score first, lower index on a tie), so the answer
  * is the one a single thread would give, bit for bit.
  *
- * Each thread scores its range in chunks of CHUNK items and feeds every
- * row's running top k while the chunk is in cache.
+ * Each thread loads the batch's states into its scorer once, then scores its
+ * range in chunks of CHUNK items into its own small buffer (the batch's
+ * scores of one chunk: ~150 KB, which stays in L2) and feeds every row's
+ * running top k from it.
  *
  * Hand-off: the batching thread bumps a generation counter and works on part
  * 0; helpers spin briefly on the counter (batches come back to back under
@@ -32,6 +34,7 @@ typedef struct srv_part {
     int id;
     pthread_t thread;
     sr_scorer *ws;       /* own scorer (part 0: the batching thread's, lent per call) */
+    float *buf;          /* (batch_max * step) one chunk's scores of the batch */
     int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items */
     float *val;
     int *cnt;            /* (batch_max) */
@@ -48,7 +51,7 @@ struct srv_team {
     sr_session *const *sess;
     int n;
     const int *k, *excl;
-    float *scores;
+    int64_t step;        /* items per chunk: CHUNK rounded up to the model's split */
     /* srv_team_each's loop */
     void (*each_fn)(void *ctx, int i);
     void *each_ctx;
@@ -181,36 +184,39 @@ static void heap_sort(int32_t *idx, float *val, int m)
     }
 }
 
-/* Items scored per chunk: the chunk's scores of a whole batch (32 rows * 4 KB)
- * are still in L2 when each row's top k goes through them. */
+/* Items scored per chunk: the chunk's scores of a whole batch (37 rows * 4 KB
+ * at the batches measured) are still in L2 when each row's top k goes
+ * through them. */
 #define CHUNK 1024
 
 static void run_part(srv_team *t, srv_part *pt)
 {
     const int64_t N = sr_model_n_items(t->m);
     const int a = sr_model_score_split(t->m);
+    const int64_t step = t->step;
     int64_t i0, i1;
     part_range(N, a, pt->id, t->T, &i0, &i1);
     pt->st = SR_OK;
     for (int r = 0; r < t->n; r++)
         pt->cnt[r] = 0;
-    const int64_t step = (CHUNK + a - 1) / a * a;
     for (int64_t c0 = i0; c0 < i1; c0 += step) {
         int64_t c1 = c0 + step < i1 ? c0 + step : i1;
-        pt->st = sr_session_scores_cols(pt->ws, (const sr_session *const *)t->sess, t->n,
-                                        t->scores, c0, c1, &pt->err);
+        /* the first chunk loads the batch into the scorer; the others reuse it */
+        pt->st = sr_session_scores_cols(pt->ws,
+                                        c0 == i0 ? (const sr_session *const *)t->sess : NULL,
+                                        t->n, c0, c1, pt->buf, step, &pt->err);
         if (pt->st != SR_OK)
             return;
         for (int r = 0; r < t->n; r++) {
-            float *row = t->scores + (size_t)r * (size_t)N;
+            float *row = pt->buf + (size_t)r * (size_t)step; /* item c0 + j at row[j] */
             if (t->excl[r]) { /* this chunk's share of exclude_seen */
                 const int32_t *seen = sr_session_items(t->sess[r]);
                 for (int j = 0, len = sr_session_length(t->sess[r]); j < len; j++)
                     if (seen[j] >= c0 && seen[j] < c1)
-                        row[seen[j]] = NAN;
+                        row[seen[j] - c0] = NAN;
             }
             size_t o = (size_t)r * (size_t)t->max_k;
-            heap_offer(pt->idx + o, pt->val + o, &pt->cnt[r], t->k[r], row + c0, c1 - c0, c0);
+            heap_offer(pt->idx + o, pt->val + o, &pt->cnt[r], t->k[r], row, c1 - c0, c0);
         }
     }
     for (int r = 0; r < t->n; r++) {
@@ -301,6 +307,7 @@ void srv_team_free(srv_team *t)
         for (int p = 0; p < t->T; p++) {
             if (p > 0)
                 sr_scorer_free(t->parts[p].ws);
+            free(t->parts[p].buf);
             free(t->parts[p].idx);
             free(t->parts[p].val);
             free(t->parts[p].cnt);
@@ -320,18 +327,27 @@ int srv_team_splits(const srv_team *t, const sr_model *m)
 int srv_team_use_model(srv_team *t, const sr_model *m)
 {
     sr_scorer *ws[64] = {0};
+    float *buf[64] = {0};
     int T = t->T < 64 ? t->T : 64;
-    for (int p = 1; p < T; p++)
-        if (!(ws[p] = sr_scorer_new(m, t->batch_max))) {
-            for (int q = 1; q < p; q++)
+    const int a = sr_model_score_split(m);
+    const int64_t step = a > 0 ? (CHUNK + a - 1) / a * a : CHUNK;
+    for (int p = 0; p < T; p++)
+        if ((p > 0 && !(ws[p] = sr_scorer_new(m, t->batch_max))) ||
+            !(buf[p] = malloc((size_t)t->batch_max * (size_t)step * sizeof *buf[p]))) {
+            for (int q = 0; q <= p; q++) {
                 sr_scorer_free(ws[q]);
+                free(buf[q]);
+            }
             return -1;
         }
-    for (int p = 1; p < T; p++) {
+    for (int p = 0; p < T; p++) {
         sr_scorer_free(t->parts[p].ws);
         t->parts[p].ws = ws[p];
+        free(t->parts[p].buf);
+        t->parts[p].buf = buf[p];
     }
     t->m = m;
+    t->step = step;
     return 0;
 }
 
@@ -413,8 +429,7 @@ static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
 }
 
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
-                        const int *excl, float *scores, int32_t *idx, float *val, int *cnt,
-                        sr_error *err)
+                        const int *excl, int32_t *idx, float *val, int *cnt, sr_error *err)
 {
     if (n <= 0)
         return SR_OK;
@@ -422,7 +437,6 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     t->n = n;
     t->k = k;
     t->excl = excl;
-    t->scores = scores;
     t->parts[0].ws = ws;
     fork_join(t, run_part);
     t->parts[0].ws = NULL;
