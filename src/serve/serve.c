@@ -38,6 +38,16 @@ static uint64_t file_hash(const char *path)
     return h;
 }
 
+static const char *item_text(void *ctx, int64_t i, char *tmp)
+{
+    const sr_model *m = ctx;
+    const char *t = sr_model_item_text(m, i);
+    if (t)
+        return t;
+    srv_item_text(m, (int32_t)i, tmp, SRV_ITEM_TEXT);
+    return tmp;
+}
+
 static sr_status holder_load(const char *path, srv_model **out, sr_error *err)
 {
     *out = NULL;
@@ -48,6 +58,11 @@ static sr_status holder_load(const char *path, srv_model **out, sr_error *err)
     if (st != SR_OK) {
         free(h);
         return st;
+    }
+    if (srv_strtab_build(&h->items, sr_model_n_items(h->m), item_text, h->m) != 0) {
+        sr_model_free(h->m);
+        free(h);
+        return sr_error_set(err, SR_ERR_NOMEM, "out of memory loading a model");
     }
     h->fp = file_hash(path);
     h->refs = 1;
@@ -65,6 +80,7 @@ srv_model *srv_model_ref(srv_model *h)
 void srv_model_unref(srv_model *h)
 {
     if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+        srv_strtab_free(&h->items);
         sr_model_free(h->m);
         free(h);
     }
@@ -542,19 +558,11 @@ static int worker_use_model(worker *w, srv_model *mh)
 static void fill_recs(worker *w, srv_job *j, const sr_session *ss, const int32_t *idx,
                       const float *val, int n)
 {
-    j->n_rec = 0;
-    for (int i = 0; i < n; i++) {
-        const char *t = sr_model_item_text(w->mh->m, idx[i]);
-        if (t) { /* copied: the answer may be written after a reload freed the model */
-            free(j->rec_txt[i]);
-            if (!(j->rec_txt[i] = strdup(t)))
-                break;
-        } else {
-            srv_item_text(w->mh->m, idx[i], j->rec_ids[i], sizeof j->rec_ids[i]);
-        }
-        j->rec_score[i] = val[i];
-        j->n_rec++;
-    }
+    /* written now, while the worker holds the model: the answer itself may be
+     * sent after a reload freed it */
+    j->n_rec = n;
+    if (srv_recs_json(&j->recs, &w->mh->items, idx, val, n) != 0)
+        fail(j, 503, "out of memory writing an answer, or an item id that is not UTF-8");
     j->session_clicks = sr_session_clicks_total(ss);
 }
 

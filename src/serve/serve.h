@@ -16,10 +16,25 @@
 #define SRV_MAX_ID 128        /* bytes of a session id */
 #define SRV_ITEM_TEXT 24      /* an item id as text, NUL included */
 
+/* Strings as JSON literals, encoded by jansson once (answer.c): string i is
+ * blob[off[i] .. off[i + 1]); an empty one could not be encoded (not UTF-8). */
+typedef struct srv_strtab {
+    char *blob;
+    size_t *off;
+    int64_t n;
+} srv_strtab;
+
+/* Encodes text(ctx, i, tmp) for i < n (tmp: SRV_ITEM_TEXT bytes the callback
+ * may write into). -1 out of memory (t left empty). */
+int srv_strtab_build(srv_strtab *t, int64_t n,
+                     const char *(*text)(void *ctx, int64_t i, char *tmp), void *ctx);
+void srv_strtab_free(srv_strtab *t);
+
 /* A loaded model and the sessions and workers using it (reference counted:
  * after a reload the old one lives until its last session has moved). */
 typedef struct srv_model {
     sr_model *m;
+    srv_strtab items;         /* every item id as a JSON literal, for the answers */
     uint64_t fp;              /* FNV-1a of the model file: same file, same number */
     double loaded_at;         /* Unix time */
     atomic_int refs;
@@ -75,9 +90,7 @@ typedef struct srv_job {
     char error[512];
     int *unknown;             /* (n_items) indices of items the model does not know */
     int n_unknown;
-    char (*rec_ids)[SRV_ITEM_TEXT];   /* (k) integer item ids as text */
-    char **rec_txt;                   /* (k) text item ids (models with text ids), owned */
-    float *rec_score;                 /* (k) */
+    sr_buf recs;              /* the recommendations as JSON text, [{"item": .., "score": ..}, ..] */
     int n_rec;
     int64_t session_clicks;
     /* queue */
@@ -99,6 +112,21 @@ void srv_answer_job(sr_server *s, srv_job *j);
 void srv_job_free(srv_job *j);
 /* Records one answered request in the metrics. */
 void srv_count(sr_server *s, int ep, double t0, const sr_http_response *out);
+
+/* The n recommendations (items idx, scores val) as the JSON text of the
+ * answers' "items" array, into b (emptied first). -1 when out of memory or
+ * an item id is not UTF-8. */
+int srv_recs_json(sr_buf *b, const srv_strtab *items, const int32_t *idx, const float *val,
+                  int n);
+/* JSON text pieces in the form json_dumps gives them (JSON_COMPACT |
+ * JSON_REAL_PRECISION(7)): a string literal (-1 when not UTF-8 or out of
+ * memory), a real (null when not finite), an integer. */
+int srv_json_str(sr_buf *b, const char *s, size_t n);
+void srv_json_real(sr_buf *b, double v);
+void srv_json_int(sr_buf *b, int64_t v);
+/* The body of job j's 200 answer (CLICK, RECS, STATELESS), malloc'd; NULL
+ * when out of memory or a string is not UTF-8. */
+char *srv_answer_text(const srv_job *j);
 
 /* Responses (answer.c). A NULL body (out of memory) is answered 503. */
 #define JSON_TYPE "application/json"

@@ -210,10 +210,7 @@ static srv_job *new_job(int kind, const char *id, req_args *a, sr_http_response 
     j->k = a->k;
     j->exclude_seen = a->exclude_seen;
     j->unknown = malloc((size_t)(j->n_items ? j->n_items : 1) * sizeof *j->unknown);
-    j->rec_ids = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_ids);
-    j->rec_score = malloc((size_t)(j->k ? j->k : 1) * sizeof *j->rec_score);
-    j->rec_txt = calloc((size_t)(j->k ? j->k : 1), sizeof *j->rec_txt);
-    if (!j->unknown || !j->rec_ids || !j->rec_score || !j->rec_txt) {
+    if (!j->unknown) {
         srv_job_free(j);
         srv_reply_error(out, 503, "out of memory");
         return NULL;
