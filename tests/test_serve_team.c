@@ -62,12 +62,22 @@ static void test_team_topk_is_sr_topk(void)
             continue;
         CHECK(srv_team_splits(t, m));
         CHECK(srv_team_use_model(t, m) == 0);
-        for (int rep = 0; rep < 2; rep++) {
-            CHECK(srv_team_topk(t, ws, sess, NS, k, excl, idx, val, cnt, &err) == SR_OK);
+        /* the same batch twice, then its rows reversed: nothing of one batch
+         * may leak into the next */
+        for (int rep = 0; rep < 4; rep++) {
+            sr_session *b[NS];
+            int bk[NS], bx[NS];
             for (int i = 0; i < NS; i++) {
-                const sr_session *one = sess[i];
+                int src = rep < 2 ? i : NS - 1 - i;
+                b[i] = sess[src];
+                bk[i] = k[src];
+                bx[i] = excl[src];
+            }
+            CHECK(srv_team_topk(t, ws, b, NS, bk, bx, idx, val, cnt, &err) == SR_OK);
+            for (int i = 0; i < NS; i++) {
+                const sr_session *one = b[i];
                 CHECK(sr_session_scores(ws, &one, 1, row, &err) == SR_OK);
-                int n = sr_session_topk(sess[i], row, k[i], excl[i], ridx, rval);
+                int n = sr_session_topk(b[i], row, bk[i], bx[i], ridx, rval);
                 CHECK_EQ_INT(cnt[i], n);
                 CHECK(!memcmp(idx + (size_t)i * MAXK, ridx, (size_t)n * sizeof *ridx));
                 CHECK(!memcmp(val + (size_t)i * MAXK, rval, (size_t)n * sizeof *rval));
