@@ -346,6 +346,8 @@ static void test_scores_split_by_items(void)
         CHECK(sr_session_scores_cols(ws, NULL, NS - 1, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
         CHECK(strstr(err.msg, "no batch") != NULL);
         CHECK(sr_session_scores_cols(ws, NULL, NS, 0, 16, piece, LDO, &err) == SR_OK);
+        CHECK(sr_session_scores_cols(ws, NULL, 0, 0, 16, piece, LDO, &err) == SR_OK); /* none */
+        CHECK(sr_session_scores_cols(NULL, NULL, 1, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
         CHECK(sr_session_scores(ws, (const sr_session *const *)sess, 1, got, &err) == SR_OK);
         CHECK(sr_session_scores_cols(ws, NULL, NS, 0, 16, piece, LDO, &err) == SR_ERR_ARG);
         sr_scorer *fresh = sr_scorer_new(m, NS);

@@ -194,7 +194,7 @@ sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, i
     sr_status st = sess || n == 0 ? check_call(ws, sess, n, err) : SR_OK;
     if (st != SR_OK)
         return st;
-    if (!sess && (!ws || n < 0 || n != ws->cols_n))
+    if (!sess && n != 0 && (!ws || n < 0 || n != ws->cols_n))
         return sr_error_set(err, SR_ERR_ARG, "no batch of %d sessions loaded in this scorer "
                             "(sess == NULL reuses the previous call's)", n);
     const int64_t N = ws->m->n_items;
