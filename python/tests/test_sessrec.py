@@ -281,6 +281,9 @@ def test_ctrl_c_stops_training(small, tmp_path):
         import os, signal, sys
         sys.path.insert(0, %r)
         import sessrec
+        # as in a program started from a terminal (a shell's background job
+        # starts with SIGINT ignored, and Python then keeps it so)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         epochs = []
         def cb(e):
             epochs.append(e["epoch"])
