@@ -102,6 +102,62 @@ static void count_one(void *ctx, int i)
     __atomic_fetch_add(&hits[i], 1, __ATOMIC_RELAXED);
 }
 
+/* srv_team_step: the rows split over 1-3 threads step the sessions to the
+ * states, byte for byte, that sr_session_step gives each part's rows as a
+ * batch of their own (a GRU step's last bits depend on its batch, as with any
+ * batching: tests/test_session.c bounds that by 1e-5); below 2T rows, one
+ * call. */
+static void test_team_step_is_one_step(void)
+{
+    sr_model *m = train_gru();
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    const int64_t ni = sr_model_n_items(m);
+    enum { NS = 11 };
+    sr_error err;
+    sr_scorer *ws = sr_scorer_new(m, NS);
+    sr_rng r;
+    sr_rng_seed(&r, 9);
+    for (int T = 1; T <= 3; T++) {
+        srv_team *t = srv_team_new(T, NS, 20);
+        CHECK(t != NULL && srv_team_use_model(t, m) == 0);
+        sr_session *a[NS], *b[NS];
+        int32_t items[NS];
+        for (int i = 0; i < NS; i++) {
+            a[i] = sr_session_new(m);
+            b[i] = sr_session_new(m);
+            for (int c = 0; c < i % 4; c++) {
+                int32_t x = (int32_t)(sr_rng_next(&r) % (uint64_t)ni);
+                CHECK(sr_session_click(ws, a[i], x, &err) == SR_OK);
+                CHECK(sr_session_click(ws, b[i], x, &err) == SR_OK);
+            }
+            items[i] = (int32_t)(sr_rng_next(&r) % (uint64_t)ni);
+        }
+        for (int n = 1; n <= NS; n += 5) { /* 1: no hand-off; 6, 11: split */
+            CHECK(srv_team_step(t, ws, a, items, n, &err) == SR_OK);
+            int parts = n < 2 * T ? 1 : T;
+            for (int p = 0; p < parts; p++) {
+                int r0 = n * p / parts, r1 = n * (p + 1) / parts;
+                CHECK(sr_session_step(ws, b + r0, items + r0, r1 - r0, NULL, &err) == SR_OK);
+            }
+            for (int i = 0; i < NS; i++) {
+                unsigned char ba[4096], bb[4096];
+                size_t la = sr_session_save(a[i], ba, sizeof ba),
+                       lb = sr_session_save(b[i], bb, sizeof bb);
+                CHECK_MSG(la == lb && la <= sizeof ba && !memcmp(ba, bb, la), "T %d n %d i %d la %zu lb %zu", T, n, i, la, lb);
+            }
+        }
+        for (int i = 0; i < NS; i++) {
+            sr_session_free(a[i]);
+            sr_session_free(b[i]);
+        }
+        srv_team_free(t);
+    }
+    sr_scorer_free(ws);
+    sr_model_free(m);
+}
+
 static void test_team_each_visits_every_index_once(void)
 {
     for (int T = 1; T <= 4; T++) {
@@ -121,6 +177,7 @@ static void test_team_each_visits_every_index_once(void)
 int main(void)
 {
     RUN(test_team_topk_is_sr_topk);
+    RUN(test_team_step_is_one_step);
     RUN(test_team_each_visits_every_index_once);
     return test_summary();
 }

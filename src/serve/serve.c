@@ -573,6 +573,20 @@ static void take_topk(worker *w, srv_job *j, sr_session *ss, float *row)
     fill_recs(w, j, ss, w->topk, w->topv, n);
 }
 
+typedef struct fill_ctx {
+    worker *w;
+    srv_job **jobs;
+} fill_ctx;
+
+static void fill_one(void *ctx, int r)
+{
+    fill_ctx *f = ctx;
+    worker *w = f->w;
+    const size_t mk = (size_t)w->s->opts.max_k;
+    fill_recs(w, f->jobs[w->all_job[r]], w->all[r], w->all_idx + (size_t)r * mk,
+              w->all_val + (size_t)r * mk, w->all_cnt[r]);
+}
+
 /* The batch's scoring by the team: the clicks of the step rows are fed
  * without scores, then every row is scored and ranked split by items. */
 static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_rows, int nscore,
@@ -581,7 +595,7 @@ static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_row
     sr_error err;
     int n = 0;
     if (nstep) {
-        if (sr_session_step(w->ws, w->sess, w->items, nstep, NULL, &err) != SR_OK) {
+        if (srv_team_step(w->team, w->ws, w->sess, w->items, nstep, &err) != SR_OK) {
             for (int r = 0; r < nstep; r++)
                 fail(jobs[step_rows[r]], 503, err.msg);
         } else {
@@ -606,10 +620,8 @@ static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_row
             fail(jobs[w->all_job[r]], 503, err.msg);
         return;
     }
-    const size_t mk = (size_t)w->s->opts.max_k;
-    for (int r = 0; r < n; r++)
-        fill_recs(w, jobs[w->all_job[r]], w->all[r], w->all_idx + (size_t)r * mk,
-                  w->all_val + (size_t)r * mk, w->all_cnt[r]);
+    fill_ctx f = {w, jobs};
+    srv_team_each(w->team, fill_one, &f, n); /* the answers' item lists, in parallel */
 }
 
 static void run_batch(worker *w, srv_job **jobs, int nj)

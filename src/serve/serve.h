@@ -158,6 +158,15 @@ int srv_team_use_model(srv_team *t, const sr_model *m);
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
                         const int *excl, int32_t *idx, float *val, int *cnt, sr_error *err);
 
+/* sr_session_step(ws, sess, items, n, NULL) with the rows split over the
+ * team: part p steps rows [n p / T, n (p + 1) / T) with its own scorer (one
+ * call below 2T rows). Each part's states are what sr_session_step gives its
+ * rows as a batch: a GRU step's last bits depend on the batch, as with any
+ * batching. On an error (out of memory) the other parts' sessions may have
+ * advanced. */
+sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
+                        const int32_t *items, int n, sr_error *err);
+
 /* fn(ctx, i) for every i in [0, n), spread over the team; returns when all
  * are done. fn must be safe to run for different i at once. */
 void srv_team_each(srv_team *t, void (*fn)(void *ctx, int i), void *ctx, int n);

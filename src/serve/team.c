@@ -47,8 +47,9 @@ struct srv_team {
     srv_part *parts;
     int started;         /* helper threads running */
     const sr_model *m;
-    /* the batch being scored */
+    /* the batch being stepped or scored */
     sr_session *const *sess;
+    const int32_t *items;
     int n;
     const int *k, *excl;
     int64_t step;        /* items per chunk: CHUNK rounded up to the model's split */
@@ -373,6 +374,33 @@ static void fork_join(srv_team *t, void (*task)(srv_team *, srv_part *))
             pthread_cond_wait(&t->done, &t->mu);
         pthread_mutex_unlock(&t->mu);
     }
+}
+
+static void run_step(srv_team *t, srv_part *pt)
+{
+    int a = (int)((int64_t)t->n * pt->id / t->T), b = (int)((int64_t)t->n * (pt->id + 1) / t->T);
+    pt->st = b > a ? sr_session_step(pt->ws, t->sess + a, t->items + a, b - a, NULL, &pt->err)
+                   : SR_OK;
+}
+
+sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
+                        const int32_t *items, int n, sr_error *err)
+{
+    if (t->T == 1 || n < 2 * t->T) /* a few rows: not worth a hand-off */
+        return sr_session_step(ws, sess, items, n, NULL, err);
+    t->sess = sess;
+    t->items = items;
+    t->n = n;
+    t->parts[0].ws = ws;
+    fork_join(t, run_step);
+    t->parts[0].ws = NULL;
+    for (int p = 0; p < t->T; p++)
+        if (t->parts[p].st != SR_OK) {
+            if (err)
+                *err = t->parts[p].err;
+            return t->parts[p].st;
+        }
+    return SR_OK;
 }
 
 static void run_each(srv_team *t, srv_part *pt)
