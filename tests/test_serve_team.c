@@ -29,10 +29,20 @@ static sr_model *train_gru(void)
     return m;
 }
 
+/* the model of the tests, trained once (freed by main) */
+static sr_model *the_model;
+
+static sr_model *model(void)
+{
+    if (!the_model)
+        the_model = train_gru();
+    CHECK(the_model != NULL);
+    return the_model;
+}
+
 static void test_team_topk_is_sr_topk(void)
 {
-    sr_model *m = train_gru();
-    CHECK(m != NULL);
+    sr_model *m = model();
     if (!m)
         return;
     const int64_t ni = sr_model_n_items(m);
@@ -93,7 +103,6 @@ static void test_team_topk_is_sr_topk(void)
     for (int i = 0; i < NS; i++)
         sr_session_free(sess[i]);
     sr_scorer_free(ws);
-    sr_model_free(m);
 }
 
 static void count_one(void *ctx, int i)
@@ -109,8 +118,7 @@ static void count_one(void *ctx, int i)
  * call. */
 static void test_team_step_is_one_step(void)
 {
-    sr_model *m = train_gru();
-    CHECK(m != NULL);
+    sr_model *m = model();
     if (!m)
         return;
     const int64_t ni = sr_model_n_items(m);
@@ -155,7 +163,6 @@ static void test_team_step_is_one_step(void)
         srv_team_free(t);
     }
     sr_scorer_free(ws);
-    sr_model_free(m);
 }
 
 static void test_team_each_visits_every_index_once(void)
@@ -179,5 +186,6 @@ int main(void)
     RUN(test_team_topk_is_sr_topk);
     RUN(test_team_step_is_one_step);
     RUN(test_team_each_visits_every_index_once);
+    sr_model_free(the_model);
     return test_summary();
 }

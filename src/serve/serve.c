@@ -573,14 +573,15 @@ static void take_topk(worker *w, srv_job *j, sr_session *ss, float *row)
     fill_recs(w, j, ss, w->topk, w->topv, n);
 }
 
-typedef struct fill_ctx {
+/* a batch's jobs, for the team's per-job loops (srv_team_each) */
+typedef struct batch_ctx {
     worker *w;
     srv_job **jobs;
-} fill_ctx;
+} batch_ctx;
 
 static void fill_one(void *ctx, int r)
 {
-    fill_ctx *f = ctx;
+    batch_ctx *f = ctx;
     worker *w = f->w;
     const size_t mk = (size_t)w->s->opts.max_k;
     fill_recs(w, f->jobs[w->all_job[r]], w->all[r], w->all_idx + (size_t)r * mk,
@@ -620,7 +621,7 @@ static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_row
             fail(jobs[w->all_job[r]], 503, err.msg);
         return;
     }
-    fill_ctx f = {w, jobs};
+    batch_ctx f = {w, jobs};
     srv_team_each(w->team, fill_one, &f, n); /* the answers' item lists, in parallel */
 }
 
@@ -735,16 +736,11 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
     atomic_fetch_add(&s->batch_rows, (uint64_t)nj);
 }
 
-typedef struct answer_ctx {
-    sr_server *s;
-    srv_job **jobs;
-} answer_ctx;
-
 static void answer_one(void *ctx, int i)
 {
-    answer_ctx *a = ctx;
+    batch_ctx *a = ctx;
     a->jobs[i]->e = NULL;
-    srv_answer_job(a->s, a->jobs[i]);
+    srv_answer_job(a->w->s, a->jobs[i]);
 }
 
 /* Answers a batch's jobs: hands each session to the request waiting for it
@@ -773,7 +769,7 @@ static void finish_batch(worker *w, srv_job **jobs, int nj)
         pthread_cond_signal(&s->qcond);
         pthread_mutex_unlock(&s->qlock);
     }
-    answer_ctx a = {s, jobs};
+    batch_ctx a = {w, jobs};
     srv_team_each(w->team, answer_one, &a, nj);
     for (srv_job *j = answered, *nx; j; j = nx) {
         nx = j->next;

@@ -383,16 +383,13 @@ static void run_step(srv_team *t, srv_part *pt)
                    : SR_OK;
 }
 
-sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
-                        const int32_t *items, int n, sr_error *err)
+/* task on every part, part 0 with the caller's scorer ws; the first part's
+ * error, if any. */
+static sr_status run_scored(srv_team *t, sr_scorer *ws, void (*task)(srv_team *, srv_part *),
+                            sr_error *err)
 {
-    if (t->T == 1 || n < 2 * t->T) /* a few rows: not worth a hand-off */
-        return sr_session_step(ws, sess, items, n, NULL, err);
-    t->sess = sess;
-    t->items = items;
-    t->n = n;
     t->parts[0].ws = ws;
-    fork_join(t, run_step);
+    fork_join(t, task);
     t->parts[0].ws = NULL;
     for (int p = 0; p < t->T; p++)
         if (t->parts[p].st != SR_OK) {
@@ -401,6 +398,17 @@ sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
             return t->parts[p].st;
         }
     return SR_OK;
+}
+
+sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
+                        const int32_t *items, int n, sr_error *err)
+{
+    if (t->T == 1 || n < 2 * t->T) /* a few rows: not worth a hand-off */
+        return sr_session_step(ws, sess, items, n, NULL, err);
+    t->sess = sess;
+    t->items = items;
+    t->n = n;
+    return run_scored(t, ws, run_step, err);
 }
 
 static void run_each(srv_team *t, srv_part *pt)
@@ -465,15 +473,9 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     t->n = n;
     t->k = k;
     t->excl = excl;
-    t->parts[0].ws = ws;
-    fork_join(t, run_part);
-    t->parts[0].ws = NULL;
-    for (int p = 0; p < t->T; p++)
-        if (t->parts[p].st != SR_OK) {
-            if (err)
-                *err = t->parts[p].err;
-            return t->parts[p].st;
-        }
+    sr_status st = run_scored(t, ws, run_part, err);
+    if (st != SR_OK)
+        return st;
     for (int r = 0; r < n; r++)
         cnt[r] = merge(t, r, k[r], idx + (size_t)r * (size_t)t->max_k,
                        val + (size_t)r * (size_t)t->max_k);
