@@ -191,10 +191,11 @@ int sr_model_score_split(const sr_model *m)
 sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
                                  int64_t i0, int64_t i1, float *out, int64_t ldo, sr_error *err)
 {
-    sr_status st = sess || n == 0 ? check_call(ws, sess, n, err) : SR_OK;
+    /* sess == NULL: the sessions are those already loaded (checked when loaded) */
+    sr_status st = check_call(ws, sess, sess ? n : 0, err);
     if (st != SR_OK)
         return st;
-    if (!sess && n != 0 && (!ws || n < 0 || n != ws->cols_n))
+    if (!sess && n != 0 && (n < 0 || n != ws->cols_n))
         return sr_error_set(err, SR_ERR_ARG, "no batch of %d sessions loaded in this scorer "
                             "(sess == NULL reuses the previous call's)", n);
     const int64_t N = ws->m->n_items;

@@ -38,13 +38,14 @@ static uint64_t file_hash(const char *path)
     return h;
 }
 
+/* Item i's id as text: its text id, or its integer id written into tmp. */
 static const char *item_text(void *ctx, int64_t i, char *tmp)
 {
     const sr_model *m = ctx;
     const char *t = sr_model_item_text(m, i);
     if (t)
         return t;
-    srv_item_text(m, (int32_t)i, tmp, SRV_ITEM_TEXT);
+    snprintf(tmp, SRV_ITEM_TEXT, "%lld", (long long)sr_model_item_ids(m)[i]);
     return tmp;
 }
 
@@ -129,11 +130,6 @@ int32_t srv_item_index(const sr_model *m, const char *text)
         (text[0] == '0' && text[1]))
         return -1;
     return (int32_t)sr_model_item_index(m, (int64_t)v);
-}
-
-void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len)
-{
-    snprintf(buf, len, "%lld", (long long)sr_model_item_ids(m)[idx]);
 }
 
 /* ---- session store ------------------------------------------------------------------ */
@@ -530,10 +526,9 @@ static int worker_use_model(worker *w, srv_model *mh)
     sr_scorer *ws = sr_scorer_new(mh->m, bm);
     /* whole rows of scores only where the team does not split the scoring
      * (baselines); the team scores in chunks into buffers of its own */
-    float *sc = srv_team_splits(w->team, mh->m)
-                    ? NULL
-                    : malloc((size_t)bm * (size_t)sr_model_n_items(mh->m) * sizeof *sc);
-    if (!ws || (!sc && !srv_team_splits(w->team, mh->m))) {
+    int splits = srv_team_splits(w->team, mh->m);
+    float *sc = splits ? NULL : malloc((size_t)bm * (size_t)sr_model_n_items(mh->m) * sizeof *sc);
+    if (!ws || (!sc && !splits)) {
         sr_scorer_free(ws);
         free(sc);
         srv_model_unref(mh);
@@ -560,7 +555,6 @@ static void fill_recs(worker *w, srv_job *j, const sr_session *ss, const int32_t
 {
     /* written now, while the worker holds the model: the answer itself may be
      * sent after a reload freed it */
-    j->n_rec = n;
     if (srv_recs_json(&j->recs, &w->mh->items, idx, val, n) != 0)
         fail(j, 503, "out of memory writing an answer, or an item id that is not UTF-8");
     j->session_clicks = sr_session_clicks_total(ss);
@@ -687,7 +681,6 @@ static void run_batch(worker *w, srv_job **jobs, int nj)
         if (j->k == 0) { /* record the clicks only: nothing to score */
             if (last >= 0 && sr_session_click(w->ws, ss, last, NULL) != SR_OK)
                 fail(j, 503, "out of memory recording a click");
-            j->n_rec = 0;
             j->session_clicks = sr_session_clicks_total(ss);
             continue;
         }

@@ -91,7 +91,6 @@ typedef struct srv_job {
     int *unknown;             /* (n_items) indices of items the model does not know */
     int n_unknown;
     sr_buf recs;              /* the recommendations as JSON text, [{"item": .., "score": ..}, ..] */
-    int n_rec;
     int64_t session_clicks;
     /* queue */
     sr_session *tmp;          /* STATELESS: the worker's temporary session */
@@ -137,7 +136,6 @@ __attribute__((format(printf, 3, 4)))
 #endif
 void srv_reply_error(sr_http_response *out, int status, const char *fmt, ...);
 
-/* Item ids as text <-> the model's dense index (-1: unknown or malformed). */
 /* ---- team.c: one batch scored by T threads, split by items ---- */
 typedef struct srv_team srv_team;
 /* T threads in all (the caller and T-1 helpers, 1 <= T <= 64), batches of up
@@ -171,8 +169,8 @@ sr_status srv_team_step(srv_team *t, sr_scorer *ws, sr_session *const *sess,
  * are done. fn must be safe to run for different i at once. */
 void srv_team_each(srv_team *t, void (*fn)(void *ctx, int i), void *ctx, int n);
 
+/* An item id as text -> the model's dense index (-1: unknown or malformed). */
 int32_t srv_item_index(const sr_model *m, const char *text);
-void srv_item_text(const sr_model *m, int32_t idx, char *buf, size_t len);
 
 /* Endpoints, for the metrics. */
 enum { SRV_EP_CLICKS, SRV_EP_RECS, SRV_EP_DELETE, SRV_EP_RECOMMEND, SRV_EP_HEALTH,

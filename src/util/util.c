@@ -286,8 +286,8 @@ void *sr_alloc_big(size_t n, size_t size, int zero)
     if (!p)
         return NULL;
 #if defined(MADV_HUGEPAGE)
-    if (!getenv("SR_NO_HUGE"))
-    madvise(p, rounded, MADV_HUGEPAGE); /* advice: failure is harmless */
+    if (!getenv("SR_NO_HUGE")) /* for measuring without them */
+        madvise(p, rounded, MADV_HUGEPAGE); /* advice: failure is harmless */
 #endif
     if (zero)
         memset(p, 0, bytes);
