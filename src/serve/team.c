@@ -329,7 +329,7 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
 {
     sr_scorer *ws[64] = {0};
     float *buf[64] = {0};
-    int T = t->T < 64 ? t->T : 64;
+    const int T = t->T; /* at most 64: srv_team_new */
     const int a = sr_model_score_split(m);
     const int64_t step = a > 0 ? (CHUNK + a - 1) / a * a : CHUNK;
     for (int p = 0; p < T; p++)
@@ -436,7 +436,7 @@ void srv_team_each(srv_team *t, void (*fn)(void *ctx, int i), void *ctx, int n)
 static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
 {
     int pos[64] = {0};
-    int T = t->T < 64 ? t->T : 64, n = 0;
+    int T = t->T, n = 0; /* at most 64: srv_team_new */
     while (n < k) {
         int best = -1;
         float bv = 0;
