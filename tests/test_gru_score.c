@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-enum { N = 531, H = 37, MAXN = 15 }; /* N: not a multiple of the panel width */
+enum { N = 531, H = 37, MAXN = 25 }; /* N: not a multiple of the panel width */
 
 static float wy[N * H], by[N], h[MAXN * H];
 
