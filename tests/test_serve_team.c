@@ -1,6 +1,6 @@
 /*
  * test_serve_team.c - the server's batch scoring (serve/team.c): one batch
- * scored by 1, 2 and 3 threads split by items, in chunks with a running top k
+ * scored by 1, 2 and 3 threads taking chunks of the items, with a running top k
  * per row, merged across the threads, gives for every row exactly the items
  * and scores of sr_session_scores + sr_session_topk (with and without
  * exclude_seen, k from 1 to all items); srv_team_each visits every index once.
@@ -12,7 +12,7 @@
 #include "util/util.h"
 #include "eval_fixtures.h"
 
-#define N_ITEMS 2500 /* more than two chunks of 1024 */
+#define N_ITEMS 5000 /* several chunks of 1024 each: threads take chunks in turns */
 
 static sr_model *train_gru(void)
 {
@@ -46,8 +46,8 @@ static void test_team_topk_is_sr_topk(void)
     if (!m)
         return;
     const int64_t ni = sr_model_n_items(m);
-    CHECK(ni > 2048);
-    enum { NS = 9, MAXK = 3000 };
+    CHECK(ni > 4096);
+    enum { NS = 9, MAXK = 6000 };
     sr_error err;
     sr_scorer *ws = sr_scorer_new(m, NS);
     sr_session *sess[NS];
@@ -74,11 +74,11 @@ static void test_team_topk_is_sr_topk(void)
         CHECK(srv_team_use_model(t, m) == 0);
         /* the same batch twice, then its rows reversed: nothing of one batch
          * may leak into the next */
-        for (int rep = 0; rep < 4; rep++) {
+        for (int rep = 0; rep < 8; rep++) {
             sr_session *b[NS];
             int bk[NS], bx[NS];
             for (int i = 0; i < NS; i++) {
-                int src = rep < 2 ? i : NS - 1 - i;
+                int src = rep % 4 < 2 ? i : NS - 1 - i;
                 b[i] = sess[src];
                 bk[i] = k[src];
                 bx[i] = excl[src];
