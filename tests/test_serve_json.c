@@ -33,14 +33,26 @@ static void test_reals_as_jansson_writes_them(void)
 {
     const double fixed[] = {0.0, -0.0, 1.0, -1.0, 100.0, 1e7, 1e-7, 12345678.0, 0.1, 1e20, 1e-20,
                             1e300, -1e-300, FLT_MAX, FLT_MIN, 1e-45, 5e-324, 123456.7, 0.5,
-                            9999999.0, 99999995.0, 1e100, 3.0e-5, 2.5e+16};
+                            9999999.0, 99999995.0, 1e100, 3.0e-5, 2.5e+16,
+                            /* floats whose 8th digit is an exact tie (half to even), the
+                             * edges of the %f and %e styles, of the fast path's range */
+                            1234567.5, 617283.75, 8388607.5, 1234568.5, -2.5, 0.0001,
+                            0.0001f, 9.9999997e-5f, 1e-5f, 9999999.0f, 1e7f, 1e-10, 1e-10f,
+                            1e10f, 9.999999e9f, 1.1754944e-38f, 3.4028235e38f, 16777215.0f,
+                            0.30000001192092896, 1.0e-4f, 123456.75f, 4.8828125e-4};
     sr_rng r;
     sr_rng_seed(&r, 11);
     int bad = 0;
-    for (int i = 0; i < 200000; i++) {
+    for (int i = 0; i < 400000; i++) {
         double v;
         if (i < (int)(sizeof fixed / sizeof *fixed)) {
             v = fixed[i];
+        } else if (i % 4 == 1) { /* a float of any size from 1e-11 to 1e11 */
+            uint32_t u = (uint32_t)sr_rng_next(&r);
+            u = (u & 0x807fffffu) | ((uint32_t)(90 + sr_rng_next(&r) % 74) << 23);
+            float f;
+            memcpy(&f, &u, sizeof f);
+            v = f;
         } else if (i % 2) { /* any finite float: every exponent */
             uint32_t u = (uint32_t)sr_rng_next(&r);
             float f;
