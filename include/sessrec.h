@@ -700,7 +700,7 @@ SR_API sr_status sr_session_step(sr_scorer *ws, sr_session *const *sess, const i
 SR_API sr_status sr_session_scores(sr_scorer *ws, const sr_session *const *sess, int n,
                                    float *scores, sr_error *err);
 /* One batch scored by several threads (a server's batching thread and its
- * helpers), each taking a range of the items: sr_session_scores_cols writes
+ * helpers), each taking ranges of the items: sr_session_scores_cols writes
  * the scores of the items [i0, i1) only, session r's score of item i0 + j at
  * out[r * ldo + j] (ldo >= i1 - i0): the same numbers sr_session_scores gives
  * those items. So a thread can walk its range in pieces small enough to stay
@@ -989,7 +989,7 @@ typedef struct sr_server_opts {
     const char *admin_token;    /* when set, admin endpoints need "Authorization: Bearer <token>" */
     const char *snapshot_path;  /* sessions restored from it at start (if it exists) and
                                    written by sr_server_snapshot; NULL = none */
-    int score_threads;          /* threads scoring one batch, split by items: each worker
+    int score_threads;          /* threads scoring one batch, sharing its items: each worker
                                    and score_threads - 1 helpers (1; GRU4Rec only) */
 } sr_server_opts;
 

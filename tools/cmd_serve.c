@@ -50,7 +50,7 @@ static void usage(FILE *f)
         "  --batch-wait-us US   microseconds a batch waits to fill up (0: no waiting; what\n"
         "                       arrives while a batch is scored forms the next one)\n"
         "  --workers N          batching threads (1)\n"
-        "  --score-threads N    threads scoring one batch together, split by items: each\n"
+        "  --score-threads N    threads scoring one batch together, sharing its items: each\n"
         "                       batching thread and N-1 helpers (GRU4Rec; default: the\n"
         "                       number of CPUs, at most 4)\n"
         "  --http-threads N     threads running the HTTP event loop (1)\n"

@@ -136,7 +136,7 @@ __attribute__((format(printf, 3, 4)))
 #endif
 void srv_reply_error(sr_http_response *out, int status, const char *fmt, ...);
 
-/* ---- team.c: one batch scored by T threads, split by items ---- */
+/* ---- team.c: one batch scored by T threads sharing out its items ---- */
 typedef struct srv_team srv_team;
 /* T threads in all (the caller and T-1 helpers, 1 <= T <= 64), batches of up
  * to batch_max rows, k up to max_k. NULL when out of memory or threads. */
