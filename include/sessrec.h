@@ -718,6 +718,15 @@ SR_API int sr_model_score_split(const sr_model *m);
 SR_API sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
                                         int64_t i0, int64_t i1, float *out, int64_t ldo,
                                         sr_error *err);
+/* Scores of a list of items only (re-ranking candidates, or a quick bound on
+ * a row's k-th best score): session r's score of items[j] at out[r * ldo + j]
+ * (ldo >= m), the same numbers sr_session_scores gives those items. Items
+ * may repeat; each must be an index 0..n_items-1 (SR_ERR_ARG otherwise).
+ * GRU4Rec scores only the listed items; the baselines score all items and
+ * pick (no faster than sr_session_scores). */
+SR_API sr_status sr_session_scores_items(sr_scorer *ws, const sr_session *const *sess, int n,
+                                         const int32_t *items, int m, float *out, int64_t ldo,
+                                         sr_error *err);
 /* Top-k of one row of scores (n_items) for session s: like sr_topk, except
  * that with exclude_seen the session's remembered clicks are never selected
  * (their entries in `scores` are overwritten with NaN). Returns the count. */

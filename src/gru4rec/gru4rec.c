@@ -820,6 +820,9 @@ typedef struct gru_scorer {
     float *h;                    /* (max_batch, S) */
     float *work;
     float *wyt;                  /* Wy in gru_score.c's panels for vt_state_score, lazy */
+    float *itp;                  /* vt_state_score_items: the listed items' panels, then */
+    float *itb;                  /* their biases; room for it_cap items */
+    int it_cap;
 } gru_scorer;
 
 static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
@@ -845,6 +848,8 @@ static void vt_scorer_free(sr_scorer *sc)
     free(s->h);
     free(s->work);
     free(s->wyt);
+    free(s->itp);
+    free(s->itb);
     free(s);
 }
 
@@ -937,6 +942,41 @@ static int vt_state_score_cols(sr_scorer *sc, int n, int64_t i0, int64_t i1, flo
     return 0;
 }
 
+/* The output layer for the m listed items: their rows of Wy gathered into
+ * panels of their own, then the kernel above (so the same numbers). -1 when
+ * out of memory (nothing written). */
+static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int m, float *out,
+                                int64_t ldo)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    const sr_gru *g = sc->m->impl;
+    const grk_shape *sh = &g->sh;
+    const int Hl = sh->H[sh->L - 1];
+    if (n <= 0 || m <= 0)
+        return 0;
+    if (m > s->it_cap) {
+        float *p = malloc(sr_gru_panel_count(m, Hl) * sizeof *p);
+        float *b = malloc((size_t)m * sizeof *b);
+        if (!p || !b) {
+            free(p);
+            free(b);
+            return -1;
+        }
+        free(s->itp);
+        free(s->itb);
+        s->itp = p;
+        s->itb = b;
+        s->it_cap = m;
+    }
+    sr_gru_panel_wy_items(s->itp, g->net.Wy, items, m, Hl);
+    if (g->net.By)
+        for (int j = 0; j < m; j++)
+            s->itb[j] = g->net.By[items[j]];
+    sr_gru_score_cols(out, ldo, s->h + sh->off[sh->L - 1], sh->S, n, s->itp,
+                      g->net.By ? s->itb : NULL, m, Hl, 0, m);
+    return 0;
+}
+
 /* All items: the kernel above, or without memory for the panels the BLAS
  * product grk_infer ends with. */
 static void vt_state_score(sr_scorer *sc, int n, float *scores)
@@ -956,8 +996,10 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
                 s->h + sh->off[sh->L - 1], sh->S, g->net.Wy, Hl, 1.0f, scores, (int)sh->N);
 }
 
-static const sr_state_vt gru_state_vt = {vt_state_size, vt_state_get, vt_state_put,
-                                         vt_state_score, vt_state_score_cols, SR_GRU_PANEL};
+static const sr_state_vt gru_state_vt = {vt_state_size,       vt_state_get,
+                                         vt_state_put,        vt_state_score,
+                                         vt_state_score_cols, SR_GRU_PANEL,
+                                         vt_state_score_items};
 
 /* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
  * tensor as name, rows, cols and rows*cols little-endian floats, then the

@@ -34,6 +34,18 @@ void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H)
             }
 }
 
+void sr_gru_panel_wy_items(float *wyp, const float *wy, const int32_t *items, int m, int H)
+{
+    int nb = (m + IB - 1) / IB;
+    for (int b = 0; b < nb; b++)
+        for (int k = 0; k < H; k++)
+            for (int j = 0; j < IB; j++) {
+                int i = b * IB + j;
+                wyp[((size_t)b * (size_t)H + (size_t)k) * IB + (size_t)j] =
+                    i < m ? wy[(size_t)items[i] * (size_t)H + (size_t)k] : 0.0f;
+            }
+}
+
 #if defined(__GNUC__)
 typedef float v8f __attribute__((vector_size(32)));
 

@@ -12,6 +12,10 @@
  * ceil(N / 16) panels of (H, 16), items past N zero. */
 size_t sr_gru_panel_count(int64_t N, int H);
 void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H);
+/* The panels of the m listed rows of wy (item j of the panels = row items[j]):
+ * sr_gru_score_cols over them gives each listed item the same score, bit for
+ * bit, as over the whole of Wy. */
+void sr_gru_panel_wy_items(float *wyp, const float *wy, const int32_t *items, int m, int H);
 /* scores (n, N) = h (n, H; row stride ldh) Wy^T + by (N; NULL = zeros), Wy
  * given in the panel layout. */
 void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,

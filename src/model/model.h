@@ -30,6 +30,11 @@ typedef struct sr_state_vt {
      * written). */
     int (*score_cols)(sr_scorer *s, int n, int64_t i0, int64_t i1, float *out, int64_t ldo);
     int cols_align;
+    /* Optional (NULL: session.c scores all items and picks): the same numbers
+     * for the m listed items only (each in range), items[j] of slot r at
+     * out[r * ldo + j]. -1: out of memory (nothing written). */
+    int (*score_items)(sr_scorer *s, int n, const int32_t *items, int m, float *out,
+                       int64_t ldo);
 } sr_state_vt;
 
 typedef struct sr_model_vt {

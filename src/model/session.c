@@ -223,6 +223,42 @@ sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, i
     return SR_OK;
 }
 
+sr_status sr_session_scores_items(sr_scorer *ws, const sr_session *const *sess, int n,
+                                  const int32_t *items, int m, float *out, int64_t ldo,
+                                  sr_error *err)
+{
+    sr_status st = check_call(ws, sess, n, err);
+    if (st != SR_OK)
+        return st;
+    const int64_t N = ws->m->n_items;
+    if (m < 0 || ldo < m || (m > 0 && !items) || (n > 0 && m > 0 && !out))
+        return sr_error_set(err, SR_ERR_ARG, "%d listed items, output row stride %lld", m,
+                            (long long)ldo);
+    for (int j = 0; j < m; j++)
+        if (items[j] < 0 || items[j] >= N)
+            return sr_error_set(err, SR_ERR_ARG, "item index %d outside 0..%lld", (int)items[j],
+                                (long long)N - 1);
+    if (n == 0 || m == 0)
+        return SR_OK;
+    const sr_state_vt *sv = ws->m->vt->state;
+    if (sv && sv->score_items) {
+        load(ws, sess, n, 1);
+        if (sv->score_items(ws, n, items, m, out, ldo) != 0)
+            return sr_error_set(err, SR_ERR_NOMEM, "out of memory scoring %d sessions", n);
+        return SR_OK;
+    }
+    float *all = malloc((size_t)n * (size_t)N * sizeof *all); /* all items, then pick */
+    if (!all)
+        return sr_error_set(err, SR_ERR_NOMEM, "out of memory scoring %d sessions", n);
+    st = sr_session_scores(ws, sess, n, all, err);
+    if (st == SR_OK)
+        for (int r = 0; r < n; r++)
+            for (int j = 0; j < m; j++)
+                out[(size_t)r * (size_t)ldo + (size_t)j] = all[(size_t)r * (size_t)N + items[j]];
+    free(all);
+    return st;
+}
+
 int sr_session_topk(const sr_session *s, float *scores, int k, int exclude_seen, int32_t *idx,
                     float *val)
 {
