@@ -59,7 +59,51 @@ static void test_team_topk_is_sr_topk(void)
             CHECK(sr_session_click(ws, sess[i], (int32_t)(sr_rng_next(&r) % (uint64_t)ni), &err) ==
                   SR_OK);
     }
-    int k[NS] = {1, 20, 20, 100, (int)ni, 7, 20, MAXK, 50};
+    /* Session 6 (exclude_seen, k 1) is made so that a seed that did not leave
+     * out the seen items would be too high: the team seeds each row's top k
+     * with the k-th best score among the 64 items best for an empty session
+     * (the probe). Its clicks are y, x, where y is a probe item and the best
+     * item after x; checked below: y's score is above every unseen item's.
+     * (Session 0, empty at k 1, is seeded by its own best item.) */
+    {
+        float *e = malloc((size_t)ni * sizeof *e);
+        int32_t probe[64], top[1];
+        float tv[1];
+        CHECK(sr_session_scores(ws, (const sr_session *const *)&sess[0], 1, e, &err) == SR_OK);
+        int np = sr_topk(e, ni, 64, probe, NULL);
+        int found = 0;
+        for (int32_t x = 0; x < ni && !found; x++) {
+            sr_session *t6 = sr_session_new(m);
+            CHECK(sr_session_click(ws, t6, x, &err) == SR_OK);
+            CHECK(sr_session_scores(ws, (const sr_session *const *)&t6, 1, e, &err) == SR_OK);
+            sr_session_free(t6);
+            CHECK(sr_topk(e, ni, 1, top, NULL) == 1);
+            int32_t y = top[0];
+            int in_probe = 0;
+            for (int b = 0; b < np; b++)
+                in_probe |= probe[b] == y;
+            if (!in_probe || y == x)
+                continue;
+            t6 = sr_session_new(m);
+            CHECK(sr_session_click(ws, t6, y, &err) == SR_OK);
+            CHECK(sr_session_click(ws, t6, x, &err) == SR_OK);
+            CHECK(sr_session_scores(ws, (const sr_session *const *)&t6, 1, e, &err) == SR_OK);
+            float best_probe = -INFINITY;
+            for (int b = 0; b < np; b++)
+                best_probe = e[probe[b]] > best_probe ? e[probe[b]] : best_probe;
+            CHECK(sr_session_topk(t6, e, 1, 1, top, tv) == 1);
+            if (best_probe > tv[0]) { /* the test this row is for */
+                sr_session_free(sess[6]);
+                sess[6] = t6;
+                found = 1;
+            } else {
+                sr_session_free(t6);
+            }
+        }
+        CHECK_MSG(found, "no session makes row 6 a test of the seed's exclusions");
+        free(e);
+    }
+    int k[NS] = {1, 20, 20, 100, (int)ni, 7, 1, MAXK, 50};
     int excl[NS] = {0, 1, 0, 1, 1, 0, 1, 0, 1};
     float *row = malloc((size_t)ni * sizeof *row);
     int32_t *idx = malloc((size_t)NS * MAXK * sizeof *idx), *ridx = malloc(MAXK * sizeof *ridx);
