@@ -20,30 +20,30 @@ size_t sr_gru_panel_count(int64_t N, int H)
     return (size_t)((N + IB - 1) / IB) * (size_t)H * IB;
 }
 
-void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H)
+/* Panel b holds items [16b, 16b + 16) as (H, 16): one contiguous 6.4 KB read per
+ * panel at H = 100; items past n are zero. Item i is row items[i] of wy, or
+ * row i when items is NULL. */
+static void panel_rows(float *wyp, const float *wy, const int32_t *items, int64_t n, int H)
 {
-    /* panel b holds items [16b, 16b + 16) as (H, 16): one contiguous 6.4 KB read per
-     * panel at H = 100; items past N are zero */
-    int64_t nb = (N + IB - 1) / IB;
+    int64_t nb = (n + IB - 1) / IB;
     for (int64_t b = 0; b < nb; b++)
         for (int k = 0; k < H; k++)
             for (int j = 0; j < IB; j++) {
                 int64_t i = b * IB + j;
+                size_t row = (size_t)(items && i < n ? items[i] : i);
                 wyp[((size_t)b * (size_t)H + (size_t)k) * IB + (size_t)j] =
-                    i < N ? wy[(size_t)i * (size_t)H + (size_t)k] : 0.0f;
+                    i < n ? wy[row * (size_t)H + (size_t)k] : 0.0f;
             }
+}
+
+void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H)
+{
+    panel_rows(wyp, wy, NULL, N, H);
 }
 
 void sr_gru_panel_wy_items(float *wyp, const float *wy, const int32_t *items, int m, int H)
 {
-    int nb = (m + IB - 1) / IB;
-    for (int b = 0; b < nb; b++)
-        for (int k = 0; k < H; k++)
-            for (int j = 0; j < IB; j++) {
-                int i = b * IB + j;
-                wyp[((size_t)b * (size_t)H + (size_t)k) * IB + (size_t)j] =
-                    i < m ? wy[(size_t)items[i] * (size_t)H + (size_t)k] : 0.0f;
-            }
+    panel_rows(wyp, wy, items, m, H);
 }
 
 #if defined(__GNUC__)
