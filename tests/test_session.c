@@ -437,6 +437,21 @@ static void test_scores_of_listed_items(void)
                            sizeof(float)) != 0)
                     bad++;
         CHECK_MSG(bad == 0, "%s: %d listed scores differ", algos[a], bad);
+        /* the same list again, then another of the same length (GRU4Rec keeps the
+         * last list's panels: they must not be reused for another) */
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1)
+                for (int j = 0; j < M; j++)
+                    items[j] = (items[j] + 1 + j) % (int32_t)ni;
+            CHECK(sr_session_scores_items(ws, (const sr_session *const *)sess, NS, items, M, got,
+                                          M + 3, &err) == SR_OK);
+            for (int i = 0; i < NS; i++)
+                for (int j = 0; j < M; j++)
+                    if (memcmp(&got[i * (M + 3) + j], &all[(size_t)i * (size_t)ni + items[j]],
+                               sizeof(float)) != 0)
+                        bad++;
+        }
+        CHECK_MSG(bad == 0, "%s: %d listed scores differ on a second list", algos[a], bad);
         /* one session alone, one item: the same number again */
         float one;
         CHECK(sr_session_scores_items(ws, (const sr_session *const *)&sess[NS - 1], 1,
