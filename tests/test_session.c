@@ -396,6 +396,19 @@ static void test_scores_split_by_items(void)
     sr_split_free(&sp);
 }
 
+/* How many listed scores (row stride ldo) differ, bit for bit, from the full rows' scores
+ * of the same items. */
+static int listed_differ(const float *got, int ldo, const float *all, int64_t ni,
+                         const int32_t *items, int m, int n)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            if (memcmp(&got[i * ldo + j], &all[(size_t)i * (size_t)ni + items[j]], sizeof(float)))
+                bad++;
+    return bad;
+}
+
 /* sr_session_scores_items: for every algorithm, the listed items' scores are
  * the very numbers sr_session_scores gives them (GRU4Rec computes them alone,
  * from gathered panels: bit for bit all the same), repeats and any order
@@ -430,12 +443,7 @@ static void test_scores_of_listed_items(void)
         CHECK(sr_session_scores(ws, (const sr_session *const *)sess, NS, all, &err) == SR_OK);
         CHECK(sr_session_scores_items(ws, (const sr_session *const *)sess, NS, items, M, got,
                                       M + 3, &err) == SR_OK);
-        int bad = 0;
-        for (int i = 0; i < NS; i++)
-            for (int j = 0; j < M; j++)
-                if (memcmp(&got[i * (M + 3) + j], &all[(size_t)i * (size_t)ni + items[j]],
-                           sizeof(float)) != 0)
-                    bad++;
+        int bad = listed_differ(got, M + 3, all, ni, items, M, NS);
         CHECK_MSG(bad == 0, "%s: %d listed scores differ", algos[a], bad);
         /* the same list again, then another of the same length (GRU4Rec keeps the
          * last list's panels: they must not be reused for another) */
@@ -445,11 +453,7 @@ static void test_scores_of_listed_items(void)
                     items[j] = (items[j] + 1 + j) % (int32_t)ni;
             CHECK(sr_session_scores_items(ws, (const sr_session *const *)sess, NS, items, M, got,
                                           M + 3, &err) == SR_OK);
-            for (int i = 0; i < NS; i++)
-                for (int j = 0; j < M; j++)
-                    if (memcmp(&got[i * (M + 3) + j], &all[(size_t)i * (size_t)ni + items[j]],
-                               sizeof(float)) != 0)
-                        bad++;
+            bad += listed_differ(got, M + 3, all, ni, items, M, NS);
         }
         CHECK_MSG(bad == 0, "%s: %d listed scores differ on a second list", algos[a], bad);
         /* one session alone, one item: the same number again */

@@ -821,9 +821,9 @@ typedef struct gru_scorer {
     float *work;
     float *wyt;                  /* Wy in gru_score.c's panels for vt_state_score, lazy */
     float *itp;                  /* vt_state_score_items: the listed items' panels, */
-    float *itb;                  /* their biases and the list (room for it_cap items); */
-    int32_t *itl;                /* it_n items in them now (a server lists the same */
-    int it_cap, it_n;            /* items for every batch) */
+    float *itb;                  /* their biases and the list, in one block from itp */
+    int32_t *itl;                /* (room for it_cap items; it_n in them now: a server */
+    int it_cap, it_n;            /* lists the same items for every batch) */
 } gru_scorer;
 
 static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
@@ -849,9 +849,7 @@ static void vt_scorer_free(sr_scorer *sc)
     free(s->h);
     free(s->work);
     free(s->wyt);
-    free(s->itp);
-    free(s->itb);
-    free(s->itl);
+    free(s->itp); /* itb and itl too */
     free(s);
 }
 
@@ -956,22 +954,15 @@ static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int 
     const int Hl = sh->H[sh->L - 1];
     if (n <= 0 || m <= 0)
         return 0;
-    if (m > s->it_cap) {
-        float *p = malloc(sr_gru_panel_count(m, Hl) * sizeof *p);
-        float *b = malloc((size_t)m * sizeof *b);
-        int32_t *l = malloc((size_t)m * sizeof *l);
-        if (!p || !b || !l) {
-            free(p);
-            free(b);
-            free(l);
+    if (m > s->it_cap) { /* one block: panels, biases, list */
+        size_t np = sr_gru_panel_count(m, Hl);
+        float *p = malloc((np + (size_t)m) * sizeof *p + (size_t)m * sizeof *s->itl);
+        if (!p)
             return -1;
-        }
         free(s->itp);
-        free(s->itb);
-        free(s->itl);
         s->itp = p;
-        s->itb = b;
-        s->itl = l;
+        s->itb = p + np;
+        s->itl = (int32_t *)(s->itb + m);
         s->it_cap = m;
         s->it_n = 0;
     }
