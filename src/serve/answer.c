@@ -81,8 +81,6 @@ int srv_json_str(sr_buf *b, const char *s, size_t n)
     return len > 0 && !b->oom ? 0 : -1;
 }
 
-/* jansson's real: %.7g, a ".0" when that reads as an integer, no '+' and no
- * leading zeros in the exponent. */
 /* "%.7g" of v into t, as glibc's snprintf writes it, for v a float with
  * 1e-10 <= |v| < 1e10 (every score in practice); -1 otherwise. snprintf
  * took about 1 us a score (20 per answer). The float's exact value m * 2^e
@@ -188,6 +186,8 @@ static int fmt_g7(char *t, double v)
     return n;
 }
 
+/* jansson's real: %.7g, a ".0" when that reads as an integer, no '+' and no
+ * leading zeros in the exponent. */
 void srv_json_real(sr_buf *b, double v)
 {
     if (!isfinite(v)) {

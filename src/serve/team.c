@@ -398,36 +398,9 @@ static float row_seed(const srv_team *t, float *p, int k, const sr_session *excl
                 p[hit[1]] = NAN;
         }
     }
-    int n = 0;
-    for (int j = 0; j < np; j++)
-        if (!isnan(p[j]))
-            p[n++] = p[j];
-    if (n < k)
-        return -INFINITY;
-    /* quickselect: the k-th largest of p[0..n) */
-    int lo = 0, hi = n - 1, want = k - 1;
-    while (lo < hi) {
-        float pivot = p[(lo + hi) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (p[i] > pivot)
-                i++;
-            while (p[j] < pivot)
-                j--;
-            if (i <= j) {
-                float x = p[i];
-                p[i++] = p[j];
-                p[j--] = x;
-            }
-        }
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            break;
-    }
-    return p[want];
+    int32_t ti[PROBE];
+    float tv[PROBE];
+    return sr_topk(p, np, k, ti, tv) == k ? tv[k - 1] : -INFINITY; /* NaN never counts */
 }
 
 int srv_team_use_model(srv_team *t, const sr_model *m)
