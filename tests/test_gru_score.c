@@ -2,7 +2,8 @@
  * test_gru_score.c - GRU4Rec's serving kernel (gru4rec/gru_score.c): scores
  * against a double-precision reference, and each row's scores the same
  * numbers, bit for bit, whatever the batch size, the row's place in the batch
- * (every row-group shape of the kernel), the item range and the output stride.
+ * (every row-group shape of the kernel), the item range and the output stride;
+ * and sr_gru_score_list's scores of listed items the kernel's numbers too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -86,9 +87,44 @@ static void test_a_row_scores_the_same_in_any_batch(void)
     free(got);
 }
 
+/* Listed items (every item, out of order, repeated, lists of 1..9 so that
+ * every tail of its 8 chains runs), with and without biases: the kernel's
+ * numbers, bit for bit. */
+static void test_listed_items_score_as_the_kernel(void)
+{
+    fill();
+    float *wyp = malloc(sr_gru_panel_count(N, H) * sizeof *wyp);
+    float *all = malloc((size_t)N * sizeof *all), *got = malloc((size_t)N * sizeof *got);
+    int32_t *items = malloc((size_t)N * sizeof *items);
+    sr_gru_panel_wy(wyp, wy, N, H);
+    int bad = 0;
+    for (int r = 0; r < 3; r++)
+        for (int b = 0; b < 2; b++) {
+            const float *bias = b ? by : NULL;
+            sr_gru_score_rows(all, h + r * H, H, 1, wyp, bias, N, H);
+            for (int j = 0; j < N; j++)
+                items[j] = (int32_t)((j * 7 + r) % N); /* 7 and N coprime: every item */
+            items[N - 1] = items[0];                   /* and a repeat */
+            sr_gru_score_list(got, h + r * H, wy, bias, items, N, H);
+            for (int j = 0; j < N; j++)
+                bad += memcmp(&got[j], &all[items[j]], sizeof *got) != 0;
+            for (int m = 1; m <= 9; m++) {
+                sr_gru_score_list(got, h + r * H, wy, bias, items + 100, m, H);
+                for (int j = 0; j < m; j++)
+                    bad += memcmp(&got[j], &all[items[100 + j]], sizeof *got) != 0;
+            }
+        }
+    CHECK_EQ_INT(bad, 0);
+    free(wyp);
+    free(all);
+    free(got);
+    free(items);
+}
+
 int main(void)
 {
     RUN(test_scores_match_a_reference);
     RUN(test_a_row_scores_the_same_in_any_batch);
+    RUN(test_listed_items_score_as_the_kernel);
     return test_summary();
 }

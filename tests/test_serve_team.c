@@ -3,7 +3,9 @@
  * scored by 1, 2 and 3 threads taking chunks of the items, with a running top k
  * per row, merged across the threads, gives for every row exactly the items
  * and scores of sr_session_scores + sr_session_topk (with and without
- * exclude_seen, k from 1 to all items); srv_team_each visits every index once.
+ * exclude_seen, k from 1 to all items), whether a row's top k comes from the
+ * score bounds' few candidates or, after they overflow, from all its scores;
+ * srv_team_each visits every index once.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
@@ -127,7 +129,23 @@ static void test_team_topk_is_sr_topk(void)
                 bk[i] = k[src];
                 bx[i] = excl[src];
             }
+            if (rep == 4) /* then: the bounds at their worst */
+                CHECK(srv_team_set_skew(t) == 0);
+            if (rep == 6) /* the last two: rows scored in full after an overflow */
+                srv_team_set_cap(t, 8);
             CHECK(srv_team_topk(t, ws, b, NS, bk, bx, idx, val, cnt, &err) == SR_OK);
+            /* from the score bounds: the rows with small k scored only a few
+             * items (rows 4 and 7 ask for all), none in full; with room for 8
+             * candidates, the rows with k >= 5 overflow */
+            srv_team_stats st = srv_team_get_stats(t);
+            CHECK_EQ_INT((int)st.rows, NS);
+            if (rep < 6) {
+                CHECK_EQ_INT((int)st.full, 0);
+                CHECK_MSG(st.scored < 2 * (uint64_t)ni + 1000, "%llu items scored",
+                          (unsigned long long)st.scored);
+            } else {
+                CHECK_MSG(st.full >= 5, "%llu rows in full", (unsigned long long)st.full);
+            }
             for (int i = 0; i < NS; i++) {
                 const sr_session *one = b[i];
                 CHECK(sr_session_scores(ws, &one, 1, row, &err) == SR_OK);

@@ -9,6 +9,7 @@
  */
 #include "gru4rec/gru4rec.h"
 #include "util/blas.h"
+#include "gru4rec/gru_bound.h"
 #include "gru4rec/gru_score.h"
 #include "gru4rec/params.h"
 #include "gru4rec/optim.h"
@@ -100,6 +101,10 @@ struct sr_gru {
      * model that is not training, and shared by all its scorers (the model
      * stays logically immutable: the panels are a function of Wy) */
     float *_Atomic wyp;
+    /* Wy's 8-bit sketch for score bounds (gru_bound.c), built like wyp;
+     * sketch_failed: it cannot be (out of memory, or weights not finite) */
+    sr_gru_sketch *_Atomic sketch;
+    atomic_int sketch_failed;
 };
 
 static int current_state(const sr_gru *g, gru_tstate *ts);
@@ -266,6 +271,7 @@ void sr_gru_free(sr_gru *g)
     free_training(g);
     tstate_free(g->ts);
     free(atomic_load(&g->wyp));
+    free(atomic_load(&g->sketch));
     free(g->params);
     free(g);
 }
@@ -824,6 +830,8 @@ typedef struct gru_scorer {
     float *itb;                  /* their biases and the list, in one block from itp */
     int32_t *itl;                /* (room for it_cap items; it_n in them now: a server */
     int it_cap, it_n;            /* lists the same items for every batch) */
+    uint8_t *hq;                 /* vt_state_bound_cols: the rows quantized (max_batch, */
+    float *hc;                   /* row bytes) and their constants, in one block from hq */
 } gru_scorer;
 
 static sr_scorer *vt_scorer_new(const sr_model *m, int max_batch)
@@ -850,6 +858,7 @@ static void vt_scorer_free(sr_scorer *sc)
     free(s->work);
     free(s->wyt);
     free(s->itp); /* itb and itl too */
+    free(s->hq);  /* hc too */
     free(s);
 }
 
@@ -954,6 +963,12 @@ static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int 
     const int Hl = sh->H[sh->L - 1];
     if (n <= 0 || m <= 0)
         return 0;
+    const int cached = !g->training && m == s->it_n &&
+                       memcmp(items, s->itl, (size_t)m * sizeof *items) == 0;
+    if (n == 1 && !cached) { /* one row (a top k's candidates): no panels, cache kept */
+        sr_gru_score_list(out, s->h + sh->off[sh->L - 1], g->net.Wy, g->net.By, items, m, Hl);
+        return 0;
+    }
     if (m > s->it_cap) { /* one block: panels, biases, list */
         size_t np = sr_gru_panel_count(m, Hl);
         float *p = malloc((np + (size_t)m) * sizeof *p + (size_t)m * sizeof *s->itl);
@@ -969,7 +984,7 @@ static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int 
     /* the same list as last time, from weights that cannot have changed (not
      * training): its panels are ready (gathering 64 rows scattered over Wy
      * cost a one-session batch about 5% of its time) */
-    if (g->training || m != s->it_n || memcmp(items, s->itl, (size_t)m * sizeof *items) != 0) {
+    if (!cached) {
         sr_gru_panel_wy_items(s->itp, g->net.Wy, items, m, Hl);
         if (g->net.By)
             for (int j = 0; j < m; j++)
@@ -979,6 +994,60 @@ static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int 
     }
     sr_gru_score_cols(out, ldo, s->h + sh->off[sh->L - 1], sh->S, n, s->itp,
                       g->net.By ? s->itb : NULL, m, Hl, 0, m);
+    return 0;
+}
+
+/* The model's sketch of Wy (built once, under the panels' lock), or NULL when
+ * it cannot be built or the net is training (its Wy changes). */
+static const sr_gru_sketch *sketch(sr_gru *g)
+{
+    if (g->training || atomic_load_explicit(&g->sketch_failed, memory_order_relaxed))
+        return NULL;
+    sr_gru_sketch *k = atomic_load_explicit(&g->sketch, memory_order_acquire);
+    if (k)
+        return k;
+    const grk_shape *sh = &g->sh;
+    pthread_mutex_lock(&panel_lock);
+    k = atomic_load_explicit(&g->sketch, memory_order_relaxed);
+    if (!k && !atomic_load_explicit(&g->sketch_failed, memory_order_relaxed)) {
+        k = sr_gru_sketch_new(g->net.Wy, g->net.By, sh->N, sh->H[sh->L - 1]);
+        if (k)
+            atomic_store_explicit(&g->sketch, k, memory_order_release);
+        else
+            atomic_store_explicit(&g->sketch_failed, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&panel_lock);
+    return k;
+}
+
+/* Bounds on vt_state_score_cols's numbers (gru_bound.c); without a sketch,
+ * those numbers themselves, radius 0. */
+static int vt_state_bound_cols(sr_scorer *sc, int n, int fresh, int64_t i0, int64_t i1,
+                               float *mid, int64_t ldo, float *rad)
+{
+    gru_scorer *s = (gru_scorer *)sc;
+    sr_gru *g = sc->m->impl;
+    const grk_shape *sh = &g->sh;
+    const int Hl = sh->H[sh->L - 1];
+    const sr_gru_sketch *k = sketch(g);
+    if (!k) {
+        for (int r = 0; r < n; r++)
+            rad[r] = 0;
+        return vt_state_score_cols(sc, n, i0, i1, mid, ldo);
+    }
+    const size_t rb = sr_gru_sketch_row_bytes(Hl);
+    if (!s->hq) {
+        size_t nq = ((size_t)sc->max_batch * rb + 63) / 64 * 64;
+        if (!(s->hq = malloc(nq + (size_t)sc->max_batch * SR_GRU_ROW_CONSTS * sizeof *s->hc)))
+            return -1;
+        s->hc = (float *)(s->hq + nq);
+        fresh = 1;
+    }
+    if (fresh)
+        sr_gru_sketch_rows(k, s->h + sh->off[sh->L - 1], sh->S, n, s->hq, s->hc);
+    sr_gru_bound_cols(k, s->hq, s->hc, n, i0, i1, mid, ldo);
+    for (int r = 0; r < n; r++)
+        rad[r] = sr_gru_bound_radius(s->hc, r);
     return 0;
 }
 
@@ -1004,7 +1073,7 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
 static const sr_state_vt gru_state_vt = {vt_state_size,       vt_state_get,
                                          vt_state_put,        vt_state_score,
                                          vt_state_score_cols, SR_GRU_PANEL,
-                                         vt_state_score_items};
+                                         vt_state_score_items, vt_state_bound_cols};
 
 /* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
  * tensor as name, rows, cols and rows*cols little-endian floats, then the

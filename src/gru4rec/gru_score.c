@@ -11,6 +11,7 @@
  */
 #include "gru4rec/gru_score.h"
 
+#include <math.h>
 #include <string.h>
 
 #define IB SR_GRU_PANEL /* items per panel: two 8-float vectors */
@@ -167,6 +168,33 @@ void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
         }
 }
 #endif
+
+void sr_gru_score_list(float *out, const float *h, const float *wy, const float *by,
+                       const int32_t *items, int m, int H)
+{
+    enum { L = 8 }; /* items at once: independent chains, as the kernel's lanes */
+    for (int j0 = 0; j0 < m; j0 += L) {
+        const int nl = m - j0 < L ? m - j0 : L;
+        const float *w[L];
+        float acc[L];
+        for (int t = 0; t < L; t++) {
+            int32_t i = items[j0 + (t < nl ? t : 0)];
+            w[t] = wy + (size_t)i * (size_t)H;
+            acc[t] = by ? by[i] : 0.0f;
+        }
+        for (int k = 0; k < H; k++)
+            for (int t = 0; t < L; t++)
+#if defined(__FMA__)
+                /* fused, as the kernel's vector lanes; left to contraction,
+                 * GCC vectorises this over k as products and an in-order sum
+                 * of them (two roundings per step) */
+                acc[t] = fmaf(h[k], w[t][k], acc[t]);
+#else
+                acc[t] += h[k] * w[t][k];
+#endif
+        memcpy(out + j0, acc, (size_t)nl * sizeof *acc);
+    }
+}
 
 void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,
                        const float *by, int64_t N, int H)

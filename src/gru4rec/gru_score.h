@@ -16,6 +16,12 @@ void sr_gru_panel_wy(float *wyp, const float *wy, int64_t N, int H);
  * sr_gru_score_cols over them gives each listed item the same score, bit for
  * bit, as over the whole of Wy. */
 void sr_gru_panel_wy_items(float *wyp, const float *wy, const int32_t *items, int m, int H);
+/* One row h's scores of the m listed items, from Wy as it is (N, H), without
+ * panels: the same numbers, bit for bit, as the kernel below gives them (the
+ * same sum in the same order, compiled with the same flags). For a few items,
+ * e.g. a top k's candidates. */
+void sr_gru_score_list(float *out, const float *h, const float *wy, const float *by,
+                       const int32_t *items, int m, int H);
 /* scores (n, N) = h (n, H; row stride ldh) Wy^T + by (N; NULL = zeros), Wy
  * given in the panel layout. */
 void sr_gru_score_rows(float *scores, const float *h, int ldh, int n, const float *wyp,

@@ -35,6 +35,13 @@ typedef struct sr_state_vt {
      * out[r * ldo + j]. -1: out of memory (nothing written). */
     int (*score_items)(sr_scorer *s, int n, const int32_t *items, int m, float *out,
                        int64_t ldo);
+    /* Optional (NULL: no bounds): for the items [i0, i1) (as score_cols), a
+     * number mid per item and a radius rad[r] per slot such that mid - rad
+     * <= the number score_cols gives <= mid + rad (the sums in float), at a
+     * fraction of its cost. fresh: slots 0..n-1 were loaded since the last
+     * call. -1: out of memory (nothing written). */
+    int (*bound_cols)(sr_scorer *s, int n, int fresh, int64_t i0, int64_t i1, float *mid,
+                      int64_t ldo, float *rad);
 } sr_state_vt;
 
 typedef struct sr_model_vt {
@@ -77,6 +84,7 @@ struct sr_scorer {
     float *row;                 /* (n_items) scores of sr_session_recommend, lazy; model.c */
     int cols_n;                 /* sessions loaded by the last sr_session_scores_cols, or
                                  * -1 once any other call has used the slots; session.c */
+    int bounds_ready;           /* bound_cols has seen those sessions since they were loaded */
 };
 
 /* Creates a model shell with a copy of the item table (builds the index).

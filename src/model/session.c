@@ -94,6 +94,7 @@ static void load(sr_scorer *ws, const sr_session *const *sess, int n, int drop_l
 {
     const sr_model_vt *vt = ws->m->vt;
     ws->cols_n = -1;
+    ws->bounds_ready = 0;
     if (vt->state) {
         for (int i = 0; i < n; i++)
             vt->state->put(ws, i, sess[i]->state);
@@ -188,9 +189,12 @@ int sr_model_score_split(const sr_model *m)
     return st && st->score_cols ? st->cols_align : 0;
 }
 
-sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
-                                 int64_t i0, int64_t i1, float *out, int64_t ldo, sr_error *err)
+/* The checks and loading of sr_session_scores_cols and
+ * sr_session_score_bounds_cols; *go = 0 when there is nothing to compute. */
+static sr_status cols_call(sr_scorer *ws, const sr_session *const *sess, int n, int64_t i0,
+                           int64_t i1, const float *out, int64_t ldo, int *go, sr_error *err)
 {
+    *go = 0;
     /* sess == NULL: the sessions are those already loaded (checked when loaded) */
     sr_status st = check_call(ws, sess, sess ? n : 0, err);
     if (st != SR_OK)
@@ -216,10 +220,45 @@ sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, i
         load(ws, sess, n, 1);
         ws->cols_n = n;
     }
-    if (i0 == i1)
-        return SR_OK;
+    *go = i0 < i1;
+    return SR_OK;
+}
+
+sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *sess, int n,
+                                 int64_t i0, int64_t i1, float *out, int64_t ldo, sr_error *err)
+{
+    int go;
+    sr_status st = cols_call(ws, sess, n, i0, i1, out, ldo, &go, err);
+    if (st != SR_OK || !go)
+        return st;
     if (ws->m->vt->state->score_cols(ws, n, i0, i1, out, ldo) != 0)
         return sr_error_set(err, SR_ERR_NOMEM, "out of memory scoring %d sessions", n);
+    return SR_OK;
+}
+
+int sr_model_score_bounds(const sr_model *m)
+{
+    return sr_model_score_split(m) > 0 && m->vt->state->bound_cols != NULL;
+}
+
+sr_status sr_session_score_bounds_cols(sr_scorer *ws, const sr_session *const *sess, int n,
+                                       int64_t i0, int64_t i1, float *mid, int64_t ldo,
+                                       float *rad, sr_error *err)
+{
+    if (ws && !sr_model_score_bounds(ws->m))
+        return sr_error_set(err, SR_ERR_ARG, "the %s model has no score bounds",
+                            ws->m->vt->algo);
+    if (n > 0 && !rad)
+        return sr_error_set(err, SR_ERR_ARG, "no array for the radii");
+    int go;
+    sr_status st = cols_call(ws, sess, n, i0, i1, mid, ldo, &go, err);
+    if (st != SR_OK || !go)
+        return st;
+    int fresh = !ws->bounds_ready;
+    ws->bounds_ready = 0;
+    if (ws->m->vt->state->bound_cols(ws, n, fresh, i0, i1, mid, ldo, rad) != 0)
+        return sr_error_set(err, SR_ERR_NOMEM, "out of memory bounding %d sessions' scores", n);
+    ws->bounds_ready = 1;
     return SR_OK;
 }
 

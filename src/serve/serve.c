@@ -615,6 +615,10 @@ static void team_score(worker *w, srv_job **jobs, int nstep, const int *step_row
             fail(jobs[w->all_job[r]], 503, err.msg);
         return;
     }
+    srv_team_stats ts = srv_team_get_stats(w->team);
+    atomic_fetch_add_explicit(&w->s->topk_rows, ts.rows, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->s->topk_full, ts.full, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->s->topk_scored, ts.scored, memory_order_relaxed);
     batch_ctx f = {w, jobs};
     srv_team_each(w->team, fill_one, &f, n); /* the answers' item lists, in parallel */
 }

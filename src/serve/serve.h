@@ -156,6 +156,22 @@ int srv_team_use_model(srv_team *t, const sr_model *m);
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
                         const int *excl, int32_t *idx, float *val, int *cnt, sr_error *err);
 
+/* With score bounds (sr_model_score_bounds), what the last srv_team_topk
+ * did: rows answered from the bounds, of them scored in full instead (too
+ * many items near the k-th best), and items scored exactly for the others. */
+typedef struct srv_team_stats {
+    uint64_t rows, full, scored;
+} srv_team_stats;
+srv_team_stats srv_team_get_stats(const srv_team *t);
+/* For tests: fewer candidates per row and thread before a row is scored in
+ * full (only lowers the model's; srv_team_use_model sets 2 max_k + 512). */
+void srv_team_set_cap(srv_team *t, int cap);
+/* For tests, after srv_team_use_model: each mid the bounds give replaced by
+ * the worst the radius allows (the exact score + 0.999 rad for odd items,
+ * - 0.999 rad for even), so that a top k that leaned on the bounds being
+ * better than promised goes wrong. -1 out of memory. */
+int srv_team_set_skew(srv_team *t);
+
 /* sr_session_step(ws, sess, items, n, NULL) with the rows split over the
  * team: part p steps rows [n p / T, n (p + 1) / T) with its own scorer (one
  * call below 2T rows). Each part's states are what sr_session_step gives its
@@ -205,6 +221,7 @@ struct sr_server {
     struct srv_worker *workers;
     int n_workers;
     atomic_uint_fast64_t batches, batch_rows;
+    atomic_uint_fast64_t topk_rows, topk_full, topk_scored; /* srv_team_stats' sums */
     /* metrics */
     atomic_uint_fast64_t requests[SRV_N_EP], errors[SRV_N_EP];
     atomic_uint_fast64_t lat_bucket[SRV_N_BUCKETS + 1];  /* cumulative at render time */

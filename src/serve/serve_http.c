@@ -329,6 +329,19 @@ static void do_metrics(sr_server *s, sr_http_response *out)
     bprintf(&b, "# HELP sessrec_batch_requests_total Requests scored in batches.\n"
                 "# TYPE sessrec_batch_requests_total counter\nsessrec_batch_requests_total %llu\n",
             (unsigned long long)atomic_load(&s->batch_rows));
+    /* full first: the worker adds rows first, so rows - full never wraps */
+    uint64_t full = atomic_load(&s->topk_full), rows = atomic_load(&s->topk_rows);
+    bprintf(&b, "# HELP sessrec_topk_bounded_total Top-k answers taken from score bounds "
+                "(the model's 8-bit sketch), by how: \"candidates\" scored only the items "
+                "whose bounds reach the k-th best, \"full\" scored all items.\n"
+                "# TYPE sessrec_topk_bounded_total counter\n"
+                "sessrec_topk_bounded_total{how=\"candidates\"} %llu\n"
+                "sessrec_topk_bounded_total{how=\"full\"} %llu\n",
+            (unsigned long long)(rows - full), (unsigned long long)full);
+    bprintf(&b, "# HELP sessrec_topk_candidates_total Items scored exactly for the "
+                "\"candidates\" answers.\n# TYPE sessrec_topk_candidates_total counter\n"
+                "sessrec_topk_candidates_total %llu\n",
+            (unsigned long long)atomic_load(&s->topk_scored));
     srv_model *mh = srv_current_model(s);
     bprintf(&b, "# HELP sessrec_model_info The model served.\n# TYPE sessrec_model_info gauge\n"
                 "sessrec_model_info{file=\"");

@@ -49,8 +49,16 @@ typedef struct srv_part {
     int id;
     pthread_t thread;
     sr_scorer *ws;       /* own scorer (part 0: the batching thread's, lent per call) */
-    float *buf;          /* (batch_max * step) one chunk's scores of the batch */
-    int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items */
+    float *buf;          /* (batch_max * step) one chunk's scores of the batch (with
+                          * bounds: their mids) */
+    int32_t *cand;       /* bounds: (batch_max * cap) each row's candidates, */
+    float *cand_mid;     /* their mids, */
+    int *ncand;          /* (batch_max) their count, -1 after an overflow, */
+    float *rad;          /* (batch_max) and each row's radius */
+    int took;            /* chunks taken in this batch */
+    float *skew;         /* srv_team_set_skew: (batch_max * step) exact scores */
+    int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items
+                          * (with bounds: by mid) */
     float *val;
     int *cnt;            /* (batch_max) */
     sr_status st;
@@ -68,6 +76,13 @@ struct srv_team {
     int n;
     const int *k, *excl;
     int64_t step;        /* items per chunk: CHUNK rounded up to the model's split */
+    int bounds;          /* the model has score bounds: top k from them (see the top) */
+    int cap;             /* candidates a part keeps per row */
+    float *full;         /* (n_items) a row's scores, after a candidate overflow */
+    int32_t *list;       /* (T * cap) a row's candidates, */
+    float *lsc;          /* their exact scores, */
+    int32_t *lpos;       /* (max_k) and their top k's places in the list */
+    srv_team_stats stats; /* the last srv_team_topk's (serve.h) */
     atomic_llong next;   /* the next chunk (srv_team_topk) or index (srv_team_each) to take */
     /* seeds (see the top): the model's probe items, sorted by index too (item,
      * place), the batch's probe scores and each row's seed */
@@ -124,6 +139,18 @@ static void sift_down(int32_t *idx, float *val, int m, int i)
     }
 }
 
+/* Adds an item to a heap that is not full: a new leaf, sifted up. */
+static void heap_push(int32_t *idx, float *val, int *m, int32_t item, float v)
+{
+    int i = (*m)++;
+    idx[i] = item;
+    val[i] = v;
+    while (i > 0 && better(val[(i - 1) / 2], idx[(i - 1) / 2], val[i], idx[i])) {
+        swap_at(idx, val, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
 /* 1 when one of s[0..n) is above th (a NaN never is). A full block of 32 is
  * four vector maxima and one compare (the compiler does not vectorise a
  * float max reduction without -ffast-math; MAXPS passes its second operand
@@ -146,6 +173,25 @@ static inline int any_above(const float *s, int64_t n, float th)
     return 0;
 }
 
+/* Bit i set when s[i] >= th (a NaN never is), i < n <= 32. */
+static inline uint32_t at_or_above(const float *s, int64_t n, float th)
+{
+#if defined(__AVX__)
+    if (n == 32) {
+        __m256 t = _mm256_set1_ps(th);
+        uint32_t m0 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s), t, _CMP_GE_OQ));
+        uint32_t m1 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 8), t, _CMP_GE_OQ));
+        uint32_t m2 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 16), t, _CMP_GE_OQ));
+        uint32_t m3 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 24), t, _CMP_GE_OQ));
+        return m0 | m1 << 8 | m2 << 16 | m3 << 24;
+    }
+#endif
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        m |= (uint32_t)(s[i] >= th) << i;
+    return m;
+}
+
 /* Offers items base..base+n-1 (scores s) to the heap of *m of k items; items
  * below `seed` (a floor of the final k-th best score, or -INFINITY) are not. */
 static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, int64_t n,
@@ -165,13 +211,7 @@ static void heap_offer(int32_t *idx, float *val, int *m, int k, const float *s, 
         for (; j < end && *m < k; j++) {
             if (!(s[j] >= seed)) /* NaN too */
                 continue;
-            int i = (*m)++;
-            idx[i] = (int32_t)(base + j);
-            val[i] = s[j];
-            while (i > 0 && better(val[(i - 1) / 2], idx[(i - 1) / 2], val[i], idx[i])) {
-                swap_at(idx, val, i, (i - 1) / 2);
-                i = (i - 1) / 2;
-            }
+            heap_push(idx, val, m, (int32_t)(base + j), s[j]);
         }
     }
     if (*m < k || k <= 0)
@@ -211,36 +251,148 @@ static void heap_sort(int32_t *idx, float *val, int m)
  * through them. */
 #define CHUNK 1024
 
+/* Bounds: a floor of row r's final k-th best score from the seed and a
+ * heap of k mids (val, m of them): each mid - rad is a lower bound of a
+ * distinct item's score. */
+static float bound_floor(float seed, const float *val, int m, int k, float rad)
+{
+    float lo = m == k ? val[0] - rad : -INFINITY;
+    return lo > seed ? lo : seed;
+}
+
+/* The mids that may reach the floor f: an item counts when mid + rad >= f
+ * in float; below f - rad by more than those sums can round, none does. */
+static float bound_prefilter(float f, float rad)
+{
+    return f - rad - 0x1p-21f * (fabsf(f) + rad);
+}
+
+/* Bounds, row r, items base..base+n-1 with mids mid, radius rad: the mids
+ * go to the row's heap as scores do in heap_offer (while it fills, only
+ * those whose lower bound reaches the seed), and the items whose upper
+ * bound mid + rad reaches the floor join the part's candidates of the row.
+ * Only mids at or above the prefilter of the floor are looked at, a block
+ * of 32 at a time. When the candidates fill up, those below the floor are
+ * dropped; if that frees less than half, the row is given up (-1: it is
+ * scored in full). */
+static void offer_bounds(const srv_team *t, srv_part *pt, int r, const float *mid, float rad,
+                         int64_t n, int64_t base)
+{
+    enum { BLK = 32 };
+    const int k = t->k[r];
+    const size_t o = (size_t)r * (size_t)t->max_k;
+    int32_t *idx = pt->idx + o;
+    float *val = pt->val + o;
+    int *hm = &pt->cnt[r], m = pt->ncand[r];
+    int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
+    float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
+    const float seed = t->seed[r];
+    float f = bound_floor(seed, val, *hm, k, rad), th = bound_prefilter(f, rad);
+    for (int64_t j = 0; j < n && m >= 0; j += BLK) {
+        for (uint32_t bits = at_or_above(mid + j, n - j < BLK ? n - j : BLK, th); bits;
+             bits &= bits - 1) {
+            const int64_t i = j + __builtin_ctz(bits);
+            const float v = mid[i];
+            if (!(v + rad >= f)) /* NaN too */
+                continue;
+            const int32_t item = (int32_t)(base + i);
+            if (*hm < k ? v - rad >= seed : v > val[0]) {
+                if (*hm < k) {
+                    heap_push(idx, val, hm, item, v);
+                } else {
+                    idx[0] = item;
+                    val[0] = v;
+                    sift_down(idx, val, k, 0);
+                }
+                f = bound_floor(seed, val, *hm, k, rad);
+                th = bound_prefilter(f, rad);
+                if (!(v + rad >= f))
+                    continue;
+            }
+            if (m == t->cap) {
+                int kept = 0;
+                for (int c = 0; c < m; c++)
+                    if (cm[c] + rad >= f) {
+                        ci[kept] = ci[c];
+                        cm[kept++] = cm[c];
+                    }
+                m = kept;
+                if (m > t->cap / 2) {
+                    m = -1;
+                    break;
+                }
+            }
+            ci[m] = item;
+            cm[m++] = v;
+        }
+    }
+    pt->ncand[r] = m;
+}
+
+/* This chunk's share of row r's exclude_seen: its seen items' entries NaN. */
+static void drop_seen(const srv_team *t, int r, float *row, int64_t c0, int64_t c1)
+{
+    const int32_t *seen = sr_session_items(t->sess[r]);
+    for (int j = 0, len = sr_session_length(t->sess[r]); j < len; j++)
+        if (seen[j] >= c0 && seen[j] < c1)
+            row[seen[j] - c0] = NAN;
+}
+
+/* srv_team_set_skew: the chunk's mids moved to the edges of what the bounds
+ * allow, exact score + 0.999 rad for odd items and - 0.999 rad for even. */
+static sr_status skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
+{
+    sr_status st = sr_session_scores_cols(pt->ws, NULL, t->n, c0, c1, pt->skew, t->step, &pt->err);
+    for (int r = 0; r < t->n && st == SR_OK; r++)
+        for (int64_t j = 0; j < c1 - c0; j++) {
+            size_t o = (size_t)r * (size_t)t->step + (size_t)j;
+            pt->buf[o] = pt->skew[o] + ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r];
+        }
+    return st;
+}
+
 static void run_part(srv_team *t, srv_part *pt)
 {
     const int64_t N = sr_model_n_items(t->m);
     const int64_t step = t->step;
+    const sr_session *const *sess = (const sr_session *const *)t->sess;
     int loaded = 0;
     pt->st = SR_OK;
+    pt->took = 0;
     for (int r = 0; r < t->n; r++)
         pt->cnt[r] = 0;
+    if (t->bounds)
+        for (int r = 0; r < t->n; r++)
+            pt->ncand[r] = 0;
     for (;;) {
         int64_t c0 = (int64_t)atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed) * step;
         if (c0 >= N)
             break;
         int64_t c1 = c0 + step < N ? c0 + step : N;
         /* the first chunk loads the batch into the scorer; the others reuse it */
-        pt->st = sr_session_scores_cols(pt->ws, loaded ? NULL : (const sr_session *const *)t->sess,
-                                        t->n, c0, c1, pt->buf, step, &pt->err);
+        if (t->bounds)
+            pt->st = sr_session_score_bounds_cols(pt->ws, loaded ? NULL : sess, t->n, c0, c1,
+                                                  pt->buf, step, pt->rad, &pt->err);
+        else
+            pt->st = sr_session_scores_cols(pt->ws, loaded ? NULL : sess, t->n, c0, c1, pt->buf,
+                                            step, &pt->err);
+        if (pt->st == SR_OK && pt->skew)
+            pt->st = skew(t, pt, c0, c1);
         if (pt->st != SR_OK)
             return;
         loaded = 1;
+        pt->took++;
         for (int r = 0; r < t->n; r++) {
             float *row = pt->buf + (size_t)r * (size_t)step; /* item c0 + j at row[j] */
-            if (t->excl[r]) { /* this chunk's share of exclude_seen */
-                const int32_t *seen = sr_session_items(t->sess[r]);
-                for (int j = 0, len = sr_session_length(t->sess[r]); j < len; j++)
-                    if (seen[j] >= c0 && seen[j] < c1)
-                        row[seen[j] - c0] = NAN;
+            if (t->excl[r])
+                drop_seen(t, r, row, c0, c1);
+            if (!t->bounds) {
+                size_t o = (size_t)r * (size_t)t->max_k;
+                heap_offer(pt->idx + o, pt->val + o, &pt->cnt[r], t->k[r], row, c1 - c0, c0,
+                           t->seed[r]);
+            } else if (t->k[r] > 0 && pt->ncand[r] >= 0) {
+                offer_bounds(t, pt, r, row, pt->rad[r], c1 - c0, c0);
             }
-            size_t o = (size_t)r * (size_t)t->max_k;
-            heap_offer(pt->idx + o, pt->val + o, &pt->cnt[r], t->k[r], row, c1 - c0, c0,
-                       t->seed[r]);
         }
     }
     for (int r = 0; r < t->n; r++) {
@@ -334,6 +486,8 @@ void srv_team_free(srv_team *t)
             if (p > 0)
                 sr_scorer_free(t->parts[p].ws);
             free(t->parts[p].buf);
+            free(t->parts[p].cand); /* cand_mid, ncand and rad too */
+            free(t->parts[p].skew);
             free(t->parts[p].idx);
             free(t->parts[p].val);
             free(t->parts[p].cnt);
@@ -341,10 +495,31 @@ void srv_team_free(srv_team *t)
     free(t->parts);
     free(t->pscore);
     free(t->seed);
+    free(t->full); /* list, lsc and lpos too */
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
     pthread_cond_destroy(&t->done);
     free(t);
+}
+
+void srv_team_set_cap(srv_team *t, int cap)
+{
+    if (cap >= 1 && cap < t->cap)
+        t->cap = cap;
+}
+
+int srv_team_set_skew(srv_team *t)
+{
+    for (int p = 0; p < t->T; p++)
+        if (!t->parts[p].skew &&
+            !(t->parts[p].skew = malloc((size_t)t->batch_max * (size_t)t->step * sizeof(float))))
+            return -1;
+    return 0;
+}
+
+srv_team_stats srv_team_get_stats(const srv_team *t)
+{
+    return t->stats;
 }
 
 int srv_team_splits(const srv_team *t, const sr_model *m)
@@ -407,26 +582,57 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
 {
     sr_scorer *ws[64] = {0};
     float *buf[64] = {0};
+    int32_t *cand[64] = {0};
     const int T = t->T; /* at most 64: srv_team_new */
     const int a = sr_model_score_split(m);
     const int64_t step = a > 0 ? (CHUNK + a - 1) / a * a : CHUNK;
-    for (int p = 0; p < T; p++)
-        if ((p > 0 && !(ws[p] = sr_scorer_new(m, t->batch_max))) ||
-            !(buf[p] = malloc((size_t)t->batch_max * (size_t)step * sizeof *buf[p]))) {
-            for (int q = 0; q <= p; q++) {
-                sr_scorer_free(ws[q]);
-                free(buf[q]);
-            }
-            return -1;
+    const int64_t N = sr_model_n_items(m);
+    const int bounds = sr_model_score_bounds(m);
+    /* a row's candidates: k of them at least, and the items whose bounds
+     * straddle the k-th best; more (after dropping those below the floor
+     * then) and the row is scored in full */
+    const int cap = 2 * t->max_k + 512;
+    const size_t rows = (size_t)t->batch_max;
+    const size_t nc = rows * (size_t)cap * (sizeof **cand + sizeof(float)) +
+                      rows * (sizeof(int) + sizeof(float));
+    float *full = NULL;
+    int ok = !bounds || (full = malloc((size_t)N * sizeof *full + (size_t)T * (size_t)cap *
+                                       (sizeof(int32_t) + sizeof(float)) +
+                                       (size_t)t->max_k * sizeof(int32_t)));
+    for (int p = 0; p < T && ok; p++)
+        ok = (p == 0 || (ws[p] = sr_scorer_new(m, t->batch_max))) &&
+             (buf[p] = malloc(rows * (size_t)step * sizeof *buf[p])) &&
+             (!bounds || (cand[p] = malloc(nc)));
+    if (!ok) {
+        for (int p = 0; p < T; p++) {
+            sr_scorer_free(ws[p]);
+            free(buf[p]);
+            free(cand[p]);
         }
-    for (int p = 0; p < T; p++) {
-        sr_scorer_free(t->parts[p].ws);
-        t->parts[p].ws = ws[p];
-        free(t->parts[p].buf);
-        t->parts[p].buf = buf[p];
+        free(full);
+        return -1;
     }
+    for (int p = 0; p < T; p++) {
+        srv_part *pt = &t->parts[p];
+        sr_scorer_free(pt->ws);
+        pt->ws = ws[p];
+        free(pt->buf);
+        pt->buf = buf[p];
+        free(pt->cand);
+        pt->cand = cand[p];
+        pt->cand_mid = cand[p] ? (float *)(cand[p] + rows * (size_t)cap) : NULL;
+        pt->ncand = cand[p] ? (int *)(pt->cand_mid + rows * (size_t)cap) : NULL;
+        pt->rad = cand[p] ? (float *)(pt->ncand + rows) : NULL;
+    }
+    free(t->full);
+    t->full = full;
+    t->list = full ? (int32_t *)(full + N) : NULL;
+    t->lsc = full ? (float *)(t->list + (size_t)T * (size_t)cap) : NULL;
+    t->lpos = full ? (int32_t *)(t->lsc + (size_t)T * (size_t)cap) : NULL;
     t->m = m;
     t->step = step;
+    t->bounds = bounds;
+    t->cap = cap;
     find_probe(t, m);
     return 0;
 }
@@ -549,6 +755,61 @@ static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
     return n;
 }
 
+/* Bounds: row r's top k from the parts' candidates. The floor is the best of
+ * its seed and the k-th best mid of all parts (their heaps) less the radius;
+ * every item whose score reaches the k-th best has mid + rad at or above that
+ * floor, so it is among the candidates kept, which are scored exactly
+ * (sr_session_scores_items: the very numbers of sr_session_scores) and
+ * ranked in item order (sr_topk then breaks ties by lower index). A part
+ * that overflowed: the row's scores in full. */
+static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, float *val,
+                            int *cnt, sr_error *err)
+{
+    const int k = t->k[r];
+    const sr_session *s = t->sess[r];
+    *cnt = 0;
+    if (k <= 0)
+        return SR_OK;
+    int full = 0;
+    float rad = 0;
+    for (int p = 0; p < t->T; p++) {
+        const srv_part *pt = &t->parts[p];
+        full |= pt->ncand[r] < 0;
+        if (pt->took && pt->rad[r] > rad) /* the same in every part that scored */
+            rad = pt->rad[r];
+    }
+    t->stats.rows++;
+    if (full) {
+        t->stats.full++;
+        sr_status st = sr_session_scores(ws, &s, 1, t->full, err);
+        if (st == SR_OK)
+            *cnt = sr_session_topk(s, t->full, k, t->excl[r], idx, val);
+        return st;
+    }
+    /* merge: the k best mids, best first */
+    const float f = merge(t, r, k, idx, val) == k && val[k - 1] - rad > t->seed[r]
+                        ? val[k - 1] - rad
+                        : t->seed[r];
+    int m = 0;
+    for (int p = 0; p < t->T; p++) {
+        const srv_part *pt = &t->parts[p];
+        const int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
+        const float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
+        for (int c = 0; c < pt->ncand[r]; c++)
+            if (cm[c] + rad >= f)
+                t->list[m++] = ci[c];
+    }
+    t->stats.scored += (uint64_t)m;
+    qsort(t->list, (size_t)m, sizeof *t->list, by_item);
+    sr_status st = sr_session_scores_items(ws, &s, 1, t->list, m, t->lsc, m, err);
+    if (st != SR_OK)
+        return st;
+    *cnt = sr_topk(t->lsc, m, k, t->lpos, val);
+    for (int j = 0; j < *cnt; j++)
+        idx[j] = t->list[t->lpos[j]];
+    return SR_OK;
+}
+
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
                         const int *excl, int32_t *idx, float *val, int *cnt, sr_error *err)
 {
@@ -558,6 +819,7 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     t->n = n;
     t->k = k;
     t->excl = excl;
+    t->stats = (srv_team_stats){0};
     for (int r = 0; r < n; r++)
         t->seed[r] = -INFINITY;
     if (t->n_probe > 0 &&
@@ -569,8 +831,12 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     sr_status st = run_scored(t, ws, run_part, err);
     if (st != SR_OK)
         return st;
-    for (int r = 0; r < n; r++)
-        cnt[r] = merge(t, r, k[r], idx + (size_t)r * (size_t)t->max_k,
-                       val + (size_t)r * (size_t)t->max_k);
+    for (int r = 0; r < n; r++) {
+        size_t o = (size_t)r * (size_t)t->max_k;
+        if (!t->bounds)
+            cnt[r] = merge(t, r, k[r], idx + o, val + o);
+        else if ((st = finish_row(t, ws, r, idx + o, val + o, &cnt[r], err)) != SR_OK)
+            return st;
+    }
     return SR_OK;
 }
