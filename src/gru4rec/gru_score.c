@@ -13,6 +13,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #define IB SR_GRU_PANEL /* items per panel: two 8-float vectors */
 
@@ -94,8 +97,14 @@ block(float *o, int64_t ldo, const float *h, int ldh, const int R, const float *
         for (int r = 0; r < R; r++) {
             float x = h[(size_t)r * (size_t)ldh + (size_t)k];
             v8f xv = {x, x, x, x, x, x, x, x};
+#if defined(__FMA__)
+            /* fused, spelled out: contraction alone does not fuse at -O1 */
+            acc[r][0] = (v8f)_mm256_fmadd_ps((__m256)xv, (__m256)w0, (__m256)acc[r][0]);
+            acc[r][1] = (v8f)_mm256_fmadd_ps((__m256)xv, (__m256)w1, (__m256)acc[r][1]);
+#else
             acc[r][0] += xv * w0;
             acc[r][1] += xv * w1;
+#endif
         }
     }
     for (int r = 0; r < R; r++) {
@@ -185,9 +194,9 @@ void sr_gru_score_list(float *out, const float *h, const float *wy, const float 
         for (int k = 0; k < H; k++)
             for (int t = 0; t < L; t++)
 #if defined(__FMA__)
-                /* fused, as the kernel's vector lanes; left to contraction,
-                 * GCC vectorises this over k as products and an in-order sum
-                 * of them (two roundings per step) */
+                /* fused, as the kernel's lanes; left to contraction, GCC
+                 * vectorises this over k as products and an in-order sum of
+                 * them (two roundings per step) */
                 acc[t] = fmaf(h[k], w[t][k], acc[t]);
 #else
                 acc[t] += h[k] * w[t][k];
