@@ -163,13 +163,15 @@ typedef struct srv_team_stats {
     uint64_t rows, full, scored;
 } srv_team_stats;
 srv_team_stats srv_team_get_stats(const srv_team *t);
-/* For tests: fewer candidates per row and thread before a row is scored in
- * full (only lowers the model's; srv_team_use_model sets 2 max_k + 512). */
-void srv_team_set_cap(srv_team *t, int cap);
-/* For tests, after srv_team_use_model: each mid the bounds give replaced by
- * the worst the radius allows (the exact score + 0.999 rad for odd items,
- * - 0.999 rad for even), so that a top k that leaned on the bounds being
- * better than promised goes wrong. -1 out of memory. */
+/* For tests, after srv_team_use_model: fewer candidates per row and thread
+ * before a row is scored in full (cap: only lowers the 2 max_k + 512 set
+ * there), and the first count that raises a row's floor less 2 k (lim0,
+ * 128 there; 0 raises it as soon as there are 2 k). */
+void srv_team_set_limits(srv_team *t, int cap, int lim0);
+/* For tests, after srv_team_use_model: the bounds widened and each mid
+ * replaced by the worst the radius allows (the exact score + 0.999 rad for
+ * odd items, - 0.999 rad for even), so that a top k that leaned on the
+ * bounds being better than promised goes wrong. -1 out of memory. */
 int srv_team_set_skew(srv_team *t);
 
 /* sr_session_step(ws, sess, items, n, NULL) with the rows split over the

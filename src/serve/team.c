@@ -54,11 +54,14 @@ typedef struct srv_part {
     int32_t *cand;       /* bounds: (batch_max * cap) each row's candidates, */
     float *cand_mid;     /* their mids, */
     int *ncand;          /* (batch_max) their count, -1 after an overflow, */
-    float *rad;          /* (batch_max) and each row's radius */
+    int *lim;            /* (batch_max) the count that raises the floor next, */
+    float *floor;        /* (batch_max) the row's floor, */
+    float *rad;          /* (batch_max) its radius, */
+    float *scratch;      /* (cap) and room for a selection */
     int took;            /* chunks taken in this batch */
     float *skew;         /* srv_team_set_skew: (batch_max * step) exact scores */
     int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items
-                          * (with bounds: by mid) */
+                          * (not with bounds) */
     float *val;
     int *cnt;            /* (batch_max) */
     sr_status st;
@@ -77,10 +80,12 @@ struct srv_team {
     const int *k, *excl;
     int64_t step;        /* items per chunk: CHUNK rounded up to the model's split */
     int bounds;          /* the model has score bounds: top k from them (see the top) */
-    int cap;             /* candidates a part keeps per row */
+    int cap;             /* candidates a part keeps per row, at most */
+    int lim0;            /* and the first count that raises its floor, less 2 k */
     float *full;         /* (n_items) a row's scores, after a candidate overflow */
     int32_t *list;       /* (T * cap) a row's candidates, */
-    float *lsc;          /* their exact scores, */
+    float *lsc;          /* their mids, then their exact scores, */
+    float *lscratch;     /* (T * cap) room for a selection, */
     int32_t *lpos;       /* (max_k) and their top k's places in the list */
     srv_team_stats stats; /* the last srv_team_topk's (serve.h) */
     atomic_llong next;   /* the next chunk (srv_team_topk) or index (srv_team_each) to take */
@@ -251,13 +256,32 @@ static void heap_sort(int32_t *idx, float *val, int m)
  * through them. */
 #define CHUNK 1024
 
-/* Bounds: a floor of row r's final k-th best score from the seed and a
- * heap of k mids (val, m of them): each mid - rad is a lower bound of a
- * distinct item's score. */
-static float bound_floor(float seed, const float *val, int m, int k, float rad)
+/* The k-th largest of a[0..n) (k <= n; no NaN), a reordered. */
+static float kth_largest(float *a, int n, int k)
 {
-    float lo = m == k ? val[0] - rad : -INFINITY;
-    return lo > seed ? lo : seed;
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] > pivot)
+                i++;
+            while (a[j] < pivot)
+                j--;
+            if (i <= j) {
+                float x = a[i];
+                a[i++] = a[j];
+                a[j--] = x;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[want];
 }
 
 /* The mids that may reach the floor f: an item counts when mid + rad >= f
@@ -267,63 +291,65 @@ static float bound_prefilter(float f, float rad)
     return f - rad - 0x1p-21f * (fabsf(f) + rad);
 }
 
-/* Bounds, row r, items base..base+n-1 with mids mid, radius rad: the mids
- * go to the row's heap as scores do in heap_offer (while it fills, only
- * those whose lower bound reaches the seed), and the items whose upper
- * bound mid + rad reaches the floor join the part's candidates of the row.
- * Only mids at or above the prefilter of the floor are looked at, a block
- * of 32 at a time. When the candidates fill up, those below the floor are
- * dropped; if that frees less than half, the row is given up (-1: it is
+/* Bounds: raises the floor of row r from its m candidates (when there are k:
+ * their k-th best mid less the radius is a lower bound of k distinct items'
+ * scores, so of the final k-th best) and drops those that cannot reach it.
+ * Returns the count left. */
+static int raise_floor(srv_part *pt, int r, int k, int32_t *ci, float *cm, int m, float rad)
+{
+    if (m < k)
+        return m;
+    memcpy(pt->scratch, cm, (size_t)m * sizeof *cm);
+    float lo = kth_largest(pt->scratch, m, k) - rad;
+    float f = pt->floor[r] = lo > pt->floor[r] ? lo : pt->floor[r];
+    int kept = 0;
+    for (int c = 0; c < m; c++)
+        if (cm[c] + rad >= f) {
+            ci[kept] = ci[c];
+            cm[kept++] = cm[c];
+        }
+    return kept;
+}
+
+/* Bounds, row r, items base..base+n-1 with mids mid, radius rad: the items
+ * whose upper bound mid + rad reaches the row's floor (its seed, raised as
+ * candidates come) join the part's candidates of the row. Only mids at or
+ * above the prefilter of the floor are looked at, a block of 32 at a time.
+ * Each time the candidates reach lim, the floor is raised from them and
+ * those below it dropped (a selection, no heap); when that leaves more than
+ * half, lim doubles, up to cap: beyond, the row is given up (-1: it is
  * scored in full). */
 static void offer_bounds(const srv_team *t, srv_part *pt, int r, const float *mid, float rad,
                          int64_t n, int64_t base)
 {
     enum { BLK = 32 };
     const int k = t->k[r];
-    const size_t o = (size_t)r * (size_t)t->max_k;
-    int32_t *idx = pt->idx + o;
-    float *val = pt->val + o;
-    int *hm = &pt->cnt[r], m = pt->ncand[r];
+    int m = pt->ncand[r];
     int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
     float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
-    const float seed = t->seed[r];
-    float f = bound_floor(seed, val, *hm, k, rad), th = bound_prefilter(f, rad);
+    float f = pt->floor[r], th = bound_prefilter(f, rad);
     for (int64_t j = 0; j < n && m >= 0; j += BLK) {
         for (uint32_t bits = at_or_above(mid + j, n - j < BLK ? n - j : BLK, th); bits;
              bits &= bits - 1) {
             const int64_t i = j + __builtin_ctz(bits);
-            const float v = mid[i];
-            if (!(v + rad >= f)) /* NaN too */
+            if (!(mid[i] + rad >= f)) /* NaN too */
                 continue;
-            const int32_t item = (int32_t)(base + i);
-            if (*hm < k ? v - rad >= seed : v > val[0]) {
-                if (*hm < k) {
-                    heap_push(idx, val, hm, item, v);
-                } else {
-                    idx[0] = item;
-                    val[0] = v;
-                    sift_down(idx, val, k, 0);
-                }
-                f = bound_floor(seed, val, *hm, k, rad);
+            if (m == pt->lim[r]) {
+                m = raise_floor(pt, r, k, ci, cm, m, rad);
+                f = pt->floor[r];
                 th = bound_prefilter(f, rad);
-                if (!(v + rad >= f))
+                if (m > pt->lim[r] / 2) {
+                    if (pt->lim[r] == t->cap) {
+                        m = -1;
+                        break;
+                    }
+                    pt->lim[r] = 2 * pt->lim[r] < t->cap ? 2 * pt->lim[r] : t->cap;
+                }
+                if (!(mid[i] + rad >= f))
                     continue;
             }
-            if (m == t->cap) {
-                int kept = 0;
-                for (int c = 0; c < m; c++)
-                    if (cm[c] + rad >= f) {
-                        ci[kept] = ci[c];
-                        cm[kept++] = cm[c];
-                    }
-                m = kept;
-                if (m > t->cap / 2) {
-                    m = -1;
-                    break;
-                }
-            }
-            ci[m] = item;
-            cm[m++] = v;
+            ci[m] = (int32_t)(base + i);
+            cm[m++] = mid[i];
         }
     }
     pt->ncand[r] = m;
@@ -338,11 +364,15 @@ static void drop_seen(const srv_team *t, int r, float *row, int64_t c0, int64_t 
             row[seen[j] - c0] = NAN;
 }
 
-/* srv_team_set_skew: the chunk's mids moved to the edges of what the bounds
- * allow, exact score + 0.999 rad for odd items and - 0.999 rad for even. */
+/* srv_team_set_skew: the chunk's radii widened (x 16 + 0.05, so that they
+ * span the gaps between a row's best scores) and its mids moved to the edges
+ * of what they allow, exact score + 0.999 rad for odd items and - 0.999 rad
+ * for even: bounds that keep their promise and nothing more. */
 static sr_status skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
 {
     sr_status st = sr_session_scores_cols(pt->ws, NULL, t->n, c0, c1, pt->skew, t->step, &pt->err);
+    for (int r = 0; r < t->n && st == SR_OK; r++)
+        pt->rad[r] = 16.0f * pt->rad[r] + 0.05f;
     for (int r = 0; r < t->n && st == SR_OK; r++)
         for (int64_t j = 0; j < c1 - c0; j++) {
             size_t o = (size_t)r * (size_t)t->step + (size_t)j;
@@ -362,8 +392,13 @@ static void run_part(srv_team *t, srv_part *pt)
     for (int r = 0; r < t->n; r++)
         pt->cnt[r] = 0;
     if (t->bounds)
-        for (int r = 0; r < t->n; r++)
+        for (int r = 0; r < t->n; r++) {
             pt->ncand[r] = 0;
+            pt->floor[r] = t->seed[r];
+            pt->lim[r] = t->lim0 + 2 * (t->k[r] > 0 ? t->k[r] : 0) < t->cap
+                             ? t->lim0 + 2 * (t->k[r] > 0 ? t->k[r] : 0)
+                             : t->cap;
+        }
     for (;;) {
         int64_t c0 = (int64_t)atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed) * step;
         if (c0 >= N)
@@ -495,17 +530,19 @@ void srv_team_free(srv_team *t)
     free(t->parts);
     free(t->pscore);
     free(t->seed);
-    free(t->full); /* list, lsc and lpos too */
+    free(t->full); /* list, lsc, lscratch and lpos too */
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
     pthread_cond_destroy(&t->done);
     free(t);
 }
 
-void srv_team_set_cap(srv_team *t, int cap)
+void srv_team_set_limits(srv_team *t, int cap, int lim0)
 {
     if (cap >= 1 && cap < t->cap)
         t->cap = cap;
+    if (lim0 >= 0)
+        t->lim0 = lim0;
 }
 
 int srv_team_set_skew(srv_team *t)
@@ -594,10 +631,10 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     const int cap = 2 * t->max_k + 512;
     const size_t rows = (size_t)t->batch_max;
     const size_t nc = rows * (size_t)cap * (sizeof **cand + sizeof(float)) +
-                      rows * (sizeof(int) + sizeof(float));
+                      rows * (2 * sizeof(int) + 2 * sizeof(float)) + (size_t)cap * sizeof(float);
     float *full = NULL;
     int ok = !bounds || (full = malloc((size_t)N * sizeof *full + (size_t)T * (size_t)cap *
-                                       (sizeof(int32_t) + sizeof(float)) +
+                                       (sizeof(int32_t) + 2 * sizeof(float)) +
                                        (size_t)t->max_k * sizeof(int32_t)));
     for (int p = 0; p < T && ok; p++)
         ok = (p == 0 || (ws[p] = sr_scorer_new(m, t->batch_max))) &&
@@ -622,17 +659,22 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
         pt->cand = cand[p];
         pt->cand_mid = cand[p] ? (float *)(cand[p] + rows * (size_t)cap) : NULL;
         pt->ncand = cand[p] ? (int *)(pt->cand_mid + rows * (size_t)cap) : NULL;
-        pt->rad = cand[p] ? (float *)(pt->ncand + rows) : NULL;
+        pt->lim = cand[p] ? pt->ncand + rows : NULL;
+        pt->floor = cand[p] ? (float *)(pt->lim + rows) : NULL;
+        pt->rad = cand[p] ? pt->floor + rows : NULL;
+        pt->scratch = cand[p] ? pt->rad + rows : NULL;
     }
     free(t->full);
     t->full = full;
     t->list = full ? (int32_t *)(full + N) : NULL;
     t->lsc = full ? (float *)(t->list + (size_t)T * (size_t)cap) : NULL;
-    t->lpos = full ? (int32_t *)(t->lsc + (size_t)T * (size_t)cap) : NULL;
+    t->lscratch = full ? t->lsc + (size_t)T * (size_t)cap : NULL;
+    t->lpos = full ? (int32_t *)(t->lscratch + (size_t)T * (size_t)cap) : NULL;
     t->m = m;
     t->step = step;
     t->bounds = bounds;
     t->cap = cap;
+    t->lim0 = 128;
     find_probe(t, m);
     return 0;
 }
@@ -755,13 +797,14 @@ static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
     return n;
 }
 
-/* Bounds: row r's top k from the parts' candidates. The floor is the best of
- * its seed and the k-th best mid of all parts (their heaps) less the radius;
- * every item whose score reaches the k-th best has mid + rad at or above that
- * floor, so it is among the candidates kept, which are scored exactly
- * (sr_session_scores_items: the very numbers of sr_session_scores) and
- * ranked in item order (sr_topk then breaks ties by lower index). A part
- * that overflowed: the row's scores in full. */
+/* Bounds: row r's top k from the parts' candidates. The floor is raised once
+ * more from all of them (raise_floor's argument); every item whose score
+ * reaches the k-th best has mid + rad at or above it, so it is among the
+ * candidates kept, which are scored exactly (sr_session_scores_items: the
+ * very numbers of sr_session_scores) and ranked in item order (each part's
+ * candidates come in increasing order and are merged; sr_topk then breaks
+ * ties by the lower index). A part that overflowed: the row's scores in
+ * full. */
 static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, float *val,
                             int *cnt, sr_error *err)
 {
@@ -770,13 +813,15 @@ static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, flo
     *cnt = 0;
     if (k <= 0)
         return SR_OK;
-    int full = 0;
-    float rad = 0;
+    int full = 0, m = 0, pos[64] = {0};
+    float rad = 0, f = t->seed[r];
     for (int p = 0; p < t->T; p++) {
         const srv_part *pt = &t->parts[p];
         full |= pt->ncand[r] < 0;
-        if (pt->took && pt->rad[r] > rad) /* the same in every part that scored */
-            rad = pt->rad[r];
+        if (pt->took) { /* the same radius in every part that scored */
+            rad = pt->rad[r] > rad ? pt->rad[r] : rad;
+            f = pt->floor[r] > f ? pt->floor[r] : f;
+        }
     }
     t->stats.rows++;
     if (full) {
@@ -786,25 +831,35 @@ static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, flo
             *cnt = sr_session_topk(s, t->full, k, t->excl[r], idx, val);
         return st;
     }
-    /* merge: the k best mids, best first */
-    const float f = merge(t, r, k, idx, val) == k && val[k - 1] - rad > t->seed[r]
-                        ? val[k - 1] - rad
-                        : t->seed[r];
-    int m = 0;
-    for (int p = 0; p < t->T; p++) {
-        const srv_part *pt = &t->parts[p];
-        const int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
-        const float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
-        for (int c = 0; c < pt->ncand[r]; c++)
-            if (cm[c] + rad >= f)
-                t->list[m++] = ci[c];
+    for (;;) { /* merge the parts' lists (each in item order) */
+        int best = -1;
+        int32_t bi = 0;
+        for (int p = 0; p < t->T; p++) {
+            const srv_part *pt = &t->parts[p];
+            if (pos[p] < pt->ncand[r] && (best < 0 || pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]] < bi)) {
+                best = p;
+                bi = pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]];
+            }
+        }
+        if (best < 0)
+            break;
+        t->list[m] = bi;
+        t->lsc[m++] = t->parts[best].cand_mid[(size_t)r * (size_t)t->cap + (size_t)pos[best]++];
     }
-    t->stats.scored += (uint64_t)m;
-    qsort(t->list, (size_t)m, sizeof *t->list, by_item);
-    sr_status st = sr_session_scores_items(ws, &s, 1, t->list, m, t->lsc, m, err);
+    if (m >= k) { /* the floor from all candidates */
+        memcpy(t->lscratch, t->lsc, (size_t)m * sizeof *t->lsc);
+        float lo = kth_largest(t->lscratch, m, k) - rad;
+        f = lo > f ? lo : f;
+    }
+    int kept = 0;
+    for (int c = 0; c < m; c++)
+        if (t->lsc[c] + rad >= f)
+            t->list[kept++] = t->list[c];
+    t->stats.scored += (uint64_t)kept;
+    sr_status st = sr_session_scores_items(ws, &s, 1, t->list, kept, t->lsc, kept, err);
     if (st != SR_OK)
         return st;
-    *cnt = sr_topk(t->lsc, m, k, t->lpos, val);
+    *cnt = sr_topk(t->lsc, kept, k, t->lpos, val);
     for (int j = 0; j < *cnt; j++)
         idx[j] = t->list[t->lpos[j]];
     return SR_OK;
