@@ -5,7 +5,8 @@
  *
  * The sketch: item i's row of Wy as q[i][k] = round(Wy[i][k] / s_i) in
  * -127..127, s_i = max_k |Wy[i][k]| / 127. A row of h as
- * u[k] = round((h[k] - m) / t) in 0..127, m = min h, t = (max h - m) / 127.
+ * u[k] = round((h[k] - m) / t) in 0..127, m = min h, t = (max h - m) / 127
+ * (to nearest, ties either way).
  * With the integer D = sum_k u[k] q[i][k] (exact),
  *
  *     approx = By[i] + s_i (m Q_i + t D),   Q_i = sum_k q[i][k],
@@ -146,10 +147,10 @@ void sr_gru_sketch_rows(const sr_gru_sketch *k, const float *h, int ldh, int n, 
         float m = x[0], M = x[0];
         double l1 = 0;
         int finite = 1;
-        for (int d = 0; d < H; d++) {
+        for (int d = 0; d < H; d++) { /* no fminf/fmaxf: library calls here */
             finite &= isfinite(x[d]) != 0;
-            m = fminf(m, x[d]);
-            M = fmaxf(M, x[d]);
+            m = x[d] < m ? x[d] : m;
+            M = x[d] > M ? x[d] : M;
             l1 += fabsf(x[d]);
         }
         float t = (M - m) / 127.0f;
@@ -160,8 +161,8 @@ void sr_gru_sketch_rows(const sr_gru_sketch *k, const float *h, int ldh, int n, 
             continue;
         }
         float inv = t > 0 ? 1.0f / t : 0.0f;
-        for (int d = 0; d < H; d++) {
-            long v = lrintf((x[d] - m) * inv);
+        for (int d = 0; d < H; d++) { /* to nearest (ties up): error <= t/2 */
+            int v = (int)((x[d] - m) * inv + 0.5f);
             u[d] = (uint8_t)(v > 127 ? 127 : v < 0 ? 0 : v);
         }
         float maxh = fmaxf(fabsf(m), fabsf(M));
