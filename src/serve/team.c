@@ -1,30 +1,39 @@
 /*
  * team.c - a batching thread's helpers (see serve.h): one batch of sessions
- * scored by T threads at once, each taking chunks of the items
- * (sr_session_scores_cols with its own scorer) and selecting every row's top
- * k among its chunks while those scores are still in its cache; the batching
- * thread then merges the T partial lists of each row. The merge keeps
- * sr_topk's order (higher score first, lower index on a tie), so the answer
- * is the one a single thread would give, bit for bit.
+ * scored by T threads at once, each taking chunks of the items with its own
+ * scorer and selecting every row's top k among its chunks while they are
+ * still in its cache; the batching thread then puts each row's answer
+ * together from the T parts. The order is sr_topk's (higher score first,
+ * lower index on a tie), so the answer is the one a single thread would
+ * give, bit for bit.
  *
  * Each thread loads the batch's states into its scorer once, then takes the
- * next chunk of CHUNK items from a shared counter until none is left, scores
- * it into its own small buffer (the batch's scores of one chunk: ~150 KB,
- * which stays in L2) and feeds every row's running top k from it. Chunks
- * are taken, not dealt: a thread the HTTP thread or the load generator
- * preempts does fewer of them, and the other does not wait for it with its
- * core idle (a fixed half each left the cores 17-20% idle at 64 connections).
- * Each thread's chunks still come in increasing item order, as its running
- * top k needs. srv_team_each hands out its indices the same way.
+ * next chunk of CHUNK items from a shared counter until none is left.
+ * Chunks are taken, not dealt: a thread the HTTP thread or the load
+ * generator preempts does fewer of them, and the other does not wait for it
+ * with its core idle (a fixed half each left the cores 17-20% idle at 64
+ * connections). Each thread's chunks still come in increasing item order.
+ * srv_team_each hands out its indices the same way.
+ *
+ * With score bounds (sr_model_score_bounds: GRU4Rec), a chunk gives each row
+ * a mid per item and a radius rad, mid - rad <= score <= mid + rad. A row
+ * keeps as candidates the items whose mid + rad reaches its floor, a lower
+ * bound of its final k-th best score: first its seed (below), then, each
+ * time the candidates reach a limit, the k-th best of their mids less rad
+ * (k distinct items score at least that), the candidates below it dropped.
+ * The batching thread merges a row's candidates of all parts, raises the
+ * floor once more, scores the survivors exactly (sr_session_scores_items)
+ * and ranks them: every item that reaches the k-th best score is among
+ * them. A row whose candidates overflow is scored in full. Without bounds
+ * (sr_session_scores_cols), each part keeps a running top k per row in a heap
+ * and the batching thread merges the T heaps.
  *
  * Seeds: before the chunks, each row's scores of the model's PROBE items
  * best for an empty session (the most popular, roughly) are computed
  * (sr_session_scores_items: the very numbers the chunks give them); their
  * k-th best is a floor for the row's final k-th best score, since those k
- * items exist. Items below it are never offered to the heaps, which fill up
- * with better items and so take fewer insertions later (about 220 -> 87 per
- * row at k = 20 on yoochoose1_64). A floor needs k valid probe items
- * (exclude_seen removes the seen ones); otherwise no seed.
+ * items exist. A floor needs k valid probe items (exclude_seen removes the
+ * seen ones); otherwise no seed.
  *
  * Hand-off: the batching thread bumps a generation counter and works on part
  * 0; helpers spin briefly on the counter (batches come back to back under
