@@ -41,6 +41,7 @@
  * the bytes. Never allocates (but for the sketch), prints or exits.
  */
 #include "gru4rec/gru_bound.h"
+#include "gru4rec/gru_score.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -272,24 +273,17 @@ static void bound_rows(const sr_gru_sketch *k, const uint8_t *hq, const float *r
     const size_t rb = sr_gru_sketch_row_bytes(k->H);
     for (int64_t c0 = b0; c0 < b1; c0 += PB) {
         int64_t c1 = c0 + PB < b1 ? c0 + PB : b1;
-        /* as gru_score.c: groups of RM rows, the last 7..11 as two */
         for (int r0 = 0, R; r0 < n; r0 += R) {
-            int left = n - r0;
-            R = left <= RM ? left : left < 2 * RM ? (left + 1) / 2 : RM;
+            R = sr_gru_row_group(n - r0, RM);
             const uint8_t *h = hq + (size_t)r0 * rb;
             const float *c = rc + (size_t)r0 * SR_GRU_ROW_CONSTS;
             for (int64_t b = c0; b < c1; b++) {
                 int64_t j = b * IB;
                 int ni = k->N - j < IB ? (int)(k->N - j) : IB;
                 float *o = mid + (size_t)r0 * (size_t)ldo + (size_t)(j - i0);
-                switch (R) {
-                case 1: block(k, h, rb, c, 1, b, o, ldo, ni); break;
-                case 2: block(k, h, rb, c, 2, b, o, ldo, ni); break;
-                case 3: block(k, h, rb, c, 3, b, o, ldo, ni); break;
-                case 4: block(k, h, rb, c, 4, b, o, ldo, ni); break;
-                case 5: block(k, h, rb, c, 5, b, o, ldo, ni); break;
-                default: block(k, h, rb, c, RM, b, o, ldo, ni); break;
-                }
+#define BLOCK(r) block(k, h, rb, c, r, b, o, ldo, ni)
+                SR_GRU_BY_ROWS(R, RM, BLOCK)
+#undef BLOCK
             }
         }
     }

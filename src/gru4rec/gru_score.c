@@ -134,11 +134,8 @@ void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
     int64_t b0 = i0 / IB, b1 = i1 >= N ? nb : i1 / IB;
     for (int64_t c0 = b0; c0 < b1; c0 += PB) {
         int64_t c1 = c0 + PB < b1 ? c0 + PB : b1;
-        /* groups of RM rows; the last 7..11 rows as two near-equal groups,
-         * not RM and a short one (a 1-row group runs 2 FMA chains) */
         for (int r0 = 0, R; r0 < n; r0 += R) {
-            int left = n - r0;
-            R = left <= RM ? left : left < 2 * RM ? (left + 1) / 2 : RM;
+            R = sr_gru_row_group(n - r0, RM);
             const float *hr = h + (size_t)r0 * (size_t)ldh;
             float *sr = out + (size_t)r0 * (size_t)ldo;
             for (int64_t b = c0; b < c1; b++) {
@@ -147,15 +144,9 @@ void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
                 int ni = N - j0 < IB ? (int)(N - j0) : IB;
                 float *o = sr + (j0 - i0);
                 const float *bj = by ? by + j0 : NULL;
-                /* a constant R in each call, so the accumulators stay in registers */
-                switch (R) {
-                case 1: block(o, ldo, hr, ldh, 1, p, bj, H, ni); break;
-                case 2: block(o, ldo, hr, ldh, 2, p, bj, H, ni); break;
-                case 3: block(o, ldo, hr, ldh, 3, p, bj, H, ni); break;
-                case 4: block(o, ldo, hr, ldh, 4, p, bj, H, ni); break;
-                case 5: block(o, ldo, hr, ldh, 5, p, bj, H, ni); break;
-                default: block(o, ldo, hr, ldh, RM, p, bj, H, ni); break;
-                }
+#define BLOCK(r) block(o, ldo, hr, ldh, r, p, bj, H, ni)
+                SR_GRU_BY_ROWS(R, RM, BLOCK)
+#undef BLOCK
             }
         }
     }

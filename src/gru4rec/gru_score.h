@@ -35,4 +35,23 @@ void sr_gru_score_cols(float *out, int64_t ldo, const float *h, int ldh, int n,
                        const float *wyp, const float *by, int64_t N, int H, int64_t i0,
                        int64_t i1);
 
+/* For the kernels here and in gru_bound.c, blocks of up to RM rows: the
+ * rows of the next group when `left` are left (RM at a time, the last RM+1 ..
+ * 2RM-1 as two near-equal groups, not RM and a short one: a 1-row group runs
+ * few independent chains), and a call of BLOCK(r) with r the group's row
+ * count as a constant (the accumulators stay in registers only then). */
+static inline int sr_gru_row_group(int left, int rm)
+{
+    return left <= rm ? left : left < 2 * rm ? (left + 1) / 2 : rm;
+}
+#define SR_GRU_BY_ROWS(R, RM, BLOCK)                                                             \
+    switch (R) {                                                                                 \
+    case 1: BLOCK(1); break;                                                                     \
+    case 2: BLOCK(2); break;                                                                     \
+    case 3: BLOCK(3); break;                                                                     \
+    case 4: BLOCK(4); break;                                                                     \
+    case 5: BLOCK(5); break;                                                                     \
+    default: BLOCK(RM); break;                                                                   \
+    }
+
 #endif
