@@ -21,10 +21,11 @@
  * bound of its final k-th best score: first its seed (below), then, each
  * time the candidates reach a limit, the k-th best of their mids less rad
  * (k distinct items score at least that), the candidates below it dropped.
- * The batching thread merges a row's candidates of all parts, raises the
- * floor once more, scores the survivors exactly (sr_session_scores_items)
- * and ranks them: every item that reaches the k-th best score is among
- * them. A row whose candidates overflow is scored in full. Without bounds
+ * Then the team takes the rows in turn: a row's candidates of all parts
+ * merged, its floor raised once more, the survivors scored exactly
+ * (sr_session_scores_items) and ranked: every item that reaches the k-th
+ * best score is among them. A row whose candidates overflow is scored in
+ * full. Without bounds
  * (sr_session_scores_cols), each part keeps a running top k per row in a heap
  * and the batching thread merges the T heaps.
  *
@@ -69,6 +70,13 @@ typedef struct srv_part {
     float *scratch;      /* (cap) and room for a selection */
     int took;            /* chunks taken in this batch */
     float *skew;         /* srv_team_set_skew: (batch_max * step) exact scores */
+    /* finish_row's room, one block from full: */
+    float *full;         /* (n_items) a row's scores, after a candidate overflow, */
+    int32_t *list;       /* (T * cap) a row's candidates, */
+    float *lsc;          /* their mids, then their exact scores, */
+    float *lscratch;     /* (T * cap) room for a selection, */
+    int32_t *lpos;       /* (max_k) their top k's places in the list, */
+    srv_team_stats stats; /* and what it did in this batch */
     int32_t *idx;        /* (batch_max * max_k) each row's top k of this part's items
                           * (not with bounds) */
     float *val;
@@ -91,12 +99,10 @@ struct srv_team {
     int bounds;          /* the model has score bounds: top k from them (see the top) */
     int cap;             /* candidates a part keeps per row, at most */
     int lim0;            /* and the first count that raises its floor, less 2 k */
-    float *full;         /* (n_items) a row's scores, after a candidate overflow */
-    int32_t *list;       /* (T * cap) a row's candidates, */
-    float *lsc;          /* their mids, then their exact scores, */
-    float *lscratch;     /* (T * cap) room for a selection, */
-    int32_t *lpos;       /* (max_k) and their top k's places in the list */
     srv_team_stats stats; /* the last srv_team_topk's (serve.h) */
+    int32_t *oidx;       /* srv_team_topk's answers, for run_finish */
+    float *oval;
+    int *ocnt;
     atomic_llong next;   /* the next chunk (srv_team_topk) or index (srv_team_each) to take */
     /* seeds (see the top): the model's probe items, sorted by index too (item,
      * place), the batch's probe scores and each row's seed */
@@ -532,6 +538,7 @@ void srv_team_free(srv_team *t)
             free(t->parts[p].buf);
             free(t->parts[p].cand); /* cand_mid, ncand and rad too */
             free(t->parts[p].skew);
+            free(t->parts[p].full); /* list, lsc, lscratch and lpos too */
             free(t->parts[p].idx);
             free(t->parts[p].val);
             free(t->parts[p].cnt);
@@ -539,7 +546,6 @@ void srv_team_free(srv_team *t)
     free(t->parts);
     free(t->pscore);
     free(t->seed);
-    free(t->full); /* list, lsc, lscratch and lpos too */
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
     pthread_cond_destroy(&t->done);
@@ -641,21 +647,22 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     const size_t rows = (size_t)t->batch_max;
     const size_t nc = rows * (size_t)cap * (sizeof **cand + sizeof(float)) +
                       rows * (2 * sizeof(int) + 2 * sizeof(float)) + (size_t)cap * sizeof(float);
-    float *full = NULL;
-    int ok = !bounds || (full = malloc((size_t)N * sizeof *full + (size_t)T * (size_t)cap *
-                                       (sizeof(int32_t) + 2 * sizeof(float)) +
-                                       (size_t)t->max_k * sizeof(int32_t)));
+    float *full[64] = {0};
+    const size_t nfull = (size_t)N * sizeof(float) +
+                         (size_t)T * (size_t)cap * (sizeof(int32_t) + 2 * sizeof(float)) +
+                         (size_t)t->max_k * sizeof(int32_t);
+    int ok = 1;
     for (int p = 0; p < T && ok; p++)
         ok = (p == 0 || (ws[p] = sr_scorer_new(m, t->batch_max))) &&
              (buf[p] = malloc(rows * (size_t)step * sizeof *buf[p])) &&
-             (!bounds || (cand[p] = malloc(nc)));
+             (!bounds || ((cand[p] = malloc(nc)) && (full[p] = malloc(nfull))));
     if (!ok) {
         for (int p = 0; p < T; p++) {
             sr_scorer_free(ws[p]);
             free(buf[p]);
             free(cand[p]);
+            free(full[p]);
         }
-        free(full);
         return -1;
     }
     for (int p = 0; p < T; p++) {
@@ -672,13 +679,13 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
         pt->floor = cand[p] ? (float *)(pt->lim + rows) : NULL;
         pt->rad = cand[p] ? pt->floor + rows : NULL;
         pt->scratch = cand[p] ? pt->rad + rows : NULL;
+        free(pt->full);
+        pt->full = full[p];
+        pt->list = full[p] ? (int32_t *)(full[p] + N) : NULL;
+        pt->lsc = full[p] ? (float *)(pt->list + (size_t)T * (size_t)cap) : NULL;
+        pt->lscratch = full[p] ? pt->lsc + (size_t)T * (size_t)cap : NULL;
+        pt->lpos = full[p] ? (int32_t *)(pt->lscratch + (size_t)T * (size_t)cap) : NULL;
     }
-    free(t->full);
-    t->full = full;
-    t->list = full ? (int32_t *)(full + N) : NULL;
-    t->lsc = full ? (float *)(t->list + (size_t)T * (size_t)cap) : NULL;
-    t->lscratch = full ? t->lsc + (size_t)T * (size_t)cap : NULL;
-    t->lpos = full ? (int32_t *)(t->lscratch + (size_t)T * (size_t)cap) : NULL;
     t->m = m;
     t->step = step;
     t->bounds = bounds;
@@ -814,9 +821,10 @@ static int merge(const srv_team *t, int r, int k, int32_t *idx, float *val)
  * candidates come in increasing order and are merged; sr_topk then breaks
  * ties by the lower index). A part that overflowed: the row's scores in
  * full. */
-static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, float *val,
+static sr_status finish_row(srv_team *t, srv_part *me, int r, int32_t *idx, float *val,
                             int *cnt, sr_error *err)
 {
+    sr_scorer *ws = me->ws;
     const int k = t->k[r];
     const sr_session *s = t->sess[r];
     *cnt = 0;
@@ -832,12 +840,12 @@ static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, flo
             f = pt->floor[r] > f ? pt->floor[r] : f;
         }
     }
-    t->stats.rows++;
+    me->stats.rows++;
     if (full) {
-        t->stats.full++;
-        sr_status st = sr_session_scores(ws, &s, 1, t->full, err);
+        me->stats.full++;
+        sr_status st = sr_session_scores(ws, &s, 1, me->full, err);
         if (st == SR_OK)
-            *cnt = sr_session_topk(s, t->full, k, t->excl[r], idx, val);
+            *cnt = sr_session_topk(s, me->full, k, t->excl[r], idx, val);
         return st;
     }
     for (;;) { /* merge the parts' lists (each in item order) */
@@ -852,26 +860,41 @@ static sr_status finish_row(srv_team *t, sr_scorer *ws, int r, int32_t *idx, flo
         }
         if (best < 0)
             break;
-        t->list[m] = bi;
-        t->lsc[m++] = t->parts[best].cand_mid[(size_t)r * (size_t)t->cap + (size_t)pos[best]++];
+        me->list[m] = bi;
+        me->lsc[m++] = t->parts[best].cand_mid[(size_t)r * (size_t)t->cap + (size_t)pos[best]++];
     }
     if (m >= k) { /* the floor from all candidates */
-        memcpy(t->lscratch, t->lsc, (size_t)m * sizeof *t->lsc);
-        float lo = kth_largest(t->lscratch, m, k) - rad;
+        memcpy(me->lscratch, me->lsc, (size_t)m * sizeof *me->lsc);
+        float lo = kth_largest(me->lscratch, m, k) - rad;
         f = lo > f ? lo : f;
     }
     int kept = 0;
     for (int c = 0; c < m; c++)
-        if (t->lsc[c] + rad >= f)
-            t->list[kept++] = t->list[c];
-    t->stats.scored += (uint64_t)kept;
-    sr_status st = sr_session_scores_items(ws, &s, 1, t->list, kept, t->lsc, kept, err);
+        if (me->lsc[c] + rad >= f)
+            me->list[kept++] = me->list[c];
+    me->stats.scored += (uint64_t)kept;
+    sr_status st = sr_session_scores_items(ws, &s, 1, me->list, kept, me->lsc, kept, err);
     if (st != SR_OK)
         return st;
-    *cnt = sr_topk(t->lsc, kept, k, t->lpos, val);
+    *cnt = sr_topk(me->lsc, kept, k, me->lpos, val);
     for (int j = 0; j < *cnt; j++)
-        idx[j] = t->list[t->lpos[j]];
+        idx[j] = me->list[me->lpos[j]];
     return SR_OK;
+}
+
+/* Bounds: every row's finish_row, the rows taken from the shared counter. */
+static void run_finish(srv_team *t, srv_part *pt)
+{
+    pt->st = SR_OK;
+    for (;;) {
+        int64_t r = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed);
+        if (r >= t->n)
+            break;
+        size_t o = (size_t)r * (size_t)t->max_k;
+        sr_status st = finish_row(t, pt, (int)r, t->oidx + o, t->oval + o, &t->ocnt[r], &pt->err);
+        if (st != SR_OK)
+            pt->st = st;
+    }
 }
 
 sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int n, const int *k,
@@ -895,12 +918,33 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     sr_status st = run_scored(t, ws, run_part, err);
     if (st != SR_OK)
         return st;
-    for (int r = 0; r < n; r++) {
-        size_t o = (size_t)r * (size_t)t->max_k;
-        if (!t->bounds)
+    if (!t->bounds) {
+        for (int r = 0; r < n; r++) {
+            size_t o = (size_t)r * (size_t)t->max_k;
             cnt[r] = merge(t, r, k[r], idx + o, val + o);
-        else if ((st = finish_row(t, ws, r, idx + o, val + o, &cnt[r], err)) != SR_OK)
-            return st;
+        }
+        return SR_OK;
     }
-    return SR_OK;
+    /* the rows' answers from their candidates, spread over the team too */
+    t->oidx = idx;
+    t->oval = val;
+    t->ocnt = cnt;
+    atomic_store_explicit(&t->next, 0, memory_order_relaxed);
+    for (int p = 0; p < t->T; p++)
+        t->parts[p].stats = (srv_team_stats){0};
+    if (n < 2 * t->T) { /* a few rows: not worth a hand-off */
+        t->parts[0].ws = ws;
+        run_finish(t, &t->parts[0]);
+        t->parts[0].ws = NULL;
+        if ((st = t->parts[0].st) != SR_OK && err)
+            *err = t->parts[0].err;
+    } else {
+        st = run_scored(t, ws, run_finish, err);
+    }
+    for (int p = 0; p < t->T; p++) {
+        t->stats.rows += t->parts[p].stats.rows;
+        t->stats.full += t->parts[p].stats.full;
+        t->stats.scored += t->parts[p].stats.scored;
+    }
+    return st;
 }
