@@ -142,9 +142,9 @@ typedef struct srv_team srv_team;
  * to batch_max rows, k up to max_k. NULL when out of memory or threads. */
 srv_team *srv_team_new(int T, int batch_max, int max_k);
 void srv_team_free(srv_team *t);
-/* 1 when the team scores m's batches: the algorithm's scoring splits by items
- * (then even one thread gains: each row's top k is taken chunk by chunk while
- * the scores are in cache). */
+/* 1 when the team scores m's batches: the model has score bounds
+ * (sr_model_score_bounds; then even one thread gains: each row's top k needs
+ * the exact scores of a few candidates only). */
 int srv_team_splits(const srv_team *t, const sr_model *m);
 /* Gives the parts scorers of m and their chunk buffers (once per model); -1
  * out of memory. */

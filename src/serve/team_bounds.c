@@ -1,0 +1,241 @@
+/*
+ * team_bounds.c - a batch's top k from score bounds (see team.c's top and
+ * sr_session_score_bounds_cols): each thread keeps, per row, the items whose
+ * mid + rad reaches the row's floor, raising the floor by a selection as they
+ * come; then the team takes the rows in turn, merges a row's candidates of
+ * all threads, raises its floor once more, scores the survivors exactly and
+ * ranks them. Every item whose exact score reaches the row's k-th best is a
+ * survivor: mid + rad bounds its score from above, and the floor is a lower
+ * bound of the k-th best score (the seed: k probe items' exact scores; or
+ * the k-th best mid less rad: k distinct items score at least that). Never
+ * prints or exits.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "serve/team_impl.h"
+
+#include <math.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+/* Bit i set when s[i] >= th (a NaN never is), i < n <= 32. */
+static inline uint32_t at_or_above(const float *s, int64_t n, float th)
+{
+#if defined(__AVX__)
+    if (n == 32) {
+        __m256 t = _mm256_set1_ps(th);
+        uint32_t m0 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s), t, _CMP_GE_OQ));
+        uint32_t m1 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 8), t, _CMP_GE_OQ));
+        uint32_t m2 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 16), t, _CMP_GE_OQ));
+        uint32_t m3 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + 24), t, _CMP_GE_OQ));
+        return m0 | m1 << 8 | m2 << 16 | m3 << 24;
+    }
+#endif
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        m |= (uint32_t)(s[i] >= th) << i;
+    return m;
+}
+
+/* The k-th largest of a[0..n) (k <= n; no NaN), a reordered. */
+static float kth_largest(float *a, int n, int k)
+{
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] > pivot)
+                i++;
+            while (a[j] < pivot)
+                j--;
+            if (i <= j) {
+                float x = a[i];
+                a[i++] = a[j];
+                a[j--] = x;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[want];
+}
+
+/* The mids that may reach the floor f: an item counts when mid + rad >= f
+ * in float; below f - rad by more than those sums can round, none does. */
+static float bound_prefilter(float f, float rad)
+{
+    return f - rad - 0x1p-21f * (fabsf(f) + rad);
+}
+
+/* Bounds: raises the floor of row r from its m candidates (when there are k:
+ * their k-th best mid less the radius is a lower bound of k distinct items'
+ * scores, so of the final k-th best) and drops those that cannot reach it.
+ * Returns the count left. */
+static int raise_floor(srv_part *pt, int r, int k, int32_t *ci, float *cm, int m, float rad)
+{
+    if (m < k)
+        return m;
+    memcpy(pt->scratch, cm, (size_t)m * sizeof *cm);
+    float lo = kth_largest(pt->scratch, m, k) - rad;
+    float f = pt->floor[r] = lo > pt->floor[r] ? lo : pt->floor[r];
+    int kept = 0;
+    for (int c = 0; c < m; c++)
+        if (cm[c] + rad >= f) {
+            ci[kept] = ci[c];
+            cm[kept++] = cm[c];
+        }
+    return kept;
+}
+
+/* Bounds, row r, items base..base+n-1 with mids mid, radius rad: the items
+ * whose upper bound mid + rad reaches the row's floor (its seed, raised as
+ * candidates come) join the part's candidates of the row. Only mids at or
+ * above the prefilter of the floor are looked at, a block of 32 at a time.
+ * Each time the candidates reach lim, the floor is raised from them and
+ * those below it dropped (a selection, no heap); when that leaves more than
+ * half, lim doubles, up to cap: beyond, the row is given up (-1: it is
+ * scored in full). */
+void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, float rad,
+                      int64_t n, int64_t base)
+{
+    enum { BLK = 32 };
+    const int k = t->k[r];
+    int m = pt->ncand[r];
+    int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
+    float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
+    float f = pt->floor[r], th = bound_prefilter(f, rad);
+    for (int64_t j = 0; j < n && m >= 0; j += BLK) {
+        for (uint32_t bits = at_or_above(mid + j, n - j < BLK ? n - j : BLK, th); bits;
+             bits &= bits - 1) {
+            const int64_t i = j + __builtin_ctz(bits);
+            if (!(mid[i] + rad >= f)) /* NaN too */
+                continue;
+            if (m == pt->lim[r]) {
+                m = raise_floor(pt, r, k, ci, cm, m, rad);
+                f = pt->floor[r];
+                th = bound_prefilter(f, rad);
+                if (m > pt->lim[r] / 2) {
+                    if (pt->lim[r] == t->cap) {
+                        m = -1;
+                        break;
+                    }
+                    pt->lim[r] = 2 * pt->lim[r] < t->cap ? 2 * pt->lim[r] : t->cap;
+                }
+                if (!(mid[i] + rad >= f))
+                    continue;
+            }
+            ci[m] = (int32_t)(base + i);
+            cm[m++] = mid[i];
+        }
+    }
+    pt->ncand[r] = m;
+}
+
+/* srv_team_set_skew: the chunk's radii widened (x 16 + 0.05, so that they
+ * span the gaps between a row's best scores) and its mids moved to the edges
+ * of what they allow, exact score + 0.999 rad for odd items and - 0.999 rad
+ * for even: bounds that keep their promise and nothing more. */
+sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
+{
+    sr_status st = sr_session_scores_cols(pt->ws, NULL, t->n, c0, c1, pt->skew, t->step, &pt->err);
+    for (int r = 0; r < t->n && st == SR_OK; r++)
+        pt->rad[r] = 16.0f * pt->rad[r] + 0.05f;
+    for (int r = 0; r < t->n && st == SR_OK; r++)
+        for (int64_t j = 0; j < c1 - c0; j++) {
+            size_t o = (size_t)r * (size_t)t->step + (size_t)j;
+            pt->buf[o] = pt->skew[o] + ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r];
+        }
+    return st;
+}
+
+/* Bounds: row r's top k from the parts' candidates. The floor is raised once
+ * more from all of them (raise_floor's argument); every item whose score
+ * reaches the k-th best has mid + rad at or above it, so it is among the
+ * candidates kept, which are scored exactly (sr_session_scores_items: the
+ * very numbers of sr_session_scores) and ranked in item order (each part's
+ * candidates come in increasing order and are merged; sr_topk then breaks
+ * ties by the lower index). A part that overflowed: the row's scores in
+ * full. */
+static sr_status finish_row(srv_team *t, srv_part *me, int r, int32_t *idx, float *val,
+                            int *cnt, sr_error *err)
+{
+    sr_scorer *ws = me->ws;
+    const int k = t->k[r];
+    const sr_session *s = t->sess[r];
+    *cnt = 0;
+    if (k <= 0)
+        return SR_OK;
+    int full = 0, m = 0, pos[64] = {0};
+    float rad = 0, f = t->seed[r];
+    for (int p = 0; p < t->T; p++) {
+        const srv_part *pt = &t->parts[p];
+        full |= pt->ncand[r] < 0;
+        if (pt->took) { /* the same radius in every part that scored */
+            rad = pt->rad[r] > rad ? pt->rad[r] : rad;
+            f = pt->floor[r] > f ? pt->floor[r] : f;
+        }
+    }
+    me->stats.rows++;
+    if (full) {
+        me->stats.full++;
+        sr_status st = sr_session_scores(ws, &s, 1, me->full, err);
+        if (st == SR_OK)
+            *cnt = sr_session_topk(s, me->full, k, t->excl[r], idx, val);
+        return st;
+    }
+    for (;;) { /* merge the parts' lists (each in item order) */
+        int best = -1;
+        int32_t bi = 0;
+        for (int p = 0; p < t->T; p++) {
+            const srv_part *pt = &t->parts[p];
+            if (pos[p] < pt->ncand[r] && (best < 0 || pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]] < bi)) {
+                best = p;
+                bi = pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]];
+            }
+        }
+        if (best < 0)
+            break;
+        me->list[m] = bi;
+        me->lsc[m++] = t->parts[best].cand_mid[(size_t)r * (size_t)t->cap + (size_t)pos[best]++];
+    }
+    if (m >= k) { /* the floor from all candidates */
+        memcpy(me->lscratch, me->lsc, (size_t)m * sizeof *me->lsc);
+        float lo = kth_largest(me->lscratch, m, k) - rad;
+        f = lo > f ? lo : f;
+    }
+    int kept = 0;
+    for (int c = 0; c < m; c++)
+        if (me->lsc[c] + rad >= f)
+            me->list[kept++] = me->list[c];
+    me->stats.scored += (uint64_t)kept;
+    sr_status st = sr_session_scores_items(ws, &s, 1, me->list, kept, me->lsc, kept, err);
+    if (st != SR_OK)
+        return st;
+    *cnt = sr_topk(me->lsc, kept, k, me->lpos, val);
+    for (int j = 0; j < *cnt; j++)
+        idx[j] = me->list[me->lpos[j]];
+    return SR_OK;
+}
+
+/* Bounds: every row's finish_row, the rows taken from the shared counter. */
+void srv_bounds_finish(srv_team *t, srv_part *pt)
+{
+    pt->st = SR_OK;
+    for (;;) {
+        int64_t r = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed);
+        if (r >= t->n)
+            break;
+        size_t o = (size_t)r * (size_t)t->max_k;
+        sr_status st = finish_row(t, pt, (int)r, t->oidx + o, t->oval + o, &t->ocnt[r], &pt->err);
+        if (st != SR_OK)
+            pt->st = st;
+    }
+}
+
