@@ -181,10 +181,8 @@ void srv_team_free(srv_team *t)
         for (int p = 0; p < t->T; p++) {
             if (p > 0)
                 sr_scorer_free(t->parts[p].ws);
-            free(t->parts[p].buf);
-            free(t->parts[p].cand); /* cand_mid, ncand and rad too */
+            free(t->parts[p].buf); /* its whole room (part_room) */
             free(t->parts[p].skew);
-            free(t->parts[p].full); /* list, lsc, lscratch and lpos too */
         }
     free(t->parts);
     free(t->pscore);
@@ -273,38 +271,57 @@ static float row_seed(const srv_team *t, float *p, int k, const sr_session *excl
     return sr_topk(p, np, k, ti, tv) == k ? tv[k - 1] : -INFINITY; /* NaN never counts */
 }
 
+/* A part's room for a batch of a model with bounds, one block from pt->buf
+ * (see team_impl.h); with blk NULL only its size. Every array starts on a
+ * 64-byte line. */
+static size_t part_room(srv_part *pt, char *blk, const srv_team *t, int64_t step, int cap,
+                        int64_t N)
+{
+    const size_t rows = (size_t)t->batch_max, tc = (size_t)t->T * (size_t)cap;
+    size_t at = 0;
+#define CARVE(field, count)                                                                      \
+    do {                                                                                         \
+        if (blk)                                                                                 \
+            pt->field = (void *)(blk + at);                                                      \
+        at += ((size_t)(count) * sizeof *pt->field + 63) / 64 * 64;                              \
+    } while (0)
+    CARVE(buf, rows * (size_t)step);
+    CARVE(cand, rows * (size_t)cap);
+    CARVE(cand_mid, rows * (size_t)cap);
+    CARVE(ncand, rows);
+    CARVE(lim, rows);
+    CARVE(floor, rows);
+    CARVE(rad, rows);
+    CARVE(full, N);
+    CARVE(list, tc);
+    CARVE(lsc, tc);
+    CARVE(lscratch, tc);
+    CARVE(lpos, t->max_k);
+#undef CARVE
+    return at;
+}
+
 int srv_team_use_model(srv_team *t, const sr_model *m)
 {
     sr_scorer *ws[64] = {0};
-    float *buf[64] = {0};
-    int32_t *cand[64] = {0};
+    char *room[64] = {0};
     const int T = t->T; /* at most 64: srv_team_new */
     const int a = sr_model_score_split(m);
     const int64_t step = a > 0 ? (CHUNK + a - 1) / a * a : CHUNK;
-    const int64_t N = sr_model_n_items(m);
     const int bounds = sr_model_score_bounds(m);
     /* a row's candidates: k of them at least, and the items whose bounds
      * straddle the k-th best; more (after dropping those below the floor
      * then) and the row is scored in full */
     const int cap = 2 * t->max_k + 512;
-    const size_t rows = (size_t)t->batch_max;
-    const size_t nc = rows * (size_t)cap * (sizeof **cand + sizeof(float)) +
-                      rows * (2 * sizeof(int) + 2 * sizeof(float)) + (size_t)cap * sizeof(float);
-    float *full[64] = {0};
-    const size_t nfull = (size_t)N * sizeof(float) +
-                         (size_t)T * (size_t)cap * (sizeof(int32_t) + 2 * sizeof(float)) +
-                         (size_t)t->max_k * sizeof(int32_t);
+    const size_t nroom = part_room(&t->parts[0], NULL, t, step, cap, sr_model_n_items(m));
     int ok = 1;
     for (int p = 0; p < T && ok; p++)
         ok = (p == 0 || (ws[p] = sr_scorer_new(m, t->batch_max))) &&
-             (buf[p] = malloc(rows * (size_t)step * sizeof *buf[p])) &&
-             (!bounds || ((cand[p] = malloc(nc)) && (full[p] = malloc(nfull))));
+             (!bounds || (room[p] = aligned_alloc(64, nroom)));
     if (!ok) {
         for (int p = 0; p < T; p++) {
             sr_scorer_free(ws[p]);
-            free(buf[p]);
-            free(cand[p]);
-            free(full[p]);
+            free(room[p]);
         }
         return -1;
     }
@@ -313,21 +330,9 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
         sr_scorer_free(pt->ws);
         pt->ws = ws[p];
         free(pt->buf);
-        pt->buf = buf[p];
-        free(pt->cand);
-        pt->cand = cand[p];
-        pt->cand_mid = cand[p] ? (float *)(cand[p] + rows * (size_t)cap) : NULL;
-        pt->ncand = cand[p] ? (int *)(pt->cand_mid + rows * (size_t)cap) : NULL;
-        pt->lim = cand[p] ? pt->ncand + rows : NULL;
-        pt->floor = cand[p] ? (float *)(pt->lim + rows) : NULL;
-        pt->rad = cand[p] ? pt->floor + rows : NULL;
-        pt->scratch = cand[p] ? pt->rad + rows : NULL;
-        free(pt->full);
-        pt->full = full[p];
-        pt->list = full[p] ? (int32_t *)(full[p] + N) : NULL;
-        pt->lsc = full[p] ? (float *)(pt->list + (size_t)T * (size_t)cap) : NULL;
-        pt->lscratch = full[p] ? pt->lsc + (size_t)T * (size_t)cap : NULL;
-        pt->lpos = full[p] ? (int32_t *)(pt->lscratch + (size_t)T * (size_t)cap) : NULL;
+        pt->buf = NULL;
+        if (room[p])
+            part_room(pt, room[p], t, step, cap, sr_model_n_items(m));
     }
     t->m = m;
     t->step = step;

@@ -74,17 +74,22 @@ static float bound_prefilter(float f, float rad)
     return f - rad - 0x1p-21f * (fabsf(f) + rad);
 }
 
-/* Bounds: raises the floor of row r from its m candidates (when there are k:
- * their k-th best mid less the radius is a lower bound of k distinct items'
- * scores, so of the final k-th best) and drops those that cannot reach it.
- * Returns the count left. */
-static int raise_floor(srv_part *pt, int r, int k, int32_t *ci, float *cm, int m, float rad)
+/* The floor f raised from m candidates' mids cm: when there are k, their
+ * k-th best mid less rad is a lower bound of k distinct items' scores, so of
+ * the row's final k-th best. scratch: room for m floats. */
+static float raise_floor(float f, const float *cm, int m, int k, float rad, float *scratch)
 {
     if (m < k)
-        return m;
-    memcpy(pt->scratch, cm, (size_t)m * sizeof *cm);
-    float lo = kth_largest(pt->scratch, m, k) - rad;
-    float f = pt->floor[r] = lo > pt->floor[r] ? lo : pt->floor[r];
+        return f;
+    memcpy(scratch, cm, (size_t)m * sizeof *cm);
+    float lo = kth_largest(scratch, m, k) - rad;
+    return lo > f ? lo : f;
+}
+
+/* Keeps the candidates (ci, cm) that can reach the floor f; returns their
+ * count. */
+static int keep_reaching(int32_t *ci, float *cm, int m, float rad, float f)
+{
     int kept = 0;
     for (int c = 0; c < m; c++)
         if (cm[c] + rad >= f) {
@@ -118,8 +123,8 @@ void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, 
             if (!(mid[i] + rad >= f)) /* NaN too */
                 continue;
             if (m == pt->lim[r]) {
-                m = raise_floor(pt, r, k, ci, cm, m, rad);
-                f = pt->floor[r];
+                f = pt->floor[r] = raise_floor(f, cm, m, k, rad, pt->lscratch);
+                m = keep_reaching(ci, cm, m, rad, f);
                 th = bound_prefilter(f, rad);
                 if (m > pt->lim[r] / 2) {
                     if (pt->lim[r] == t->cap) {
@@ -156,7 +161,7 @@ sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
 }
 
 /* Bounds: row r's top k from the parts' candidates. The floor is raised once
- * more from all of them (raise_floor's argument); every item whose score
+ * more from all of them (see raise_floor); every item whose score
  * reaches the k-th best has mid + rad at or above it, so it is among the
  * candidates kept, which are scored exactly (sr_session_scores_items: the
  * very numbers of sr_session_scores) and ranked in item order (each part's
@@ -190,30 +195,24 @@ static sr_status finish_row(srv_team *t, srv_part *me, int r, int32_t *idx, floa
             *cnt = sr_session_topk(s, me->full, k, t->excl[r], idx, val);
         return st;
     }
-    for (;;) { /* merge the parts' lists (each in item order) */
+    const int32_t *pc[64]; /* each part's candidates of the row, in item order */
+    const float *pm[64];
+    for (int p = 0; p < t->T; p++) {
+        pc[p] = t->parts[p].cand + (size_t)r * (size_t)t->cap;
+        pm[p] = t->parts[p].cand_mid + (size_t)r * (size_t)t->cap;
+    }
+    for (;;) { /* merged */
         int best = -1;
-        int32_t bi = 0;
-        for (int p = 0; p < t->T; p++) {
-            const srv_part *pt = &t->parts[p];
-            if (pos[p] < pt->ncand[r] && (best < 0 || pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]] < bi)) {
+        for (int p = 0; p < t->T; p++)
+            if (pos[p] < t->parts[p].ncand[r] && (best < 0 || pc[p][pos[p]] < pc[best][pos[best]]))
                 best = p;
-                bi = pt->cand[(size_t)r * (size_t)t->cap + (size_t)pos[p]];
-            }
-        }
         if (best < 0)
             break;
-        me->list[m] = bi;
-        me->lsc[m++] = t->parts[best].cand_mid[(size_t)r * (size_t)t->cap + (size_t)pos[best]++];
+        me->list[m] = pc[best][pos[best]];
+        me->lsc[m++] = pm[best][pos[best]++];
     }
-    if (m >= k) { /* the floor from all candidates */
-        memcpy(me->lscratch, me->lsc, (size_t)m * sizeof *me->lsc);
-        float lo = kth_largest(me->lscratch, m, k) - rad;
-        f = lo > f ? lo : f;
-    }
-    int kept = 0;
-    for (int c = 0; c < m; c++)
-        if (me->lsc[c] + rad >= f)
-            me->list[kept++] = me->list[c];
+    f = raise_floor(f, me->lsc, m, k, rad, me->lscratch);
+    int kept = keep_reaching(me->list, me->lsc, m, rad, f);
     me->stats.scored += (uint64_t)kept;
     sr_status st = sr_session_scores_items(ws, &s, 1, me->list, kept, me->lsc, kept, err);
     if (st != SR_OK)

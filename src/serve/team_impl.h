@@ -15,23 +15,21 @@ typedef struct srv_part {
     int id;
     pthread_t thread;
     sr_scorer *ws;       /* own scorer (part 0: the batching thread's, lent per call) */
-    float *buf;          /* (batch_max * step) one chunk's scores of the batch (with
-                          * bounds: their mids) */
-    int32_t *cand;       /* bounds: (batch_max * cap) each row's candidates, */
+    /* its room for a batch (a model with bounds), one block from buf: */
+    float *buf;          /* (batch_max * step) one chunk's mids of the batch, */
+    int32_t *cand;       /* (batch_max * cap) each row's candidates, */
     float *cand_mid;     /* their mids, */
     int *ncand;          /* (batch_max) their count, -1 after an overflow, */
     int *lim;            /* (batch_max) the count that raises the floor next, */
     float *floor;        /* (batch_max) the row's floor, */
-    float *rad;          /* (batch_max) its radius, */
-    float *scratch;      /* (cap) and room for a selection */
-    int took;            /* chunks taken in this batch */
-    float *skew;         /* srv_team_set_skew: (batch_max * step) exact scores */
-    /* finish_row's room, one block from full: */
-    float *full;         /* (n_items) a row's scores, after a candidate overflow, */
-    int32_t *list;       /* (T * cap) a row's candidates, */
+    float *rad;          /* (batch_max) its radius; then, for a row's answer: */
+    float *full;         /* (n_items) its scores, after a candidate overflow, */
+    int32_t *list;       /* (T * cap) its candidates of all parts, */
     float *lsc;          /* their mids, then their exact scores, */
     float *lscratch;     /* (T * cap) room for a selection, */
-    int32_t *lpos;       /* (max_k) their top k's places in the list, */
+    int32_t *lpos;       /* (max_k) their top k's places in the list */
+    int took;            /* chunks taken in this batch */
+    float *skew;         /* srv_team_set_skew: (batch_max * step) exact scores */
     srv_team_stats stats; /* and what it did in this batch */
     sr_status st;
     sr_error err;
