@@ -100,10 +100,11 @@ struct sr_gru {
     /* Wy in gru_score.c's panels, built on the first scoring by state of a
      * model that is not training, and shared by all its scorers (the model
      * stays logically immutable: the panels are a function of Wy) */
-    float *_Atomic wyp;
-    /* Wy's 8-bit sketch for score bounds (gru_bound.c), built like wyp;
-     * sketch_failed: it cannot be (out of memory, or weights not finite) */
-    sr_gru_sketch *_Atomic sketch;
+    void *_Atomic wyp;
+    /* Wy's 8-bit sketch for score bounds (gru_bound.c), built like wyp (a
+     * gru_bound.c sr_gru_sketch); sketch_failed: it cannot be (out of memory,
+     * or weights not finite) */
+    void *_Atomic sketch;
     atomic_int sketch_failed;
 };
 
@@ -905,11 +906,43 @@ static void vt_state_put(sr_scorer *sc, int slot, const void *state)
     memcpy(s->h + (size_t)slot * g->sh.S, state, (size_t)g->sh.S * sizeof *s->h);
 }
 
-/* Wy in panels for the output layer by state: the model's shared copy (built
- * once, under a lock) unless the net is training (its Wy changes: then the
- * scorer's own copy). NULL when out of memory. */
-static pthread_mutex_t panel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Something the model derives from its weights for serving (the panels, the
+ * sketch), one copy shared by all its scorers: *slot, built by build(g) the
+ * first time, under a lock. NULL when that fails; with a failure flag, a
+ * failed build is not tried again. */
+static void *shared_build(sr_gru *g, void *_Atomic *slot, atomic_int *failed,
+                          void *(*build)(const sr_gru *g))
+{
+    void *p = atomic_load_explicit(slot, memory_order_acquire);
+    if (p || (failed && atomic_load_explicit(failed, memory_order_relaxed)))
+        return p;
+    pthread_mutex_lock(&shared_lock);
+    p = atomic_load_explicit(slot, memory_order_relaxed);
+    if (!p && !(failed && atomic_load_explicit(failed, memory_order_relaxed))) {
+        if ((p = build(g)))
+            atomic_store_explicit(slot, p, memory_order_release);
+        else if (failed)
+            atomic_store_explicit(failed, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&shared_lock);
+    return p;
+}
+
+static void *build_panels(const sr_gru *g)
+{
+    const grk_shape *sh = &g->sh;
+    const int Hl = sh->H[sh->L - 1];
+    float *p = sr_alloc_big(sr_gru_panel_count(sh->N, Hl), sizeof *p, 0);
+    if (p)
+        sr_gru_panel_wy(p, g->net.Wy, sh->N, Hl);
+    return p;
+}
+
+/* Wy in panels for the output layer by state: the model's shared copy unless
+ * the net is training (its Wy changes: then the scorer's own copy). NULL when
+ * out of memory. */
 static const float *panels(gru_scorer *s, sr_gru *g)
 {
     const grk_shape *sh = &g->sh;
@@ -919,17 +952,7 @@ static const float *panels(gru_scorer *s, sr_gru *g)
             sr_gru_panel_wy(s->wyt, g->net.Wy, sh->N, Hl);
         return s->wyt;
     }
-    float *p = atomic_load_explicit(&g->wyp, memory_order_acquire);
-    if (p)
-        return p;
-    pthread_mutex_lock(&panel_lock);
-    p = atomic_load_explicit(&g->wyp, memory_order_relaxed);
-    if (!p && (p = sr_alloc_big(sr_gru_panel_count(sh->N, Hl), sizeof *p, 0))) {
-        sr_gru_panel_wy(p, g->net.Wy, sh->N, Hl);
-        atomic_store_explicit(&g->wyp, p, memory_order_release);
-    }
-    pthread_mutex_unlock(&panel_lock);
-    return p;
+    return shared_build(g, &g->wyp, NULL, build_panels);
 }
 
 /* The output layer alone for the items [i0, i1): those columns of
@@ -997,27 +1020,17 @@ static int vt_state_score_items(sr_scorer *sc, int n, const int32_t *items, int 
     return 0;
 }
 
-/* The model's sketch of Wy (built once, under the panels' lock), or NULL when
- * it cannot be built or the net is training (its Wy changes). */
+static void *build_sketch(const sr_gru *g)
+{
+    const grk_shape *sh = &g->sh;
+    return sr_gru_sketch_new(g->net.Wy, g->net.By, sh->N, sh->H[sh->L - 1]);
+}
+
+/* The model's sketch of Wy, shared, or NULL when it cannot be built (out of
+ * memory, weights not finite) or the net is training (its Wy changes). */
 static const sr_gru_sketch *sketch(sr_gru *g)
 {
-    if (g->training || atomic_load_explicit(&g->sketch_failed, memory_order_relaxed))
-        return NULL;
-    sr_gru_sketch *k = atomic_load_explicit(&g->sketch, memory_order_acquire);
-    if (k)
-        return k;
-    const grk_shape *sh = &g->sh;
-    pthread_mutex_lock(&panel_lock);
-    k = atomic_load_explicit(&g->sketch, memory_order_relaxed);
-    if (!k && !atomic_load_explicit(&g->sketch_failed, memory_order_relaxed)) {
-        k = sr_gru_sketch_new(g->net.Wy, g->net.By, sh->N, sh->H[sh->L - 1]);
-        if (k)
-            atomic_store_explicit(&g->sketch, k, memory_order_release);
-        else
-            atomic_store_explicit(&g->sketch_failed, 1, memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&panel_lock);
-    return k;
+    return g->training ? NULL : shared_build(g, &g->sketch, &g->sketch_failed, build_sketch);
 }
 
 /* Bounds on vt_state_score_cols's numbers (gru_bound.c); without a sketch,
