@@ -97,6 +97,14 @@ $(SO_LINKS): $(SO)
 	ln -sf $(notdir $(SO)) $@
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIB_INC) -Itests $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+# The serving kernels' portable paths (no AVX2, no FMA: what a generic x86-64
+# build runs) under the same tests, their sources compiled into the test
+PORTABLE_SRC := src/gru4rec/gru_bound.c src/gru4rec/gru_score.c
+PORTABLE_TESTS := $(if $(filter x86_64,$(shell uname -m)),$(BUILD)/tests/test_gru_bound-portable \
+                  $(BUILD)/tests/test_gru_score-portable)
+$(BUILD)/tests/%-portable: tests/%.c $(PORTABLE_SRC) $(wildcard tests/*.h) $(LIB_HDR) $(LIB) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -march=x86-64 -mtune=generic -ffp-contract=fast $(LIB_INC) -Itests \
+	    $< $(PORTABLE_SRC) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 # test_cli compiles tools/cli.c in (its helpers are tested directly)
 $(BUILD)/tests/test_cli: tools/cli.c tools/cli.h tools/opts.h
 $(BUILD)/obj/util/fileio-fault.o: src/util/fileio.c $(LIB_HDR)
@@ -129,9 +137,9 @@ SHARED_TESTS :=
 else
 SHARED_TESTS := scripts/check-shared.sh scripts/run-pytest.sh
 endif
-check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN) $(if $(SHARED_TESTS),$(SO_LINKS))
+check: deps-check $(BIN) $(FAULT_BIN) $(TEST_BIN) $(PORTABLE_TESTS) $(if $(SHARED_TESTS),$(SO_LINKS))
 	@SR_BIN=$(BIN) SR_OBJ=$(BUILD)/obj SR_SO=$(SO) SR_BUILD=$(BUILD) PYTHON=$(PYTHON) \
-	    scripts/run-tests.sh $(TEST_BIN) tests/test_serve.py scripts/check-layers.sh $(SHARED_TESTS)
+	    scripts/run-tests.sh $(TEST_BIN) $(PORTABLE_TESTS) tests/test_serve.py scripts/check-layers.sh $(SHARED_TESTS)
 
 # the Python package's tests alone
 pytest: $(BIN) $(SO_LINKS)
