@@ -438,8 +438,14 @@ def test_lru_and_ttl():
 def test_same_session_concurrent():
     """Requests on one session from many connections at once: each waits its turn in the
     session's queue (no thread blocks), none is lost, each sees the clicks before it; a
-    DELETE among them waits its turn too."""
-    s = Server(GRU, "--batch-wait-us", "200")
+    DELETE among them waits its turn too. Both event loops: poll (up to 4,096
+    connections) and epoll (more)."""
+    for opts in ((), ("--max-connections", "5000")):
+        same_session_concurrent(opts)
+
+
+def same_session_concurrent(opts):
+    s = Server(GRU, "--batch-wait-us", "200", *opts)
     n_threads, per = 12, 15
     seen, bad = [], []
     lock = threading.Lock()
