@@ -719,18 +719,22 @@ SR_API sr_status sr_session_scores_cols(sr_scorer *ws, const sr_session *const *
                                         int64_t i0, int64_t i1, float *out, int64_t ldo,
                                         sr_error *err);
 /* Cheap bounds on those scores, for a top k that needs the exact scores of
- * only the items near the k-th best: a number mid per item and a radius per
- * session such that
- *     mid[r * ldo + j] - rad[r] <= session r's score of item i0 + j
- *                               <= mid[r * ldo + j] + rad[r]
- * with the two sums in float, the score being the number sr_session_scores
- * gives (not an estimate: a guarantee, rounding included). Same calling
- * rules as sr_session_scores_cols (sess == NULL: its sessions, or this
- * call's, loaded before), plus rad (n). GRU4Rec computes them from an 8-bit
- * sketch of its output layer in about half the time of the scores; a
- * session whose state is not finite gets an infinite radius. A model without
- * bounds (sr_model_score_bounds 0: the baselines) fails with SR_ERR_ARG. */
+ * only the items near the k-th best: a number mid per item, a radius per
+ * session and a weight per item (in [0, 1], the model's) such that
+ *     mid[r * ldo + j] - rad[r] w[i] <= session r's score of item i
+ *                                    <= mid[r * ldo + j] + rad[r] w[i]
+ * for item i = i0 + j, w = sr_model_score_bound_weights(m) (NULL: all 1;
+ * w[i] = 1 always holds too), with the products and sums in float (each
+ * rounded, or fused), the score being the number sr_session_scores gives
+ * (not an estimate: a guarantee, rounding included). Same calling rules as
+ * sr_session_scores_cols (sess == NULL: its sessions, or this call's,
+ * loaded before), plus rad (n). GRU4Rec computes them from an 8-bit sketch
+ * of its output layer in about half the time of the scores; a session whose
+ * state is not finite gets an infinite radius. A model without bounds
+ * (sr_model_score_bounds 0: the baselines) fails with SR_ERR_ARG. The
+ * weights are built with the bounds on first use (thread-safe). */
 SR_API int sr_model_score_bounds(const sr_model *m);
+SR_API const float *sr_model_score_bound_weights(const sr_model *m);
 SR_API sr_status sr_session_score_bounds_cols(sr_scorer *ws, const sr_session *const *sess,
                                               int n, int64_t i0, int64_t i1, float *mid,
                                               int64_t ldo, float *rad, sr_error *err);

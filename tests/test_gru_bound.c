@@ -1,8 +1,9 @@
 /*
  * test_gru_bound.c - the 8-bit sketch's score bounds (gru4rec/gru_bound.c):
- * for every row and item, mid - rad <= the serving kernel's score <= mid + rad
- * (the sums in float), including rows built so that every quantization error
- * points the same way (the bound's worst case, tight to within its slack),
+ * for every row and item, mid - rad w <= the serving kernel's score <= mid +
+ * rad w (w the item's weight; in float), including rows and items built so
+ * that every quantization error points the same way (the bound's worst case,
+ * tight to within its slack, for items of weight 1 and less),
  * rows at the integer products' extremes (no 16-bit saturation), constant and
  * zero rows, large biases, and an item count and width off the kernel's
  * blocks; the radius small enough to be of use; the same mids whatever the
@@ -66,6 +67,23 @@ static void fill(float bias_scale)
         h[7 * H + d] = 1.0f - 1e-4f * (float)(d % 2);
         h[8 * H + d] = 1.0f - 1e-4f * (float)(d % 2);
     }
+    /* items 5 and 6: items 3 and 0 at half the size (the same integers, every
+     * error halved), no bias: half the weight, and still filling their radius */
+    for (int d = 0; d < H; d++) {
+        wy[5 * H + d] = 0.5f * wy[3 * H + d];
+        wy[6 * H + d] = 0.5f * wy[d];
+    }
+    by[3] = by[4] = by[5] = by[6] = 0; /* their weights not the bias ratio */
+    /* item 7: the largest weight of all, so that item 0's weight is its L1's
+     * ratio (1) rather than its scale's (1/2) */
+    for (int d = 0; d < H; d++)
+        wy[7 * H + d] = d == 0 ? 0.3f : 0.0f;
+    /* item 8: a bias of 100 and weights so small that against rows 7 and 8
+     * (all near 1) the kernel's running sum never leaves 100 while approx
+     * lands an ulp above it: only the bias term of its radius covers that */
+    for (int d = 0; d < H; d++)
+        wy[8 * H + d] = 2e-7f;
+    by[8] = bias_scale > 0 ? 100.0f : 0.0f;
     x = h + 6 * H; /* large and narrow: a range far from zero */
     for (int d = 0; d < H; d++)
         x[d] = 1000.0f + 0.001f * (float)d;
@@ -83,15 +101,21 @@ static double check_rows(const sr_gru_sketch *k, int *bad)
     sr_gru_score_rows(s, h, H, R, wyp, by, N, H);
     sr_gru_sketch_rows(k, h, H, R, hq, rc);
     sr_gru_bound_cols(k, hq, rc, R, 0, N, mid, N);
+    const float *w = sr_gru_sketch_weights(k);
+    for (int i = 0; i < N; i++)
+        if (!(w[i] >= 0 && w[i] <= 1))
+            (*bad)++;
     double worst = 0;
     for (int r = 0; r < R; r++) {
         const float rad = sr_gru_bound_radius(rc, r);
         float lo = INFINITY, hi = -INFINITY;
         for (int i = 0; i < N; i++) {
             float sc = s[(size_t)r * N + i], m = mid[(size_t)r * N + i];
-            if (!(m - rad <= sc && sc <= m + rad) && (*bad)++ < 5)
+            float rw = rad * w[i];
+            if (!(m - rw <= sc && sc <= m + rw && m - rad <= sc && sc <= m + rad) &&
+                (*bad)++ < 5)
                 fprintf(stderr, "  row %d item %d: score %.9g outside %.9g +- %.9g\n", r, i, sc,
-                        m, rad);
+                        m, rw);
             lo = fminf(lo, sc);
             hi = fmaxf(hi, sc);
         }
@@ -145,8 +169,10 @@ static void test_bounds_hold(void)
 
 /* The worst cases are tight: rows 4 and 5 with item 0 (the row's rounding)
  * and rows 7 and 8 with items 3 and 4 (the weights' rounding) use most of
- * the radius, so a radius built on a smaller half step (or without either
- * term) fails test_bounds_hold. */
+ * the radius (item 0 of weight 1, by its L1; 3 and 4 of weight 1/2, by
+ * their scale), and the same with items 6 and 5 of half their weight, so a
+ * radius built on a smaller half step (or without either term), or a weight
+ * short of either ratio, fails test_bounds_hold. */
 static void test_worst_cases_are_tight(void)
 {
     fill(0.1f);
@@ -160,11 +186,15 @@ static void test_worst_cases_are_tight(void)
     sr_gru_score_rows(s, h, H, R, wyp, by, N, H);
     sr_gru_sketch_rows(k, h, H, R, hq, rc);
     sr_gru_bound_cols(k, hq, rc, R, 0, N, mid, N);
-    const int pairs[][2] = {{4, 0}, {5, 0}, {7, 3}, {8, 4}};
-    for (int p = 0; p < 4; p++) {
+    const float *w = sr_gru_sketch_weights(k);
+    /* item 0 by its L1 (the largest), 3 and 4 by their scale (half item 7's) */
+    CHECK(w[0] == 1 && w[3] > 0.5f && w[3] < 0.5001f && w[4] == w[3]);
+    CHECK(w[5] > 0.25f && w[5] < 0.25001f && w[6] > 0.5f && w[6] < 0.5001f);
+    const int pairs[][2] = {{4, 0}, {5, 0}, {7, 3}, {8, 4}, {4, 6}, {5, 6}, {7, 5}};
+    for (int p = 0; p < 7; p++) {
         int r = pairs[p][0], i = pairs[p][1];
         double e = fabs((double)s[r * N + i] - mid[r * N + i]);
-        double used = e / sr_gru_bound_radius(rc, r);
+        double used = e / ((double)sr_gru_bound_radius(rc, r) * w[i]);
         CHECK_MSG(used > 0.85 && used <= 1, "row %d item %d uses %.3f of the radius", r, i, used);
     }
     free(wyp);

@@ -1064,6 +1064,14 @@ static int vt_state_bound_cols(sr_scorer *sc, int n, int fresh, int64_t i0, int6
     return 0;
 }
 
+/* Each item's share of a row's radius; NULL (all 1) without a sketch, when
+ * vt_state_bound_cols gives the exact scores and radius 0. */
+static const float *vt_state_bound_weights(const sr_model *m)
+{
+    const sr_gru_sketch *k = sketch(m->impl);
+    return k ? sr_gru_sketch_weights(k) : NULL;
+}
+
 /* All items: the kernel above, or without memory for the panels the BLAS
  * product grk_infer ends with. */
 static void vt_state_score(sr_scorer *sc, int n, float *scores)
@@ -1086,7 +1094,8 @@ static void vt_state_score(sr_scorer *sc, int n, float *scores)
 static const sr_state_vt gru_state_vt = {vt_state_size,       vt_state_get,
                                          vt_state_put,        vt_state_score,
                                          vt_state_score_cols, SR_GRU_PANEL,
-                                         vt_state_score_items, vt_state_bound_cols};
+                                         vt_state_score_items, vt_state_bound_cols,
+                                         vt_state_bound_weights};
 
 /* Payload: "GRU4", version, [flags,] hyperparameters, n_items, then each
  * tensor as name, rows, cols and rows*cols little-endian floats, then the

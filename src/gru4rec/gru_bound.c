@@ -30,11 +30,23 @@
  * approx being the float written out (mid), and mid - rad, mid + rad in
  * float (rounded to nearest) bounds too: that rounding is in the allowance,
  * which has slack to spare (1.0001 on the halves, 1 + 2^-20 on rad; c =
- * 1.01 (2H + 16) 2^-24 per unit of magnitude). A radius per row rather
- * than per item widens the band around the k-th best (~1.8x at the median
- * item of yoochoose1_64, whose L1 spans 7.7-29) but leaves one store per
- * score: the per-item form spent a third of the kernel's time on its
- * epilogue and two stores. The products: AVX2's VPMADDUBSW (unsigned 7-bit u x
+ * 1.01 (2H + 16) 2^-24 per unit of magnitude).
+ *
+ * Per item, the same radius scaled: each of the three terms is at most its
+ * maximum over items times
+ *
+ *     w_i = max(L1(Wy[i]) / max L1, s_i / max s, C_i / max C)   (<= 1)
+ *
+ * (a ratio 0 where its maximum is 0), so |score - approx| <= rad w_i, and
+ * mid +- rad w_i in float (product and sum rounded, or fused) bound too:
+ * w_i is stored rounded up by 1 + 2^-19, which covers the division's and
+ * the product's roundings, and the sum's is the allowance's as above;
+ * fl(rad w_i) <= rad, since w_i <= 1. The kernel still writes one mid per
+ * score and a radius per row (the per-item radius written out spent a
+ * third of the kernel's time on its epilogue and two stores); the caller
+ * scales by w_i only the few items that matter (the band around the k-th
+ * best: yoochoose1_64's L1 spans 7.7-29; 41 -> 32 items scored exactly per
+ * row, measured in the server). The products: AVX2's VPMADDUBSW (unsigned 7-bit u x
  * signed 8-bit q, pairs summed in 16 bits: 2 * 127 * 127 < 32767, no
  * saturation) and VPMADDWD to 32 bits: one item's 4 dimensions per 32-bit
  * lane, 8 items per vector; 2x the multiply-adds per instruction of float FMAs and a quarter of
@@ -62,6 +74,7 @@ struct sr_gru_sketch {
     float *qsum;     /* Q_i */
     float *l1;       /* L1(Wy[i]), rounded up */
     float *by;       /* By[i] (0 without biases) */
+    float *w;        /* w_i, the item's share of a row's radius */
     float l1max, smax, cbmax; /* max L1(Wy[i]), max s_i, c max |By[i]| */
 };
 
@@ -82,10 +95,10 @@ sr_gru_sketch *sr_gru_sketch_new(const float *wy, const float *by, int64_t N, in
     const size_t nq = round64((size_t)nb * (size_t)G * 64);
     const size_t nf = round64((size_t)nb * IB * sizeof(float));
     const size_t head = round64(sizeof(sr_gru_sketch));
-    char *blk = aligned_alloc(64, head + nq + 4 * nf);
+    char *blk = aligned_alloc(64, head + nq + 5 * nf);
     if (!blk)
         return NULL;
-    memset(blk, 0, head + nq + 4 * nf);
+    memset(blk, 0, head + nq + 5 * nf);
     sr_gru_sketch *k = (sr_gru_sketch *)blk;
     k->N = N;
     k->nb = nb;
@@ -98,6 +111,7 @@ sr_gru_sketch *sr_gru_sketch_new(const float *wy, const float *by, int64_t N, in
     k->qsum = (float *)((char *)f + nf);
     k->l1 = (float *)((char *)f + 2 * nf);
     k->by = (float *)((char *)f + 3 * nf);
+    k->w = (float *)((char *)f + 4 * nf);
     for (int64_t i = 0; i < N; i++) {
         const float *w = wy + (size_t)i * (size_t)H;
         float mx = 0;
@@ -133,7 +147,20 @@ sr_gru_sketch *sr_gru_sketch_new(const float *wy, const float *by, int64_t N, in
         k->smax = fmaxf(k->smax, s);
         k->cbmax = fmaxf(k->cbmax, k->c * fabsf(b));
     }
+    for (int64_t i = 0; i < N; i++) {
+        float w = k->l1max > 0 ? k->l1[i] / k->l1max : 0.0f;
+        if (k->smax > 0)
+            w = fmaxf(w, k->s[i] / k->smax);
+        if (k->cbmax > 0)
+            w = fmaxf(w, k->c * fabsf(k->by[i]) / k->cbmax);
+        k->w[i] = fminf(1.0f, w * (1.0f + 0x1p-19f));
+    }
     return k;
+}
+
+const float *sr_gru_sketch_weights(const sr_gru_sketch *k)
+{
+    return k->w;
 }
 
 void sr_gru_sketch_rows(const sr_gru_sketch *k, const float *h, int ldh, int n, uint8_t *hq,

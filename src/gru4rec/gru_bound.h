@@ -28,13 +28,16 @@ void sr_gru_sketch_rows(const sr_gru_sketch *k, const float *h, int ldh, int n, 
 
 /* For the items [i0, i1) (i0 a multiple of 16; i1 one too, or >= N) of the
  * rows quantized in hq/rc: mid[r * ldo + j] for item i0 + j, such that
- * mid - rad <= score <= mid + rad, rad = sr_gru_bound_radius(rc, r) and
- * the two sums in float, where score is the number sr_gru_score_cols gives
- * (the float sum By[i] + sum_k h[r][k] Wy[i][k] in its order, fused or not).
- * About half the time of the scores themselves. A row that is not finite
- * gets mid 0 and an infinite radius. */
+ * mid - rad w <= score <= mid + rad w, rad = sr_gru_bound_radius(rc, r),
+ * w = sr_gru_sketch_weights(k)[i0 + j] (in [0, 1]; w = 1 holds too) and
+ * the products and sums in float (or fused), where score is the number
+ * sr_gru_score_cols gives (the float sum By[i] + sum_k h[r][k] Wy[i][k] in
+ * its order, fused or not). About half the time of the scores themselves.
+ * A row that is not finite gets mid 0 and an infinite radius. */
 void sr_gru_bound_cols(const sr_gru_sketch *k, const uint8_t *hq, const float *rc, int n,
                        int64_t i0, int64_t i1, float *mid, int64_t ldo);
 float sr_gru_bound_radius(const float *rc, int r);
+/* Each item's share w of a row's radius (N). */
+const float *sr_gru_sketch_weights(const sr_gru_sketch *k);
 
 #endif

@@ -42,6 +42,9 @@ typedef struct sr_state_vt {
      * call. -1: out of memory (nothing written). */
     int (*bound_cols)(sr_scorer *s, int n, int fresh, int64_t i0, int64_t i1, float *mid,
                       int64_t ldo, float *rad);
+    /* With bound_cols: each item's share w of a slot's radius (n_items, in
+     * [0, 1]): mid - rad w <= score <= mid + rad w too. NULL: all 1. */
+    const float *(*bound_weights)(const sr_model *m);
 } sr_state_vt;
 
 typedef struct sr_model_vt {

@@ -241,6 +241,13 @@ int sr_model_score_bounds(const sr_model *m)
     return sr_model_score_split(m) > 0 && m->vt->state->bound_cols != NULL;
 }
 
+const float *sr_model_score_bound_weights(const sr_model *m)
+{
+    if (!sr_model_score_bounds(m) || !m->vt->state->bound_weights)
+        return NULL;
+    return m->vt->state->bound_weights(m);
+}
+
 sr_status sr_session_score_bounds_cols(sr_scorer *ws, const sr_session *const *sess, int n,
                                        int64_t i0, int64_t i1, float *mid, int64_t ldo,
                                        float *rad, sr_error *err)

@@ -17,11 +17,12 @@
  * srv_team_each and srv_team_step hand out their work the same way or by
  * halves.
  *
- * A chunk gives each row a mid per item and a radius rad, mid - rad <= score
- * <= mid + rad (sr_session_score_bounds_cols). A row keeps as candidates the
- * items whose mid + rad reaches its floor, a lower bound of its final k-th
- * best score: first its seed (below), then, each time the candidates reach
- * a limit, the k-th best of their mids less rad (k distinct items score at
+ * A chunk gives each row a mid per item and a radius rad, item i's radius
+ * being rad w[i] with the model's weights w: mid - rad w <= score <= mid +
+ * rad w (sr_session_score_bounds_cols). A row keeps as candidates the items
+ * whose mid + rad w reaches its floor, a lower bound of its final k-th best
+ * score: first its seed (below), then, each time the candidates reach a
+ * limit, the k-th best of their mid - rad w (k distinct items score at
  * least that), the candidates below it dropped. Then a row's candidates of
  * all parts are merged, its floor raised once more, the survivors scored
  * exactly (sr_session_scores_items) and ranked: every item that reaches the
@@ -186,6 +187,7 @@ void srv_team_free(srv_team *t)
         }
     free(t->parts);
     free(t->pscore);
+    free(t->ones);
     free(t->seed);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
@@ -314,6 +316,15 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
      * then) and the row is scored in full */
     const int cap = 2 * t->max_k + 512;
     const size_t nroom = part_room(&t->parts[0], NULL, t, step, cap, sr_model_n_items(m));
+    const float *bw = bounds ? sr_model_score_bound_weights(m) : NULL;
+    float *ones = NULL;
+    if (bounds && !bw) { /* a model whose weights are all 1 */
+        const int64_t N = sr_model_n_items(m);
+        if (!(ones = malloc((size_t)(N > 0 ? N : 1) * sizeof *ones)))
+            return -1;
+        for (int64_t i = 0; i < N; i++)
+            ones[i] = 1.0f;
+    }
     int ok = 1;
     for (int p = 0; p < T && ok; p++)
         ok = (p == 0 || (ws[p] = sr_scorer_new(m, t->batch_max))) &&
@@ -323,6 +334,7 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
             sr_scorer_free(ws[p]);
             free(room[p]);
         }
+        free(ones);
         return -1;
     }
     for (int p = 0; p < T; p++) {
@@ -337,6 +349,9 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     t->m = m;
     t->step = step;
     t->bounds = bounds;
+    free(t->ones);
+    t->ones = ones;
+    t->bw = ones ? ones : bw;
     t->cap = cap;
     t->lim0 = 128;
     find_probe(t, m);

@@ -5,10 +5,10 @@
  * come; then the team takes the rows in turn, merges a row's candidates of
  * all threads, raises its floor once more, scores the survivors exactly and
  * ranks them. Every item whose exact score reaches the row's k-th best is a
- * survivor: mid + rad bounds its score from above, and the floor is a lower
- * bound of the k-th best score (the seed: k probe items' exact scores; or
- * the k-th best mid less rad: k distinct items score at least that). Never
- * prints or exits.
+ * survivor: mid + rad w bounds its score from above (w: the item's weight,
+ * t->bw), and the floor is a lower bound of the k-th best score (the seed:
+ * k probe items' exact scores; or the k-th best mid - rad w: k distinct
+ * items score at least that). Never prints or exits.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "serve/team_impl.h"
@@ -67,32 +67,35 @@ static float kth_largest(float *a, int n, int k)
     return a[want];
 }
 
-/* The mids that may reach the floor f: an item counts when mid + rad >= f
- * in float; below f - rad by more than those sums can round, none does. */
+/* The mids that may reach the floor f: an item counts when mid + rad w >= f
+ * in float (w <= 1); below f - rad by more than those sums can round, none
+ * does. */
 static float bound_prefilter(float f, float rad)
 {
     return f - rad - 0x1p-21f * (fabsf(f) + rad);
 }
 
-/* The floor f raised from m candidates' mids cm: when there are k, their
- * k-th best mid less rad is a lower bound of k distinct items' scores, so of
- * the row's final k-th best. scratch: room for m floats. */
-static float raise_floor(float f, const float *cm, int m, int k, float rad, float *scratch)
+/* The floor f raised from m candidates (items ci, mids cm): when there are
+ * k, their k-th best mid - rad w is a lower bound of k distinct items'
+ * scores, so of the row's final k-th best. scratch: room for m floats. */
+static float raise_floor(float f, const int32_t *ci, const float *cm, int m, int k, float rad,
+                         const float *w, float *scratch)
 {
     if (m < k)
         return f;
-    memcpy(scratch, cm, (size_t)m * sizeof *cm);
-    float lo = kth_largest(scratch, m, k) - rad;
+    for (int c = 0; c < m; c++)
+        scratch[c] = cm[c] - rad * w[ci[c]];
+    float lo = kth_largest(scratch, m, k);
     return lo > f ? lo : f;
 }
 
 /* Keeps the candidates (ci, cm) that can reach the floor f; returns their
  * count. */
-static int keep_reaching(int32_t *ci, float *cm, int m, float rad, float f)
+static int keep_reaching(int32_t *ci, float *cm, int m, float rad, const float *w, float f)
 {
     int kept = 0;
     for (int c = 0; c < m; c++)
-        if (cm[c] + rad >= f) {
+        if (cm[c] + rad * w[ci[c]] >= f) {
             ci[kept] = ci[c];
             cm[kept++] = cm[c];
         }
@@ -100,7 +103,7 @@ static int keep_reaching(int32_t *ci, float *cm, int m, float rad, float f)
 }
 
 /* Bounds, row r, items base..base+n-1 with mids mid, radius rad: the items
- * whose upper bound mid + rad reaches the row's floor (its seed, raised as
+ * whose upper bound mid + rad w reaches the row's floor (its seed, raised as
  * candidates come) join the part's candidates of the row. Only mids at or
  * above the prefilter of the floor are looked at, a block of 32 at a time.
  * Each time the candidates reach lim, the floor is raised from them and
@@ -115,16 +118,17 @@ void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, 
     int m = pt->ncand[r];
     int32_t *ci = pt->cand + (size_t)r * (size_t)t->cap;
     float *cm = pt->cand_mid + (size_t)r * (size_t)t->cap;
+    const float *w = t->bw, *wb = w + base;
     float f = pt->floor[r], th = bound_prefilter(f, rad);
     for (int64_t j = 0; j < n && m >= 0; j += BLK) {
         for (uint32_t bits = at_or_above(mid + j, n - j < BLK ? n - j : BLK, th); bits;
              bits &= bits - 1) {
             const int64_t i = j + __builtin_ctz(bits);
-            if (!(mid[i] + rad >= f)) /* NaN too */
+            if (!(mid[i] + rad * wb[i] >= f)) /* NaN too */
                 continue;
             if (m == pt->lim[r]) {
-                f = pt->floor[r] = raise_floor(f, cm, m, k, rad, pt->lscratch);
-                m = keep_reaching(ci, cm, m, rad, f);
+                f = pt->floor[r] = raise_floor(f, ci, cm, m, k, rad, w, pt->lscratch);
+                m = keep_reaching(ci, cm, m, rad, w, f);
                 th = bound_prefilter(f, rad);
                 if (m > pt->lim[r] / 2) {
                     if (pt->lim[r] == t->cap) {
@@ -133,7 +137,7 @@ void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, 
                     }
                     pt->lim[r] = 2 * pt->lim[r] < t->cap ? 2 * pt->lim[r] : t->cap;
                 }
-                if (!(mid[i] + rad >= f))
+                if (!(mid[i] + rad * wb[i] >= f))
                     continue;
             }
             ci[m] = (int32_t)(base + i);
@@ -145,8 +149,8 @@ void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, 
 
 /* srv_team_set_skew: the chunk's radii widened (x 16 + 0.05, so that they
  * span the gaps between a row's best scores) and its mids moved to the edges
- * of what they allow, exact score + 0.999 rad for odd items and - 0.999 rad
- * for even: bounds that keep their promise and nothing more. */
+ * of what they allow, exact score + 0.999 rad w for odd items and - 0.999
+ * rad w for even: bounds that keep their promise and nothing more. */
 sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
 {
     sr_status st = sr_session_scores_cols(pt->ws, NULL, t->n, c0, c1, pt->skew, t->step, &pt->err);
@@ -155,14 +159,14 @@ sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
     for (int r = 0; r < t->n && st == SR_OK; r++)
         for (int64_t j = 0; j < c1 - c0; j++) {
             size_t o = (size_t)r * (size_t)t->step + (size_t)j;
-            pt->buf[o] = pt->skew[o] + ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r];
+            pt->buf[o] = pt->skew[o] + ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r] * t->bw[c0 + j];
         }
     return st;
 }
 
 /* Bounds: row r's top k from the parts' candidates. The floor is raised once
  * more from all of them (see raise_floor); every item whose score
- * reaches the k-th best has mid + rad at or above it, so it is among the
+ * reaches the k-th best has mid + rad w at or above it, so it is among the
  * candidates kept, which are scored exactly (sr_session_scores_items: the
  * very numbers of sr_session_scores) and ranked in item order (each part's
  * candidates come in increasing order and are merged; sr_topk then breaks
@@ -211,8 +215,8 @@ static sr_status finish_row(srv_team *t, srv_part *me, int r, int32_t *idx, floa
         me->list[m] = pc[best][pos[best]];
         me->lsc[m++] = pm[best][pos[best]++];
     }
-    f = raise_floor(f, me->lsc, m, k, rad, me->lscratch);
-    int kept = keep_reaching(me->list, me->lsc, m, rad, f);
+    f = raise_floor(f, me->list, me->lsc, m, k, rad, t->bw, me->lscratch);
+    int kept = keep_reaching(me->list, me->lsc, m, rad, t->bw, f);
     me->stats.scored += (uint64_t)kept;
     sr_status st = sr_session_scores_items(ws, &s, 1, me->list, kept, me->lsc, kept, err);
     if (st != SR_OK)

@@ -47,6 +47,8 @@ struct srv_team {
     const int *k, *excl;
     int64_t step;        /* items per chunk: CHUNK rounded up to the model's split */
     int bounds;          /* the model has score bounds: top k from them (see the top) */
+    const float *bw;     /* and its items' weights (sr_model_score_bound_weights), */
+    float *ones;         /* or these (n_items), when it has none */
     int cap;             /* candidates a part keeps per row, at most */
     int lim0;            /* and the first count that raises its floor, less 2 k */
     srv_team_stats stats; /* the last srv_team_topk's (serve.h) */
@@ -75,8 +77,8 @@ struct srv_team {
 };
 
 /* team_bounds.c, run by run_part and srv_team_topk (see team.c's top) */
-/* Row r of a chunk, items base..base+n-1 with mids mid and radius rad: its
- * candidates. */
+/* Row r of a chunk, items base..base+n-1 with mids mid and radius rad
+ * (item i's: rad t->bw[i]): its candidates. */
 void srv_bounds_offer(const srv_team *t, srv_part *pt, int r, const float *mid, float rad,
                       int64_t n, int64_t base);
 /* srv_team_set_skew's change of a chunk's bounds. */
