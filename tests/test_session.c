@@ -478,6 +478,84 @@ static void test_scores_of_listed_items(void)
     sr_split_free(&sp);
 }
 
+/* sr_session_score_bounds_cols through the public API: for GRU4Rec, every
+ * session's score of every item (sr_session_scores's number) lies within
+ * mid -+ rad w, w the model's weights (in [0, 1]), over a split into pieces
+ * with the batch loaded once; a useful band (some items' bounds exclude them
+ * from the top); refused without radii or for the baselines (no weights). */
+static void test_score_bounds(void)
+{
+    sr_split sp = make_train();
+    sr_model *m = train("gru4rec", &sp), *knn = train("sknn", &sp);
+    CHECK(m && knn);
+    if (!m || !knn) {
+        sr_model_free(m);
+        sr_model_free(knn);
+        sr_split_free(&sp);
+        return;
+    }
+    enum { NS = 7, PIECE = 32 };
+    const int64_t ni = sr_model_n_items(m);
+    CHECK(sr_model_score_bounds(m) == 1);
+    const float *w = sr_model_score_bound_weights(m);
+    CHECK(w != NULL);
+    int wbad = 0, below1 = 0;
+    for (int64_t i = 0; w && i < ni; i++) {
+        wbad += !(w[i] >= 0 && w[i] <= 1);
+        below1 += w[i] < 1;
+    }
+    CHECK_EQ_INT(wbad, 0);
+    CHECK(below1 > 0);
+    sr_scorer *ws = sr_scorer_new(m, NS);
+    sr_session *sess[NS];
+    sr_error err;
+    for (int i = 0; i < NS; i++) {
+        sess[i] = sr_session_new(m);
+        for (int c = 0; c < i; c++) /* session 0 stays empty */
+            CHECK(sr_session_click(ws, sess[i], (int32_t)((7 * i + 5 * c) % ni), &err) == SR_OK);
+    }
+    float *ref = malloc((size_t)NS * (size_t)ni * sizeof *ref);
+    float mid[NS * PIECE], rad[NS];
+    CHECK(sr_session_scores(ws, (const sr_session *const *)sess, NS, ref, &err) == SR_OK);
+    int bad = 0, pruned = 0;
+    for (int64_t c0 = 0; w && c0 < ni; c0 += PIECE) {
+        int64_t c1 = c0 + PIECE < ni ? c0 + PIECE : ni;
+        CHECK(sr_session_score_bounds_cols(ws, c0 ? NULL : (const sr_session *const *)sess, NS,
+                                           c0, c1, mid, PIECE, rad, &err) == SR_OK);
+        for (int r = 0; r < NS; r++) {
+            float top5 = ref[(size_t)r * (size_t)ni]; /* a bar: the best of items 0-4 */
+            for (int64_t i = 0; i < 5 && i < ni; i++)
+                top5 = fmaxf(top5, ref[(size_t)r * (size_t)ni + (size_t)i]);
+            for (int64_t i = c0; i < c1; i++) {
+                float sc = ref[(size_t)r * (size_t)ni + (size_t)i], md = mid[r * PIECE + (i - c0)];
+                float rw = rad[r] * w[i];
+                bad += !(md - rw <= sc && sc <= md + rw);
+                pruned += md + rw < top5;
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "%d scores outside their bounds", bad);
+    CHECK_MSG(pruned > NS * ni / 4, "only %d of %lld bounds below a top score", pruned,
+              (long long)(NS * ni));
+    CHECK(sr_session_score_bounds_cols(ws, (const sr_session *const *)sess, NS, 0, 16, mid, 16,
+                                       NULL, &err) == SR_ERR_ARG);
+    CHECK(sr_model_score_bounds(knn) == 0 && sr_model_score_bound_weights(knn) == NULL);
+    sr_scorer *kws = sr_scorer_new(knn, 1);
+    sr_session *ks = sr_session_new(knn);
+    CHECK(sr_session_score_bounds_cols(kws, (const sr_session *const *)&ks, 1, 0, 16, mid, 16,
+                                       rad, &err) == SR_ERR_ARG);
+    CHECK(strstr(err.msg, "no score bounds") != NULL);
+    sr_session_free(ks);
+    sr_scorer_free(kws);
+    free(ref);
+    for (int i = 0; i < NS; i++)
+        sr_session_free(sess[i]);
+    sr_scorer_free(ws);
+    sr_model_free(m);
+    sr_model_free(knn);
+    sr_split_free(&sp);
+}
+
 int main(void)
 {
     RUN(test_batched_matches_replay);
@@ -485,5 +563,6 @@ int main(void)
     RUN(test_errors_and_cap);
     RUN(test_scores_split_by_items);
     RUN(test_scores_of_listed_items);
+    RUN(test_score_bounds);
     return test_summary();
 }
