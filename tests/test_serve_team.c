@@ -171,6 +171,114 @@ static void test_team_topk_is_sr_topk(void)
     sr_scorer_free(ws);
 }
 
+/* The best item for session s other than those it has seen (score *v). */
+static int32_t best_unseen(sr_scorer *ws, const sr_session *s, float *row, float *v)
+{
+    sr_error err;
+    int32_t top;
+    CHECK(sr_session_scores(ws, &s, 1, row, &err) == SR_OK);
+    CHECK(sr_session_topk(s, row, 1, 1, &top, v) == 1);
+    return top;
+}
+
+/* Row s alone (k, excl) through the team: the answer of sr_session_topk. */
+static int team_answer_ok(srv_team *t, sr_scorer *ws, sr_session *s, int k, int excl, float *row)
+{
+    int32_t idx[8], ridx[8];
+    float val[8], rval[8];
+    int cnt;
+    sr_error err;
+    const sr_session *one = s;
+    if (srv_team_topk(t, ws, &s, 1, &k, &excl, idx, val, &cnt, &err) != SR_OK ||
+        sr_session_scores(ws, &one, 1, row, &err) != SR_OK)
+        return 0;
+    int n = sr_session_topk(s, row, k, excl, ridx, rval);
+    return cnt == n && !memcmp(idx, ridx, (size_t)n * sizeof *idx) &&
+           !memcmp(val, rval, (size_t)n * sizeof *val);
+}
+
+/* Hints (team.c): planted hints that would lift a row's seed above its k-th
+ * best score if taken as they are - an item repeated, a probe item (counted
+ * already), an item the session has seen (exclude_seen), numbers that are no
+ * item - leave the answers those of sr_session_topk. */
+static void test_team_hints(void)
+{
+    sr_model *m = model();
+    if (!m)
+        return;
+    const int64_t ni = sr_model_n_items(m);
+    sr_error err;
+    sr_scorer *ws = sr_scorer_new(m, 1);
+    float *row = malloc((size_t)ni * sizeof *row), v;
+    /* the probe, as the team finds it: the 64 best items for an empty session */
+    int32_t probe[64];
+    sr_session *e = sr_session_new(m);
+    CHECK(sr_session_scores(ws, (const sr_session *const *)&e, 1, row, &err) == SR_OK);
+    int np = sr_topk(row, ni, 64, probe, NULL);
+    sr_session_free(e);
+    /* sessions of one click x whose best item z is (a) not a probe item, (b)
+     * one; (c) sessions y, x that rank y, seen, above every unseen item */
+    sr_session *a = NULL, *b = NULL, *c = NULL;
+    int32_t za = -1, zb = -1, yc = -1;
+    for (int32_t x = 0; x < ni && !(a && b && c); x++) {
+        sr_session *s = sr_session_new(m);
+        CHECK(sr_session_click(ws, s, x, &err) == SR_OK);
+        int32_t z = best_unseen(ws, s, row, &v);
+        int in_probe = 0;
+        for (int j = 0; j < np; j++)
+            in_probe |= probe[j] == z;
+        if (in_probe && !b) {
+            b = s, zb = z;
+            continue;
+        }
+        if (!in_probe && !a) {
+            a = s, za = z;
+            continue;
+        }
+        if (!in_probe && !c) {
+            sr_session *s2 = sr_session_new(m);
+            CHECK(sr_session_click(ws, s2, z, &err) == SR_OK);
+            CHECK(sr_session_click(ws, s2, x, &err) == SR_OK);
+            const sr_session *one = s2;
+            CHECK(sr_session_scores(ws, &one, 1, row, &err) == SR_OK);
+            float sz = row[z];
+            best_unseen(ws, s2, row, &v);
+            if (sz > v)
+                c = s2, yc = z;
+            else
+                sr_session_free(s2);
+        }
+        sr_session_free(s);
+    }
+    CHECK_MSG(a && b && c, "sessions for the hint cases: %p %p %p", (void *)a, (void *)b,
+              (void *)c);
+    for (int T = 1; T <= 2 && a && b && c; T++) {
+        srv_team *t = srv_team_new(T, 1, 8);
+        CHECK(t != NULL && srv_team_use_model(t, m) == 0);
+        int32_t h[32];
+        for (int j = 0; j < 32; j++) /* a's best, repeated: k 2 */
+            h[j] = za;
+        srv_team_hint(t, a, h, 32);
+        CHECK_MSG(team_answer_ok(t, ws, a, 2, 0, row), "repeated hint, T %d", T);
+        srv_team_hint(t, b, &zb, 1); /* b's best, a probe item: k 2 */
+        CHECK_MSG(team_answer_ok(t, ws, b, 2, 0, row), "probe item as hint, T %d", T);
+        srv_team_hint(t, c, &yc, 1); /* c's seen y, best of all: k 1, exclude_seen */
+        CHECK_MSG(team_answer_ok(t, ws, c, 1, 1, row), "seen item as hint, T %d", T);
+        int32_t junk[5] = {-1, (int32_t)ni, (int32_t)ni + 7, INT32_MAX, INT32_MIN};
+        srv_team_hint(t, a, junk, 5); /* no items at all */
+        CHECK_MSG(team_answer_ok(t, ws, a, 3, 0, row), "junk hints, T %d", T);
+        /* and a real answer as hints: the same answer again */
+        CHECK_MSG(team_answer_ok(t, ws, c, 5, 1, row), "c's own hints, T %d", T);
+        CHECK_MSG(team_answer_ok(t, ws, c, 5, 1, row), "c's own hints again, T %d", T);
+        srv_team_free(t);
+    }
+    sr_session_free(a);
+    sr_session_free(b);
+    sr_session_free(c);
+    free(row);
+    sr_scorer_free(ws);
+}
+
 static void count_one(void *ctx, int i)
 {
     int *hits = ctx;
@@ -250,6 +358,7 @@ static void test_team_each_visits_every_index_once(void)
 int main(void)
 {
     RUN(test_team_topk_is_sr_topk);
+    RUN(test_team_hints);
     RUN(test_team_step_is_one_step);
     RUN(test_team_each_visits_every_index_once);
     sr_model_free(the_model);

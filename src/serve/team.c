@@ -29,12 +29,16 @@
  * k-th best score is among them. A row whose candidates overflow is scored
  * in full. That part is team_bounds.c.
  *
- * Seeds: before the chunks, each row's scores of the model's PROBE items
- * best for an empty session (the most popular, roughly) are computed
- * (sr_session_scores_items: the very numbers the chunks give them); their
- * k-th best is a floor for the row's final k-th best score, since those k
- * items exist. A floor needs k valid probe items (exclude_seen removes the
- * seen ones); otherwise no seed.
+ * Seeds: before the chunks, each row's exact scores (sr_session_scores_items:
+ * the very numbers of sr_session_scores) of the model's PROBE items best for
+ * an empty session (the most popular, roughly) and of up to HINTS hint items:
+ * the best of the last answer given to a session whose last click was the
+ * same item (clicks on one item are followed by much the same items). The
+ * k-th best of those distinct items' scores is a floor for the row's final
+ * k-th best score, since those k items exist; exclude_seen leaves the seen
+ * ones out; fewer than k left: no seed. The hints take the floor most of
+ * the way up before the first chunk (yoochoose1_64: items kept as
+ * candidates 230 -> N per row).
  *
  * Hand-off: the batching thread bumps a generation counter and works on part
  * 0; helpers spin briefly on the counter (batches come back to back under
@@ -150,7 +154,8 @@ srv_team *srv_team_new(int T, int batch_max, int max_k)
     t->parts = calloc((size_t)t->T, sizeof *t->parts);
     t->pscore = malloc((size_t)batch_max * PROBE * sizeof *t->pscore);
     t->seed = malloc((size_t)batch_max * sizeof *t->seed);
-    if (!t->parts || !t->pscore || !t->seed) {
+    t->sscratch = malloc((PROBE + HINTS) * sizeof *t->sscratch);
+    if (!t->parts || !t->pscore || !t->seed || !t->sscratch) {
         srv_team_free(t);
         return NULL;
     }
@@ -189,6 +194,8 @@ void srv_team_free(srv_team *t)
     free(t->pscore);
     free(t->ones);
     free(t->seed);
+    free(t->sscratch);
+    free(t->hint);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
     pthread_cond_destroy(&t->done);
@@ -252,25 +259,86 @@ static void find_probe(srv_team *t, const sr_model *m)
     sr_scorer_free(ws);
 }
 
-/* Row r's seed from its probe scores p (clobbered): the k-th best of those not
- * excluded, or -INFINITY with fewer than k of them. */
-static float row_seed(const srv_team *t, float *p, int k, const sr_session *excl)
+static int is_probe(const srv_team *t, int32_t item)
 {
-    const int np = t->n_probe;
-    if (k <= 0 || k > np)
-        return -INFINITY;
-    if (excl) {
-        const int32_t *seen = sr_session_items(excl);
-        for (int j = 0, len = sr_session_length(excl); j < len; j++) {
-            const int32_t *hit = bsearch(&seen[j], t->probe_by_item, (size_t)np,
-                                         2 * sizeof *t->probe_by_item, by_item);
-            if (hit)
-                p[hit[1]] = NAN;
-        }
+    return bsearch(&item, t->probe_by_item, (size_t)t->n_probe, 2 * sizeof *t->probe_by_item,
+                   by_item) != NULL;
+}
+
+static int seen_in(const sr_session *s, int32_t item)
+{
+    const int32_t *seen = sr_session_items(s);
+    for (int j = 0, len = sr_session_length(s); j < len; j++)
+        if (seen[j] == item)
+            return 1;
+    return 0;
+}
+
+/* s's hint items (see the top) into out (HINTS): valid, not probe items,
+ * distinct, and not seen in s with excl. Returns their count. */
+static int row_hints(const srv_team *t, const sr_session *s, int excl, int32_t *out)
+{
+    const int len = sr_session_length(s);
+    if (!t->hint || len == 0 || (excl && len > 256)) /* a long history: not worth the scan */
+        return 0;
+    const int64_t N = sr_model_n_items(t->m);
+    const _Atomic int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
+    int n = 0;
+    for (int j = 0; j < HINTS; j++) {
+        int32_t x = atomic_load_explicit(&h[j], memory_order_relaxed);
+        if (x < 0 || x >= N || is_probe(t, x) || (excl && seen_in(s, x)))
+            continue;
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = out[i] == x;
+        if (!dup)
+            out[n++] = x;
     }
-    int32_t ti[PROBE];
-    float tv[PROBE];
-    return sr_topk(p, np, k, ti, tv) == k ? tv[k - 1] : -INFINITY; /* NaN never counts */
+    return n;
+}
+
+/* Row r's seed (see the top) from its probe scores p (clobbered; NULL: none)
+ * and its hints' scores: the k-th best of those not excluded, or -INFINITY
+ * with fewer than k of them. */
+static float row_seed(srv_team *t, sr_scorer *ws, const sr_session *s, float *p, int k,
+                      int excl)
+{
+    if (k <= 0)
+        return -INFINITY;
+    float *v = t->sscratch;
+    int nv = 0;
+    if (p) {
+        if (excl) {
+            const int32_t *seen = sr_session_items(s);
+            for (int j = 0, len = sr_session_length(s); j < len; j++) {
+                const int32_t *hit = bsearch(&seen[j], t->probe_by_item, (size_t)t->n_probe,
+                                             2 * sizeof *t->probe_by_item, by_item);
+                if (hit)
+                    p[hit[1]] = NAN;
+            }
+        }
+        for (int j = 0; j < t->n_probe; j++)
+            if (!isnan(p[j])) /* NaN never counts */
+                v[nv++] = p[j];
+    }
+    int32_t hl[HINTS];
+    int nh = row_hints(t, s, excl, hl);
+    float *hv = v + nv;
+    if (nh > 0 && nv + nh >= k && sr_session_scores_items(ws, &s, 1, hl, nh, hv, nh, NULL) == SR_OK)
+        for (int j = 0; j < nh; j++)
+            if (!isnan(hv[j]))
+                v[nv++] = hv[j];
+    return nv >= k ? srv_kth_largest(v, nv, k) : -INFINITY;
+}
+
+void srv_team_hint(srv_team *t, const sr_session *s, const int32_t *idx, int cnt)
+{
+    const int len = sr_session_length(s);
+    if (!t->hint || len == 0 || cnt <= 0)
+        return;
+    _Atomic int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
+    for (int j = 0; j < HINTS; j++)
+        atomic_store_explicit(&h[j], j < cnt ? idx[j] : -1, memory_order_relaxed);
 }
 
 /* A part's room for a batch of a model with bounds, one block from pt->buf
@@ -318,10 +386,18 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     const size_t nroom = part_room(&t->parts[0], NULL, t, step, cap, sr_model_n_items(m));
     const float *bw = bounds ? sr_model_score_bound_weights(m) : NULL;
     float *ones = NULL;
+    /* hints: a slot per item, up to 2^18 slots (32 MiB) */
+    const int64_t N = sr_model_n_items(m), nh = N < (1 << 18) ? N : (1 << 18);
+    _Atomic int32_t *hint = bounds && nh > 0 ? malloc((size_t)nh * HINTS * sizeof *hint) : NULL;
+    if (bounds && nh > 0 && !hint)
+        return -1;
+    for (int64_t j = 0; hint && j < nh * HINTS; j++)
+        atomic_init(&hint[j], -1);
     if (bounds && !bw) { /* a model whose weights are all 1 */
-        const int64_t N = sr_model_n_items(m);
-        if (!(ones = malloc((size_t)(N > 0 ? N : 1) * sizeof *ones)))
+        if (!(ones = malloc((size_t)(N > 0 ? N : 1) * sizeof *ones))) {
+            free(hint);
             return -1;
+        }
         for (int64_t i = 0; i < N; i++)
             ones[i] = 1.0f;
     }
@@ -335,6 +411,7 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
             free(room[p]);
         }
         free(ones);
+        free(hint);
         return -1;
     }
     for (int p = 0; p < T; p++) {
@@ -352,6 +429,9 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     free(t->ones);
     t->ones = ones;
     t->bw = ones ? ones : bw;
+    free(t->hint);
+    t->hint = hint;
+    t->n_hint = nh;
     t->cap = cap;
     t->lim0 = 128;
     find_probe(t, m);
@@ -458,11 +538,12 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     t->stats = (srv_team_stats){0};
     for (int r = 0; r < n; r++)
         t->seed[r] = -INFINITY;
-    if (t->n_probe > 0 &&
-        sr_session_scores_items(ws, (const sr_session *const *)sess, n, t->probe, t->n_probe,
-                                t->pscore, PROBE, NULL) == SR_OK)
-        for (int r = 0; r < n; r++)
-            t->seed[r] = row_seed(t, t->pscore + (size_t)r * PROBE, k[r], excl[r] ? sess[r] : NULL);
+    int probed = t->n_probe > 0 &&
+                 sr_session_scores_items(ws, (const sr_session *const *)sess, n, t->probe,
+                                         t->n_probe, t->pscore, PROBE, NULL) == SR_OK;
+    for (int r = 0; r < n; r++)
+        t->seed[r] = row_seed(t, ws, sess[r], probed ? t->pscore + (size_t)r * PROBE : NULL, k[r],
+                              excl[r]);
     atomic_store_explicit(&t->next, 0, memory_order_relaxed); /* published by fork_join */
     sr_status st = run_scored(t, ws, run_part, err);
     if (st != SR_OK)

@@ -39,8 +39,7 @@ static inline uint32_t at_or_above(const float *s, int64_t n, float th)
     return m;
 }
 
-/* The k-th largest of a[0..n) (k <= n; no NaN), a reordered. */
-static float kth_largest(float *a, int n, int k)
+float srv_kth_largest(float *a, int n, int k)
 {
     int lo = 0, hi = n - 1, want = k - 1;
     while (lo < hi) {
@@ -85,7 +84,7 @@ static float raise_floor(float f, const int32_t *ci, const float *cm, int m, int
         return f;
     for (int c = 0; c < m; c++)
         scratch[c] = cm[c] - rad * w[ci[c]];
-    float lo = kth_largest(scratch, m, k);
+    float lo = srv_kth_largest(scratch, m, k);
     return lo > f ? lo : f;
 }
 
@@ -239,6 +238,8 @@ void srv_bounds_finish(srv_team *t, srv_part *pt)
         sr_status st = finish_row(t, pt, (int)r, t->oidx + o, t->oval + o, &t->ocnt[r], &pt->err);
         if (st != SR_OK)
             pt->st = st;
+        else
+            srv_team_hint(t, t->sess[r], t->oidx + o, t->ocnt[r]);
     }
 }
 

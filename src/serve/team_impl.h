@@ -9,6 +9,7 @@
 #include "serve/serve.h"
 
 #define PROBE 64 /* items whose scores seed each row's top k */
+#define HINTS 32 /* and items remembered per last click, for the same */
 
 typedef struct srv_part {
     srv_team *t;
@@ -62,6 +63,13 @@ struct srv_team {
     int n_probe;
     float *pscore;       /* (batch_max * PROBE) */
     float *seed;         /* (batch_max); -INFINITY: none */
+    float *sscratch;     /* (PROBE + HINTS) a row's seed's scores */
+    /* hints (see the top): slot x % n_hint holds the best items of the last
+     * answer to a session whose last click was x (HINTS, -1: none). Written
+     * by the answers on any thread, read by the seeds: relaxed atomics, a
+     * mix of two answers' items is as good a hint as either */
+    _Atomic int32_t *hint;
+    int64_t n_hint;
     /* srv_team_each's loop */
     void (*each_fn)(void *ctx, int i);
     void *each_ctx;
@@ -86,5 +94,8 @@ sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1);
 /* A team task: the batch's rows' answers from their candidates, the rows
  * taken in turn (t->oidx, oval, ocnt). */
 void srv_bounds_finish(srv_team *t, srv_part *pt);
+/* The k-th largest of a[0..n) (1 <= k <= n; no NaN), a reordered. */
+float srv_kth_largest(float *a, int n, int k);
+
 
 #endif
