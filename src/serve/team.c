@@ -536,8 +536,6 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     t->k = k;
     t->excl = excl;
     t->stats = (srv_team_stats){0};
-    for (int r = 0; r < n; r++)
-        t->seed[r] = -INFINITY;
     int probed = t->n_probe > 0 &&
                  sr_session_scores_items(ws, (const sr_session *const *)sess, n, t->probe,
                                          t->n_probe, t->pscore, PROBE, NULL) == SR_OK;

@@ -158,7 +158,8 @@ sr_status srv_bounds_skew(srv_team *t, srv_part *pt, int64_t c0, int64_t c1)
     for (int r = 0; r < t->n && st == SR_OK; r++)
         for (int64_t j = 0; j < c1 - c0; j++) {
             size_t o = (size_t)r * (size_t)t->step + (size_t)j;
-            pt->buf[o] = pt->skew[o] + ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r] * t->bw[c0 + j];
+            float e = ((c0 + j) % 2 ? 0.999f : -0.999f) * pt->rad[r] * t->bw[c0 + j];
+            pt->buf[o] = pt->skew[o] + e;
         }
     return st;
 }
