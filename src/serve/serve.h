@@ -169,8 +169,8 @@ srv_team_stats srv_team_get_stats(const srv_team *t);
  * 128 there; 0 raises it as soon as there are 2 k). */
 void srv_team_set_limits(srv_team *t, int cap, int lim0);
 /* Remembers idx (cnt items) as the hints for s's last click (see team.c):
- * each answer does; tests plant hints with it (any numbers: a seed takes
- * only valid, distinct items that count). */
+ * srv_team_topk does with each answer; tests plant hints with it (any
+ * numbers: a seed takes only valid, distinct items that count). */
 void srv_team_hint(srv_team *t, const sr_session *s, const int32_t *idx, int cnt);
 /* For tests, after srv_team_use_model: the bounds widened and each mid
  * replaced by the worst the radius allows (the exact score + 0.999 rad for

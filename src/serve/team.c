@@ -282,10 +282,10 @@ static int row_hints(const srv_team *t, const sr_session *s, int excl, int32_t *
     if (!t->hint || len == 0 || (excl && len > 256)) /* a long history: not worth the scan */
         return 0;
     const int64_t N = sr_model_n_items(t->m);
-    const _Atomic int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
+    const int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
     int n = 0;
     for (int j = 0; j < HINTS; j++) {
-        int32_t x = atomic_load_explicit(&h[j], memory_order_relaxed);
+        int32_t x = h[j];
         if (x < 0 || x >= N || is_probe(t, x) || (excl && seen_in(s, x)))
             continue;
         int dup = 0;
@@ -336,9 +336,9 @@ void srv_team_hint(srv_team *t, const sr_session *s, const int32_t *idx, int cnt
     const int len = sr_session_length(s);
     if (!t->hint || len == 0 || cnt <= 0)
         return;
-    _Atomic int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
+    int32_t *h = t->hint + (size_t)(sr_session_items(s)[len - 1] % t->n_hint) * HINTS;
     for (int j = 0; j < HINTS; j++)
-        atomic_store_explicit(&h[j], j < cnt ? idx[j] : -1, memory_order_relaxed);
+        h[j] = j < cnt ? idx[j] : -1;
 }
 
 /* A part's room for a batch of a model with bounds, one block from pt->buf
@@ -388,11 +388,11 @@ int srv_team_use_model(srv_team *t, const sr_model *m)
     float *ones = NULL;
     /* hints: a slot per item, up to 2^18 slots (32 MiB) */
     const int64_t N = sr_model_n_items(m), nh = N < (1 << 18) ? N : (1 << 18);
-    _Atomic int32_t *hint = bounds && nh > 0 ? malloc((size_t)nh * HINTS * sizeof *hint) : NULL;
+    int32_t *hint = bounds && nh > 0 ? malloc((size_t)nh * HINTS * sizeof *hint) : NULL;
     if (bounds && nh > 0 && !hint)
         return -1;
-    for (int64_t j = 0; hint && j < nh * HINTS; j++)
-        atomic_init(&hint[j], -1);
+    if (hint)
+        memset(hint, 0xff, (size_t)nh * HINTS * sizeof *hint); /* all -1 */
     if (bounds && !bw) { /* a model whose weights are all 1 */
         if (!(ones = malloc((size_t)(N > 0 ? N : 1) * sizeof *ones))) {
             free(hint);
@@ -562,6 +562,8 @@ sr_status srv_team_topk(srv_team *t, sr_scorer *ws, sr_session *const *sess, int
     } else {
         st = run_scored(t, ws, srv_bounds_finish, err);
     }
+    for (int r = 0; r < n && st == SR_OK; r++) /* the answers as hints for the next */
+        srv_team_hint(t, sess[r], idx + (size_t)r * (size_t)t->max_k, cnt[r]);
     for (int p = 0; p < t->T; p++) {
         t->stats.rows += t->parts[p].stats.rows;
         t->stats.full += t->parts[p].stats.full;

@@ -239,8 +239,6 @@ void srv_bounds_finish(srv_team *t, srv_part *pt)
         sr_status st = finish_row(t, pt, (int)r, t->oidx + o, t->oval + o, &t->ocnt[r], &pt->err);
         if (st != SR_OK)
             pt->st = st;
-        else
-            srv_team_hint(t, t->sess[r], t->oidx + o, t->ocnt[r]);
     }
 }
 

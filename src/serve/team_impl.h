@@ -65,10 +65,9 @@ struct srv_team {
     float *seed;         /* (batch_max); -INFINITY: none */
     float *sscratch;     /* (PROBE + HINTS) a row's seed's scores */
     /* hints (see the top): slot x % n_hint holds the best items of the last
-     * answer to a session whose last click was x (HINTS, -1: none). Written
-     * by the answers on any thread, read by the seeds: relaxed atomics, a
-     * mix of two answers' items is as good a hint as either */
-    _Atomic int32_t *hint;
+     * answer to a session whose last click was x (HINTS, -1: none); written
+     * and read by the calling thread (srv_team_topk) */
+    int32_t *hint;
     int64_t n_hint;
     /* srv_team_each's loop */
     void (*each_fn)(void *ctx, int i);
