@@ -49,6 +49,8 @@ static void usage(FILE *f)
         "  --batch-max N        requests scored together at most (128)\n"
         "  --batch-wait-us US   microseconds a batch waits to fill up (0: no waiting; what\n"
         "                       arrives while a batch is scored forms the next one)\n"
+        "  --batch-split N      past N waiting requests a batch takes half of them, at\n"
+        "                       least N (32; 0: all of them, up to --batch-max)\n"
         "  --workers N          batching threads (1)\n"
         "  --score-threads N    threads scoring one batch together, sharing its items: each\n"
         "                       batching thread and N-1 helpers (GRU4Rec; default: the\n"
@@ -317,6 +319,7 @@ static const cli_opt serve_options[] = {
     {"snapshot", 0, NULL, "FILE", ""},
     {"batch-max", 0, NULL, "N", ""},
     {"batch-wait-us", 0, NULL, "US", ""},
+    {"batch-split", 0, NULL, "N", ""},
     {"workers", 0, NULL, "N", ""},
     {"score-threads", 0, NULL, "N", ""},
     {"http-threads", 0, NULL, "N", ""},
@@ -356,6 +359,8 @@ static int on_option(void *ud, const cli_opt *o, const char *v)
         a->so.snapshot_path = v;
     else if (!strcmp(n, "batch-max"))
         return cli_int(cmd, "--batch-max", v, 1, 4096, &a->so.batch_max);
+    else if (!strcmp(n, "batch-split"))
+        return cli_int(cmd, "--batch-split", v, 0, 4096, &a->so.batch_split);
     else if (!strcmp(n, "batch-wait-us")) {
         if (cli_double(cmd, "--batch-wait-us", v, 0, 1e6, &dv))
             return 1;

@@ -807,8 +807,14 @@ static void *worker_main(void *arg)
                    pthread_cond_timedwait(&s->qcond, &s->qlock, &ts) != ETIMEDOUT)
                 ;
         }
+        const int split = s->opts.batch_split; /* past it, half of what waits */
+        int take = s->qlen;
+        if (split > 0 && take > split)
+            take = (take + 1) / 2 > split ? (take + 1) / 2 : split;
+        if (take > bm)
+            take = bm;
         int nj = 0;
-        while (s->qhead && nj < bm) {
+        while (s->qhead && nj < take) {
             jobs[nj++] = s->qhead;
             s->qhead = s->qhead->next;
             s->qlen--;
@@ -978,6 +984,7 @@ sr_server_opts sr_server_default_opts(void)
     o.session_ttl = 1800;
     o.batch_max = 128;
     o.batch_wait = 0;
+    o.batch_split = 32;
     o.workers = 1;
     o.score_threads = 1;
     o.max_body = 65536;
@@ -993,6 +1000,7 @@ sr_status sr_server_new(const sr_server_opts *opts, sr_server **out, sr_error *e
         return sr_error_set(err, SR_ERR_ARG, "serve: no model file");
     if (opts->max_sessions < 1 || opts->session_ttl <= 0 || opts->batch_max < 1 ||
         opts->batch_max > 4096 || opts->batch_wait < 0 || opts->batch_wait > 1 ||
+        opts->batch_split < 0 || opts->batch_split > 4096 ||
         opts->workers < 1 || opts->workers > 64 || opts->score_threads < 1 ||
         opts->score_threads > 64 || opts->max_body < 16 || opts->max_items < 1 || opts->max_k < 1)
         return sr_error_set(err, SR_ERR_ARG,
