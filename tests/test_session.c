@@ -42,6 +42,21 @@ static sr_model *train(const char *algo, const sr_split *sp)
     return m;
 }
 
+/* Trains a and b on sp into *x and *y; 0 when either fails (a check fails,
+ * both models and sp are freed). */
+static int train_pair(sr_split *sp, const char *a, const char *b, sr_model **x, sr_model **y)
+{
+    *x = train(a, sp);
+    *y = train(b, sp);
+    CHECK(*x && *y);
+    if (*x && *y)
+        return 1;
+    sr_model_free(*x);
+    sr_model_free(*y);
+    sr_split_free(sp);
+    return 0;
+}
+
 static const char *const algos[] = {"gru4rec", "pop", "spop", "iknn", "sr", "ar",
                                     "sknn",    "vsknn", "stan"};
 
@@ -203,14 +218,9 @@ static void test_topk_exclude_seen(void)
 static void test_errors_and_cap(void)
 {
     sr_split sp = make_train();
-    sr_model *m = train("sknn", &sp), *g = train("gru4rec", &sp);
-    CHECK(m && g);
-    if (!m || !g) {
-        sr_model_free(m);
-        sr_model_free(g);
-        sr_split_free(&sp);
+    sr_model *m, *g;
+    if (!train_pair(&sp, "sknn", "gru4rec", &m, &g))
         return;
-    }
     sr_scorer *ws = sr_scorer_new(m, 2);
     sr_session *s = sr_session_new(m), *t = sr_session_new(g);
     sr_error err;
@@ -284,14 +294,9 @@ static void *cols_thread(void *arg)
 static void test_scores_split_by_items(void)
 {
     sr_split sp = make_train();
-    sr_model *trained = train("gru4rec", &sp), *knn = train("sknn", &sp);
-    CHECK(trained && knn);
-    if (!trained || !knn) {
-        sr_model_free(trained);
-        sr_model_free(knn);
-        sr_split_free(&sp);
+    sr_model *trained, *knn;
+    if (!train_pair(&sp, "gru4rec", "sknn", &trained, &knn))
         return;
-    }
     char path[] = "/tmp/sessrec-test-cols-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -486,14 +491,9 @@ static void test_scores_of_listed_items(void)
 static void test_score_bounds(void)
 {
     sr_split sp = make_train();
-    sr_model *m = train("gru4rec", &sp), *knn = train("sknn", &sp);
-    CHECK(m && knn);
-    if (!m || !knn) {
-        sr_model_free(m);
-        sr_model_free(knn);
-        sr_split_free(&sp);
+    sr_model *m, *knn;
+    if (!train_pair(&sp, "gru4rec", "sknn", &m, &knn))
         return;
-    }
     enum { NS = 7, PIECE = 32 };
     const int64_t ni = sr_model_n_items(m);
     CHECK(sr_model_score_bounds(m) == 1);
