@@ -1020,10 +1020,10 @@ typedef struct sr_server_opts {
                                    written by sr_server_snapshot; NULL = none */
     int score_threads;          /* threads scoring one batch, sharing its items: each worker
                                    and score_threads - 1 helpers (1; GRU4Rec only) */
-    int batch_split;            /* past this many waiting requests a batch takes half of
-                                   them (at least this many; 32): two batches in flight,
-                                   so a request that just missed one waits for one batch of
-                                   half the load rather than one of all of it; 0: all */
+    int batch_split;            /* past this many waiting requests a batch takes a third
+                                   of them (at least this many; 16): batches in flight, so
+                                   a request that just missed one waits for a batch of a
+                                   third of the load rather than one of all of it; 0: all */
 } sr_server_opts;
 
 SR_API sr_server_opts sr_server_default_opts(void);

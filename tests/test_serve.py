@@ -285,7 +285,7 @@ def test_same_as_recommend():
 def test_reload_during_requests():
     live = os.path.join(TMP, "live.srm")
     shutil.copy(GRU, live)
-    s = Server(live, "--workers", "2", "--batch-split", "2")  # two workers taking halves
+    s = Server(live, "--workers", "2", "--batch-split", "2")  # two workers taking thirds
     stop = threading.Event()
     results = {"ok": 0, "bad": []}
     lock = threading.Lock()
@@ -439,7 +439,7 @@ def test_same_session_concurrent():
     """Requests on one session from many connections at once: each waits its turn in the
     session's queue (no thread blocks), none is lost, each sees the clicks before it; a
     DELETE among them waits its turn too. Both event loops: poll (up to 4,096
-    connections) and epoll (more); and batches that take half of what waits past 2."""
+    connections) and epoll (more); and batches that take a third of what waits past 2."""
     for opts in ((), ("--max-connections", "5000"), ("--batch-split", "2")):
         same_session_concurrent(opts)
 

@@ -807,10 +807,10 @@ static void *worker_main(void *arg)
                    pthread_cond_timedwait(&s->qcond, &s->qlock, &ts) != ETIMEDOUT)
                 ;
         }
-        const int split = s->opts.batch_split; /* past it, half of what waits */
+        const int split = s->opts.batch_split; /* past it, a third of what waits */
         int take = s->qlen;
         if (split > 0 && take > split)
-            take = (take + 1) / 2 > split ? (take + 1) / 2 : split;
+            take = (take + 2) / 3 > split ? (take + 2) / 3 : split;
         if (take > bm)
             take = bm;
         int nj = 0;
@@ -984,7 +984,7 @@ sr_server_opts sr_server_default_opts(void)
     o.session_ttl = 1800;
     o.batch_max = 128;
     o.batch_wait = 0;
-    o.batch_split = 32;
+    o.batch_split = 16;
     o.workers = 1;
     o.score_threads = 1;
     o.max_body = 65536;
