@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -267,6 +268,15 @@ def make_parser():
     return ap
 
 
+def liar_works(version):
+    """Whether TPE's constant liar can be used with its multivariate mode: Optuna
+    3.1.0 (Debian 12's) fails there as soon as another worker's running trial
+    has sampled only some of the parameters (IndexError in the categorical
+    Parzen estimator; optuna/optuna#4459, fixed in 3.1.1). Without the liar,
+    parallel workers may sample close points; nothing else changes."""
+    return tuple(int(x) for x in re.findall(r"\d+", version)[:3]) != (3, 1, 0)
+
+
 def main(argv=None):
     ap = make_parser()
     args = ap.parse_args(argv)
@@ -346,7 +356,7 @@ def main(argv=None):
         load_if_exists=True, direction="maximize",
         sampler=optuna.samplers.TPESampler(
             seed=args.seed + (args.worker or 0), n_startup_trials=args.startup_trials,
-            multivariate=True, constant_liar=args.jobs > 1),
+            multivariate=True, constant_liar=args.jobs > 1 and liar_works(optuna.__version__)),
         # Optuna prunes at steps >= n_warmup_steps: 2 = from the second epoch on
         # (the first epoch says little about a trial with large batches)
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))

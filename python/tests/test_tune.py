@@ -130,6 +130,13 @@ def test_tune_gru4rec_official_space_reports_epochs(small, sessrec_bin, tmp_path
     assert r2.returncode == 0, r2.stderr
 
 
+def test_constant_liar_only_where_it_works():
+    # Optuna 3.1.0 fails with multivariate TPE and the constant liar (optuna#4459)
+    assert not tune.liar_works("3.1.0")
+    assert tune.liar_works("3.1.1") and tune.liar_works("3.0.6") and tune.liar_works("4.2.1")
+    assert tune.liar_works("3.6.0.dev")
+
+
 def test_tune_jobs_share_one_study(small, sessrec_bin, tmp_path):
     db = tmp_path / "j.db"
     best = tmp_path / "j.params"
