@@ -154,8 +154,7 @@ srv_team *srv_team_new(int T, int batch_max, int max_k)
     t->parts = calloc((size_t)t->T, sizeof *t->parts);
     t->pscore = malloc((size_t)batch_max * PROBE * sizeof *t->pscore);
     t->seed = malloc((size_t)batch_max * sizeof *t->seed);
-    t->sscratch = malloc((PROBE + HINTS) * sizeof *t->sscratch);
-    if (!t->parts || !t->pscore || !t->seed || !t->sscratch) {
+    if (!t->parts || !t->pscore || !t->seed) {
         srv_team_free(t);
         return NULL;
     }
@@ -194,7 +193,6 @@ void srv_team_free(srv_team *t)
     free(t->pscore);
     free(t->ones);
     free(t->seed);
-    free(t->sscratch);
     free(t->hint);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->go);
@@ -259,10 +257,12 @@ static void find_probe(srv_team *t, const sr_model *m)
     sr_scorer_free(ws);
 }
 
-static int is_probe(const srv_team *t, int32_t item)
+/* item's place among the probe items, or -1 */
+static int probe_place(const srv_team *t, int32_t item)
 {
-    return bsearch(&item, t->probe_by_item, (size_t)t->n_probe, 2 * sizeof *t->probe_by_item,
-                   by_item) != NULL;
+    const int32_t *hit = bsearch(&item, t->probe_by_item, (size_t)t->n_probe,
+                                 2 * sizeof *t->probe_by_item, by_item);
+    return hit ? hit[1] : -1;
 }
 
 static int seen_in(const sr_session *s, int32_t item)
@@ -286,7 +286,7 @@ static int row_hints(const srv_team *t, const sr_session *s, int excl, int32_t *
     int n = 0;
     for (int j = 0; j < HINTS; j++) {
         int32_t x = h[j];
-        if (x < 0 || x >= N || is_probe(t, x) || (excl && seen_in(s, x)))
+        if (x < 0 || x >= N || probe_place(t, x) >= 0 || (excl && seen_in(s, x)))
             continue;
         int dup = 0;
         for (int i = 0; i < n && !dup; i++)
@@ -300,21 +300,20 @@ static int row_hints(const srv_team *t, const sr_session *s, int excl, int32_t *
 /* Row r's seed (see the top) from its probe scores p (clobbered; NULL: none)
  * and its hints' scores: the k-th best of those not excluded, or -INFINITY
  * with fewer than k of them. */
-static float row_seed(srv_team *t, sr_scorer *ws, const sr_session *s, float *p, int k,
+static float row_seed(const srv_team *t, sr_scorer *ws, const sr_session *s, float *p, int k,
                       int excl)
 {
     if (k <= 0)
         return -INFINITY;
-    float *v = t->sscratch;
+    float v[PROBE + HINTS];
     int nv = 0;
     if (p) {
         if (excl) {
             const int32_t *seen = sr_session_items(s);
             for (int j = 0, len = sr_session_length(s); j < len; j++) {
-                const int32_t *hit = bsearch(&seen[j], t->probe_by_item, (size_t)t->n_probe,
-                                             2 * sizeof *t->probe_by_item, by_item);
-                if (hit)
-                    p[hit[1]] = NAN;
+                int at = probe_place(t, seen[j]);
+                if (at >= 0)
+                    p[at] = NAN;
             }
         }
         for (int j = 0; j < t->n_probe; j++)

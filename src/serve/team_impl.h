@@ -63,7 +63,6 @@ struct srv_team {
     int n_probe;
     float *pscore;       /* (batch_max * PROBE) */
     float *seed;         /* (batch_max); -INFINITY: none */
-    float *sscratch;     /* (PROBE + HINTS) a row's seed's scores */
     /* hints (see the top): slot x % n_hint holds the best items of the last
      * answer to a session whose last click was x (HINTS, -1: none); written
      * and read by the calling thread (srv_team_topk) */
